@@ -1,0 +1,1167 @@
+"""Gaussian-uniform mixture (GUM): the estimator and its EM core.
+
+The module-level functions are the numerical core shared by
+:class:`GaussianUniformMixture` (numpy in, numpy out) and
+:class:`~sk_deepgum.DeepGUMRegressor` (residuals already on the training device).
+They take and return tensors only, never touch estimator state, and loop over latent
+groups, never over samples.
+
+Model, for group ``g`` of columns ``c_g`` of a row ``x_n``:
+
+.. math::
+
+    p(x_{n,c_g}) = \\pi_g \\, \\mathcal{N}(x_{n,c_g}; \\mu_g, \\Sigma_g)
+                   + (1 - \\pi_g) \\, \\gamma_g
+
+where :math:`\\gamma_g` is the constant density of the outlier (uniform) component.
+Groups are independent, so a row's log-likelihood is the sum over groups.
+
+Layout: the core works on *feature-major* tensors ``XT`` of shape (D, n) and returns
+per-group quantities of shape (G, n). Every per-iteration reduction is then a
+contiguous matrix-vector product or a reduction over a short leading axis, which is
+what makes float32 EM fast on a CPU (a (n, D) @ (D,) product is not).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+_LOG_2PI = math.log(2.0 * math.pi)
+_MAD_TO_SD = 1.4826  # 1 / Phi^{-1}(3/4): MAD of a Gaussian times this is its sd
+
+
+# ---------------------------------------------------------------------------
+# Containers
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Partition of the ``D`` columns into ``G`` independent latent groups.
+
+    Attributes
+    ----------
+    columns : tuple of LongTensor
+        ``columns[g]`` holds the column indices of group ``g``.
+    col_group : LongTensor of shape (D,)
+        Group index of every column.
+    """
+
+    columns: tuple[torch.Tensor, ...]
+    col_group: torch.Tensor
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.columns)
+
+    def sizes(self, dtype: torch.dtype) -> torch.Tensor:
+        """Number of columns per group, shape (G,)."""
+        return self.group_sum(torch.ones_like(self.col_group, dtype=dtype))
+
+    def group_sum(self, per_column: torch.Tensor) -> torch.Tensor:
+        """Sum a (D, ...) tensor within groups along its first axis, giving (G, ...)."""
+        if self.n_groups == 1:
+            return per_column.sum(0, keepdim=True)
+        out = per_column.new_zeros((self.n_groups, *per_column.shape[1:]))
+        return out.index_add_(0, self.col_group, per_column)
+
+    def to(self, device) -> Grouping:
+        return Grouping(
+            tuple(c.to(device) for c in self.columns), self.col_group.to(device)
+        )
+
+
+def make_grouping(column_groups: list[np.ndarray], device=None) -> Grouping:
+    """Build a :class:`Grouping` from validated per-group column index arrays."""
+    n_columns = sum(len(c) for c in column_groups)
+    col_group = np.empty(n_columns, dtype=np.int64)
+    for g, cols in enumerate(column_groups):
+        col_group[cols] = g
+    return Grouping(
+        tuple(torch.as_tensor(np.asarray(c), device=device) for c in column_groups),
+        torch.as_tensor(col_group, device=device),
+    )
+
+
+@dataclass(frozen=True)
+class GUMParams:
+    """Parameters of a Gaussian-uniform mixture with ``G`` groups over ``D`` columns.
+
+    Attributes
+    ----------
+    inlier_prior : Tensor of shape (G,)
+        :math:`\\pi_g`, prior probability that group ``g`` of a row is an inlier.
+    means : Tensor of shape (D,)
+        Gaussian mean per column (zeros when the mean is not fitted).
+    covariances : Tensor or list of Tensor
+        ``'diag'``: (D,) variance per column; ``'spherical'``: (G,) variance per
+        group; ``'full'``: list of (D_g, D_g) matrices.
+    uniform_log_density : Tensor of shape (G,)
+        :math:`\\log \\gamma_g = -\\sum_{d \\in g} \\log(\\mathrm{high}_d -
+        \\mathrm{low}_d)`.
+    uniform_bounds : Tensor of shape (D, 2)
+        (low, high) of the uniform's box per column.
+    """
+
+    inlier_prior: torch.Tensor
+    means: torch.Tensor
+    covariances: torch.Tensor | list[torch.Tensor]
+    uniform_log_density: torch.Tensor
+    uniform_bounds: torch.Tensor
+
+
+@dataclass
+class EMResult:
+    """Outcome of :func:`fit_gum`."""
+
+    params: GUMParams
+    n_iter: int
+    converged: bool
+    lower_bounds: list[float]
+
+
+@dataclass
+class EMData:
+    """Per-fit constants derived once from the data and reused by every iteration."""
+
+    XT: torch.Tensor  # (D, n) feature-major data
+    X2T: torch.Tensor  # (D, n) squared entries
+    w: torch.Tensor | None  # (n,) sample weights, None = all ones
+    sum_w: torch.Tensor  # scalar, Σ_n w_n
+    total_first: torch.Tensor  # (D,) Σ_n w_n x_nd
+    total_second: torch.Tensor  # (D,) Σ_n w_n x_nd²
+    var_floor: torch.Tensor  # (D,) smallest variance allowed per column
+    mass_floor: torch.Tensor  # scalar, smallest Σr (or Σ(1-r)) treated as mass
+
+
+def _eps(dtype: torch.dtype) -> float:
+    return float(torch.finfo(dtype).eps)
+
+
+def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData:
+    """Cache squares and weighted totals; floors are relative to the weighted totals.
+
+    Parameters
+    ----------
+    XT : Tensor of shape (D, n)
+        Feature-major data (a contiguous transpose of the (n, D) rows).
+    sample_weight : Tensor of shape (n,) or None
+    """
+    eps = _eps(XT.dtype)
+    X2T = XT * XT
+    if sample_weight is None:
+        sum_w = XT.new_tensor(float(XT.shape[1]))
+        total_first, total_second = XT.sum(1), X2T.sum(1)
+    else:
+        sum_w = sample_weight.sum()
+        total_first, total_second = XT @ sample_weight, X2T @ sample_weight
+    # A variance below eps relative to the column's mean square is numerically zero;
+    # the tiny absolute term keeps an all-zero column finite.
+    tiny = math.sqrt(torch.finfo(XT.dtype).tiny)
+    var_floor = 10 * eps * total_second / sum_w + tiny
+    return EMData(
+        XT,
+        X2T,
+        sample_weight,
+        sum_w,
+        total_first,
+        total_second,
+        var_floor,
+        10 * eps * sum_w,
+    )
+
+
+# ---------------------------------------------------------------------------
+# E-step
+
+
+def estimate_log_gaussian_prob(
+    XT: torch.Tensor,
+    params: GUMParams,
+    grouping: Grouping,
+    covariance_type: str,
+    X2T: torch.Tensor | None = None,
+    fit_mean: bool = True,
+) -> torch.Tensor:
+    """Log Gaussian density of every group of every row, shape (G, n).
+
+    .. math::
+
+        \\log \\mathcal{N}(x; \\mu, \\Sigma) = -\\tfrac12 \\left(D_g \\log 2\\pi
+            + \\log|\\Sigma| + (x - \\mu)^\\top \\Sigma^{-1} (x - \\mu)\\right)
+
+    For diagonal and spherical covariances with a zero mean, the quadratic form is a
+    precision-weighted sum of the cached squares ``X2T`` over each group's columns.
+    """
+    if covariance_type in ("diag", "spherical"):
+        var = params.covariances
+        if covariance_type == "spherical":
+            var = var[grouping.col_group]
+        if fit_mean:
+            sq = (XT - params.means[:, None]) ** 2
+        else:
+            sq = X2T if X2T is not None else XT * XT
+        quad = grouping.group_sum(sq / var[:, None])  # (G, n)
+        log_det = grouping.group_sum(torch.log(var))  # (G,)
+        const = log_det + grouping.sizes(XT.dtype) * _LOG_2PI
+        return -0.5 * (quad + const[:, None])
+    out = XT.new_empty((grouping.n_groups, XT.shape[1]))
+    for g, cols in enumerate(grouping.columns):
+        centred = XT[cols] - params.means[cols, None]
+        chol = torch.linalg.cholesky(params.covariances[g])
+        # Σ = L Lᵀ ⇒ (x-μ)ᵀ Σ⁻¹ (x-μ) = ‖L⁻¹ (x-μ)‖² and log|Σ| = 2 Σ log diag L.
+        z = torch.linalg.solve_triangular(chol, centred, upper=False)
+        log_det = 2.0 * torch.log(torch.diagonal(chol)).sum()
+        out[g] = -0.5 * ((z * z).sum(0) + log_det + len(cols) * _LOG_2PI)
+    return out
+
+
+def estimate_inlier_logit(
+    XT: torch.Tensor,
+    params: GUMParams,
+    grouping: Grouping,
+    covariance_type: str,
+    X2T: torch.Tensor | None = None,
+    fit_mean: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-odds of "inlier" per group, and the outlier term of the log-likelihood.
+
+    With :math:`a = \\log \\pi + \\log \\mathcal{N}(x)` and
+    :math:`b = \\log(1 - \\pi) + \\log \\gamma`:
+
+    .. math::
+
+        z = a - b, \\quad r = \\sigma(z), \\quad
+        \\log p(x) = \\operatorname{logaddexp}(a, b) = b + \\operatorname{softplus}(z)
+
+    so the E-step is a sigmoid and the log-likelihood a softplus, both exact in the
+    log domain.
+
+    Returns
+    -------
+    logit : Tensor of shape (G, n)
+    outlier_term : Tensor of shape (G,)
+        :math:`b_g`.
+    """
+    eps = _eps(XT.dtype)
+    prior = params.inlier_prior.clamp(eps, 1.0 - eps)
+    log_gauss = estimate_log_gaussian_prob(
+        XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean
+    )
+    outlier_term = torch.log1p(-prior) + params.uniform_log_density
+    return log_gauss + (torch.log(prior) - outlier_term)[:, None], outlier_term
+
+
+def row_log_likelihood(logit: torch.Tensor, outlier_term: torch.Tensor) -> torch.Tensor:
+    """Per-row log-likelihood (n,): :math:`\\sum_g b_g + \\operatorname{softplus}(z_g)`."""
+    return (torch.nn.functional.softplus(logit) + outlier_term[:, None]).sum(0)
+
+
+def row_log_inlier_proba(logit: torch.Tensor) -> torch.Tensor:
+    """Log P(every group of the row is an inlier) (n,): :math:`\\sum_g \\log\\sigma(z_g)`."""
+    return torch.nn.functional.logsigmoid(logit).sum(0)
+
+
+# ---------------------------------------------------------------------------
+# M-step
+
+
+def _sum_by_column(weighted_resp: torch.Tensor, AT: torch.Tensor, grouping: Grouping):
+    """:math:`\\sum_n \\tilde r_{g(d), n} A_{dn}` for every column d, shape (D,)."""
+    if grouping.n_groups == 1:
+        return AT @ weighted_resp[0]
+    return (AT * weighted_resp[grouping.col_group]).sum(1)
+
+
+def _moment_uniform(first, second, mass, data: EMData, grouping: Grouping, previous):
+    """Uniform box matching the outlier-weighted mean and variance per column.
+
+    .. math::
+
+        C_1 = \\frac{\\sum_n (1 - r_n) e_n}{\\sum_n (1 - r_n)}, \\quad
+        C_2 = \\frac{\\sum_n (1 - r_n) e_n^2}{\\sum_n (1 - r_n)}, \\quad
+        \\mathrm{half\\ width} = \\sqrt{3 (C_2 - C_1^2)}
+
+    (a uniform on [a, b] has variance (b - a)² / 12). Groups whose outlier mass is
+    numerically zero keep their previous box: there is nothing to estimate it from.
+    """
+    mass_col = mass.clamp_min(data.mass_floor)[grouping.col_group]
+    c1 = first / mass_col
+    variance = (second / mass_col - c1 * c1).clamp_min(data.var_floor)
+    half = torch.sqrt(3.0 * variance)
+    bounds = torch.stack([c1 - half, c1 + half], dim=1)
+    log_density = -grouping.group_sum(torch.log(2.0 * half))
+    empty = mass <= data.mass_floor  # (G,)
+    if bool(empty.any()):
+        bounds = torch.where(
+            empty[grouping.col_group, None], previous.uniform_bounds, bounds
+        )
+        log_density = torch.where(empty, previous.uniform_log_density, log_density)
+    return bounds, log_density
+
+
+def m_step(
+    data: EMData,
+    resp: torch.Tensor,
+    previous: GUMParams,
+    grouping: Grouping,
+    covariance_type: str,
+    uniform: str,
+    fit_mean: bool,
+    reg_covar: float,
+) -> GUMParams:
+    """Maximise the expected complete-data log-likelihood given responsibilities.
+
+    With :math:`\\tilde r_{gn} = w_n r_{gn}` (sample weight times responsibility):
+
+    .. math::
+
+        \\pi_g = \\frac{\\sum_n \\tilde r_{gn}}{\\sum_n w_n}, \\quad
+        \\Sigma_g = \\frac{\\sum_n \\tilde r_{gn} (x_n - \\mu_g)(x_n - \\mu_g)^\\top}
+                        {\\sum_n \\tilde r_{gn}} + \\text{reg\\_covar}\\, I
+
+    ``'diag'`` keeps the diagonal, ``'spherical'`` its mean over the group's columns.
+    The uniform is refitted by moment matching when ``uniform == 'moments'``.
+
+    Parameters
+    ----------
+    data : EMData
+        Cached data and totals from :func:`prepare_data`.
+    resp : Tensor of shape (G, n)
+        Inlier responsibilities :math:`r_{gn}`.
+    """
+    XT, w = data.XT, data.w
+    weighted_resp = resp if w is None else resp * w
+    resp_mass = weighted_resp.sum(1)  # (G,)
+    eps = _eps(XT.dtype)
+    inlier_prior = (resp_mass / data.sum_w).clamp(eps, 1.0 - eps)
+    mass = resp_mass.clamp_min(data.mass_floor)
+    mass_col = mass[grouping.col_group]
+
+    need_first = fit_mean or uniform == "moments"
+    first = _sum_by_column(weighted_resp, XT, grouping) if need_first else None
+    means = first / mass_col if fit_mean else previous.means
+    need_second = covariance_type != "full" or uniform == "moments"
+    second = _sum_by_column(weighted_resp, data.X2T, grouping) if need_second else None
+
+    if covariance_type == "full":
+        covariances = []
+        for g, cols in enumerate(grouping.columns):
+            centred = XT[cols] - means[cols, None]
+            cov = (centred * weighted_resp[g]) @ centred.T / mass[g]
+            cov = cov + reg_covar * torch.eye(
+                len(cols), dtype=XT.dtype, device=XT.device
+            )
+            # Lift the diagonal to the floor so a collapsed group stays positive definite.
+            lift = (data.var_floor[cols] - cov.diagonal()).clamp_min(0)
+            covariances.append(cov + torch.diag(lift))
+    else:
+        # Σ r (x - μ)² = Σ r x² - 2 μ Σ r x + μ² Σ r, from sums already at hand.
+        centred_second = second
+        if fit_mean:
+            centred_second = second - 2 * means * first + means * means * mass_col
+        if covariance_type == "diag":
+            var = centred_second / mass_col + reg_covar
+            covariances = torch.maximum(var, data.var_floor)
+        else:
+            sizes = grouping.sizes(XT.dtype)
+            var = grouping.group_sum(centred_second) / (sizes * mass) + reg_covar
+            covariances = torch.maximum(var, grouping.group_sum(data.var_floor) / sizes)
+
+    bounds, log_density = previous.uniform_bounds, previous.uniform_log_density
+    if uniform == "moments":
+        bounds, log_density = _moment_uniform(
+            data.total_first - first,
+            data.total_second - second,
+            data.sum_w - resp_mass,
+            data,
+            grouping,
+            previous,
+        )
+    return GUMParams(inlier_prior, means, covariances, log_density, bounds)
+
+
+# ---------------------------------------------------------------------------
+# Initialisation
+
+
+def _weighted_median(XT: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """Per-row (weighted) median of a (D, n) tensor, shape (D,)."""
+    if w is None:
+        return XT.median(dim=1).values
+    values, order = torch.sort(XT, dim=1)
+    cum = torch.cumsum(w[order], dim=1)
+    idx = torch.searchsorted(cum, 0.5 * cum[:, -1:]).clamp_max(XT.shape[1] - 1)
+    return values.gather(1, idx).squeeze(1)
+
+
+def uniform_from_bounds(bounds: torch.Tensor, grouping: Grouping, data: EMData):
+    """Log density of the box ``bounds`` per group, widths floored to stay finite."""
+    min_width = torch.sqrt(12.0 * data.var_floor)
+    width = torch.maximum(bounds[:, 1] - bounds[:, 0], min_width)
+    return -grouping.group_sum(torch.log(width))
+
+
+def range_bounds(data: EMData) -> torch.Tensor:
+    """Min–max box of the rows with positive weight, shape (D, 2)."""
+    XT = data.XT if data.w is None else data.XT[:, data.w > 0]
+    return torch.stack([XT.min(1).values, XT.max(1).values], dim=1)
+
+
+def initialize_params(
+    data: EMData,
+    grouping: Grouping,
+    covariance_type: str,
+    uniform: str | torch.Tensor,
+    fit_mean: bool,
+    init_inlier_prior: float,
+    reg_covar: float,
+) -> GUMParams:
+    """Robust starting point: median centre, MAD scale, min–max (or given) uniform.
+
+    The MAD ignores up to half of the rows, so a large outlier share does not inflate
+    the first Gaussian; the first E-step then already separates the bulk.
+    """
+    XT, w = data.XT, data.w
+    centre = _weighted_median(XT, w)
+    mad = _weighted_median((XT - centre[:, None]).abs(), w)
+    var = (_MAD_TO_SD * mad) ** 2
+    # Columns where more than half of the rows coincide have MAD 0: use the weighted
+    # variance instead, then the floor.
+    mean_sq = data.total_second / data.sum_w - (data.total_first / data.sum_w) ** 2
+    var = torch.where(var > data.var_floor, var, mean_sq)
+    var = torch.maximum(var + reg_covar, data.var_floor)
+    means = centre if fit_mean else torch.zeros_like(centre)
+    if covariance_type == "diag":
+        covariances = var
+    elif covariance_type == "spherical":
+        covariances = grouping.group_sum(var) / grouping.sizes(XT.dtype)
+    else:
+        covariances = [torch.diag(var[cols]) for cols in grouping.columns]
+    if isinstance(uniform, torch.Tensor):
+        bounds = uniform.to(dtype=XT.dtype, device=XT.device)
+    else:
+        bounds = range_bounds(data)
+    prior = XT.new_full((grouping.n_groups,), float(init_inlier_prior))
+    return GUMParams(
+        prior, means, covariances, uniform_from_bounds(bounds, grouping, data), bounds
+    )
+
+
+# ---------------------------------------------------------------------------
+# EM loop
+
+
+def fit_gum(
+    XT: torch.Tensor,
+    sample_weight: torch.Tensor | None,
+    grouping: Grouping,
+    *,
+    covariance_type: str = "diag",
+    uniform: str | torch.Tensor = "moments",
+    fit_mean: bool = False,
+    init_inlier_prior: float = 0.9,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    init_params: GUMParams | None = None,
+    verbose: int = 0,
+) -> EMResult:
+    """Run EM until the mean log-likelihood gains less than ``tol``.
+
+    Parameters
+    ----------
+    XT : Tensor of shape (D, n)
+        Feature-major data (residuals), on any device, float32 or float64.
+    sample_weight : Tensor of shape (n,) or None
+        Non-negative weights entering every sufficient statistic.
+    grouping : Grouping
+        Partition of the columns into independent latents.
+    covariance_type : {'full', 'diag', 'spherical'}
+    uniform : {'moments', 'range'} or Tensor of shape (D, 2)
+        How the uniform is estimated: moment matching each M-step, the min–max box of
+        the data (fixed), or fixed given bounds.
+    init_params : GUMParams, optional
+        Warm start; otherwise :func:`initialize_params`.
+
+    Returns
+    -------
+    EMResult
+        ``lower_bounds[k]`` is the weighted mean log-likelihood of the parameters
+        entering iteration ``k`` (as in :class:`sklearn.mixture.GaussianMixture`).
+    """
+    data = prepare_data(XT, sample_weight)
+    uniform_mode = "fixed" if isinstance(uniform, torch.Tensor) else uniform
+    if init_params is None:
+        params = initialize_params(
+            data,
+            grouping,
+            covariance_type,
+            uniform,
+            fit_mean,
+            init_inlier_prior,
+            reg_covar,
+        )
+    else:
+        params = init_params
+        if uniform_mode == "range":
+            bounds = range_bounds(data)
+            log_density = uniform_from_bounds(bounds, grouping, data)
+            params = replace(
+                params, uniform_bounds=bounds, uniform_log_density=log_density
+            )
+    lower_bounds: list[float] = []
+    converged = False
+    previous = -math.inf
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        logit, outlier_term = estimate_inlier_logit(
+            XT, params, grouping, covariance_type, X2T=data.X2T, fit_mean=fit_mean
+        )
+        log_lik = torch.nn.functional.softplus(logit).sum(0)
+        total = log_lik.sum() if data.w is None else log_lik @ data.w
+        lower_bound = float(total / data.sum_w + outlier_term.sum())
+        if not math.isfinite(lower_bound):
+            raise FloatingPointError(
+                "The GUM log-likelihood became non-finite; the data may hold values too "
+                "large for its dtype (rescale it) or reg_covar may be too small."
+            )
+        params = m_step(
+            data,
+            torch.sigmoid(logit),
+            params,
+            grouping,
+            covariance_type,
+            uniform_mode,
+            fit_mean,
+            reg_covar,
+        )
+        lower_bounds.append(lower_bound)
+        if verbose >= 2:
+            print(f"  EM iteration {n_iter}: mean log-likelihood {lower_bound:.6f}")
+        if abs(lower_bound - previous) < tol:
+            converged = True
+            break
+        previous = lower_bound
+    if verbose >= 1:
+        state = "converged" if converged else "did not converge"
+        print(f"GUM EM {state} after {n_iter} iterations.")
+    return EMResult(params, n_iter, converged, lower_bounds)
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers shared with the regressor
+
+
+def check_groups(groups, n_features: int) -> list[np.ndarray]:
+    """Resolve the ``groups`` parameter into a partition of ``range(n_features)``.
+
+    Parameters
+    ----------
+    groups : None, 'each' or list of lists of int
+        None: one latent per row; 'each': one per column; otherwise one per listed
+        group, which must together cover every column exactly once.
+    n_features : int
+
+    Returns
+    -------
+    list of ndarray of int
+    """
+    if groups is None:
+        return [np.arange(n_features)]
+    if isinstance(groups, str):
+        if groups != "each":
+            raise ValueError(
+                f"groups must be None, 'each' or a list of lists; got {groups!r}."
+            )
+        return [np.array([d]) for d in range(n_features)]
+    try:
+        resolved = [np.asarray(g) for g in groups]
+    except TypeError as exc:
+        raise TypeError(
+            f"groups must be None, 'each' or a list of lists of column indices; "
+            f"got {groups!r}."
+        ) from exc
+    for g, cols in enumerate(resolved):
+        if cols.ndim != 1 or cols.size == 0:
+            raise ValueError(f"groups[{g}] must be a non-empty list of column indices.")
+        if not np.issubdtype(cols.dtype, np.integer):
+            raise TypeError(
+                f"groups[{g}] must hold integer column indices; got {cols!r}."
+            )
+    flat = np.concatenate(resolved)
+    out_of_range = sorted({int(c) for c in flat if c < 0 or c >= n_features})
+    if out_of_range:
+        raise ValueError(
+            f"groups name columns {out_of_range} but the data has {n_features} "
+            f"column(s) (valid indices 0..{n_features - 1})."
+        )
+    counts = np.bincount(flat, minlength=n_features)
+    repeated = np.flatnonzero(counts > 1).tolist()
+    missing = np.flatnonzero(counts == 0).tolist()
+    if repeated or missing:
+        parts = []
+        if missing:
+            parts.append(f"columns {missing} are in no group")
+        if repeated:
+            parts.append(f"columns {repeated} appear more than once")
+        raise ValueError(
+            "groups must partition the columns (each exactly once): "
+            + "; ".join(parts)
+            + "."
+        )
+    return [cols.astype(np.int64) for cols in resolved]
+
+
+def check_uniform_bounds(uniform, n_features: int) -> np.ndarray:
+    """Validate user-given uniform bounds: finite, shape (D, 2), low < high."""
+    bounds = np.asarray(uniform, dtype=np.float64)
+    if bounds.shape != (n_features, 2):
+        raise ValueError(
+            f"uniform bounds must have shape (n_features, 2) = ({n_features}, 2); "
+            f"got {bounds.shape}."
+        )
+    if not np.all(np.isfinite(bounds)):
+        raise ValueError("uniform bounds must be finite.")
+    bad = np.flatnonzero(bounds[:, 1] <= bounds[:, 0]).tolist()
+    if bad:
+        raise ValueError(f"uniform bounds need low < high; columns {bad} violate it.")
+    return bounds
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    """Tensor sharing memory with a C-contiguous array (copied only when it is not).
+
+    Read-only arrays are shared too: nothing here writes into its inputs.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="The given NumPy array is not writable"
+        )
+        return torch.from_numpy(np.ascontiguousarray(array))
+
+
+# ---------------------------------------------------------------------------
+# Conversion between torch parameters and the estimator's public attributes
+
+
+def set_fitted_attributes(estimator, params: GUMParams, column_groups, covariance_type):
+    """Store ``params`` as numpy attributes with the §2b public shapes."""
+    grouped = estimator.groups is not None
+
+    def np_(t):
+        return t.detach().cpu().numpy()
+
+    prior = np_(params.inlier_prior)
+    weights = np.stack([prior, 1.0 - prior], axis=-1)
+    means = np_(params.means)
+    if covariance_type == "full":
+        covariances = [np_(c) for c in params.covariances]
+    else:
+        covariances = np_(params.covariances)
+    if grouped:
+        estimator.weights_ = weights
+        estimator.means_ = [means[cols] for cols in column_groups]
+        if covariance_type == "diag":
+            covariances = [covariances[cols] for cols in column_groups]
+        elif covariance_type == "spherical":
+            covariances = list(covariances)
+        estimator.covariances_ = covariances
+        estimator.uniform_log_density_ = np_(params.uniform_log_density)
+    else:
+        estimator.weights_ = weights[0]
+        estimator.means_ = means
+        estimator.covariances_ = (
+            covariances[0] if covariance_type != "diag" else covariances
+        )
+        estimator.uniform_log_density_ = np_(params.uniform_log_density)[0]
+    estimator.uniform_bounds_ = np_(params.uniform_bounds)
+    estimator.groups_ = [np.asarray(cols) for cols in column_groups]
+
+
+def params_from_attributes(estimator, dtype, device=None) -> GUMParams:
+    """Rebuild torch parameters from the fitted public attributes."""
+    covariance_type = estimator.covariance_type
+    column_groups = estimator.groups_
+    grouped = estimator.groups is not None
+    n_features = estimator.uniform_bounds_.shape[0]
+
+    def t(a):
+        return torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
+
+    weights = np.atleast_2d(estimator.weights_)
+    if grouped:
+        means = np.empty(n_features)
+        for cols, m in zip(column_groups, estimator.means_, strict=True):
+            means[cols] = m
+        if covariance_type == "diag":
+            covariances = np.empty(n_features)
+            for cols, c in zip(column_groups, estimator.covariances_, strict=True):
+                covariances[cols] = c
+            covariances = t(covariances)
+        elif covariance_type == "spherical":
+            covariances = t(np.asarray(estimator.covariances_, dtype=np.float64))
+        else:
+            covariances = [t(c) for c in estimator.covariances_]
+    else:
+        means = estimator.means_
+        if covariance_type == "full":
+            covariances = [t(estimator.covariances_)]
+        else:
+            covariances = t(np.atleast_1d(estimator.covariances_))
+    return GUMParams(
+        t(weights[:, 0]),
+        t(means),
+        covariances,
+        t(np.atleast_1d(estimator.uniform_log_density_)),
+        t(estimator.uniform_bounds_),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Estimator
+
+
+class GaussianUniformMixture(DensityMixin, BaseEstimator):
+    """Gaussian-uniform mixture: an inlier Gaussian plus an outlier uniform, by EM.
+
+    Each latent group ``g`` of columns of a row follows
+
+    .. math::
+
+        p(x_g) = \\pi_g \\, \\mathcal{N}(x_g; \\mu_g, \\Sigma_g) + (1 - \\pi_g)\\,\\gamma_g
+
+    with :math:`\\gamma_g` the density of a uniform over a box. Fit on regression
+    residuals, ``predict_proba(X)[:, 1]`` is the probability that a target is an
+    outlier. The API mirrors :class:`sklearn.mixture.GaussianMixture`.
+
+    The uniform's density :math:`\\gamma` is used everywhere, including outside its
+    box (``uniform_bounds_`` describes the fitted box, e.g. for :meth:`sample`): an
+    outlier beyond the box must stay an outlier.
+
+    Parameters
+    ----------
+    covariance_type : {'full', 'diag', 'spherical'}, default='diag'
+        Covariance of each group's Gaussian: full matrix, per-column variances, or one
+        variance pooled over the group's columns.
+    groups : None, 'each' or list of lists of int, default=None
+        Granularity of the latent inlier/outlier variable. None: one per row (all
+        columns in or out together); 'each': one per column; a list of lists of column
+        indices: one per group (e.g. the (x, y) pair of a landmark); the lists must
+        partition the columns.
+    uniform : {'moments', 'range'} or array-like of shape (n_features, 2), \
+default='moments'
+        Outlier support. 'moments': the box matching the outlier-weighted mean and
+        variance of each column, re-estimated every M-step. 'range': the min–max box of
+        the data (fixed; what the DeepGUM authors' code does). An array: fixed
+        (low, high) bounds per column.
+    fit_mean : bool, default=False
+        Estimate the Gaussian's mean. False centres it at 0, as for residuals.
+    init_inlier_prior : float, default=0.9
+        Starting inlier prior :math:`\\pi` (learnt by EM afterwards).
+    max_iter : int, default=100
+        Maximum number of EM iterations.
+    tol : float, default=1e-3
+        Convergence threshold on the gain in mean log-likelihood.
+    reg_covar : float, default=1e-6
+        Non-negative regularisation added to the diagonal of the covariances.
+    warm_start : bool, default=False
+        Start EM from the previous fit's parameters when shapes allow.
+    random_state : int, RandomState instance or None, default=None
+        Seed for :meth:`sample` (EM itself is deterministic).
+    verbose : int, default=0
+        1 prints a summary per fit, 2 the log-likelihood of every iteration.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (2,), or (n_groups, 2) when ``groups`` is set
+        ``weights_[..., 0]`` is the inlier prior, ``weights_[..., 1]`` its complement.
+    means_ : ndarray of shape (n_features,), or list of (n_columns_g,) arrays
+        Gaussian mean (zeros unless ``fit_mean=True``).
+    covariances_ : ndarray or list of ndarray
+        Without groups: (n_features, n_features) for 'full', (n_features,) for 'diag',
+        a scalar for 'spherical'. With groups: a list with one (n_g, n_g) matrix,
+        (n_g,) vector or scalar per group.
+    uniform_log_density_ : float or ndarray of shape (n_groups,)
+        :math:`\\log \\gamma` (kept in the log domain: :math:`\\gamma` overflows with
+        many columns).
+    uniform_bounds_ : ndarray of shape (n_features, 2)
+        (low, high) of the uniform's box per column.
+    groups_ : list of ndarray of int
+        The resolved partition of the columns into latent groups.
+    converged_ : bool
+        Whether EM reached ``tol`` before ``max_iter``.
+    n_iter_ : int
+        Number of EM iterations run.
+    lower_bound_ : float
+        Mean log-likelihood at the last iteration.
+    lower_bounds_ : list of float
+        Mean log-likelihood at every iteration.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sklearn.mixture.GaussianMixture : Mixture of Gaussians only.
+    DeepGUMRegressor : Neural regressor trained with this mixture on its residuals.
+
+    References
+    ----------
+    .. [1] S. Lathuilière, P. Mesejo, X. Alameda-Pineda, R. Horaud. "DeepGUM: Learning
+       Deep Robust Regression with a Gaussian-Uniform Mixture Model." ECCV 2018.
+    .. [2] P. Coretto, C. Hennig. "Maximum likelihood estimation of heterogeneous
+       mixtures of Gaussian and uniform distributions." J. Stat. Plan. Inference, 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_deepgum import GaussianUniformMixture
+    >>> rng = np.random.default_rng(0)
+    >>> inliers = rng.normal(0, 1, size=(900, 1))
+    >>> outliers = rng.uniform(-20, 20, size=(100, 1))
+    >>> gum = GaussianUniformMixture().fit(np.vstack([inliers, outliers]))
+    >>> round(float(gum.weights_[0]), 2)
+    0.9
+    >>> gum.predict([[0.1], [15.0]])
+    array([0, 1])
+    """
+
+    _parameter_constraints: dict = {
+        "covariance_type": [StrOptions({"full", "diag", "spherical"})],
+        "groups": [None, StrOptions({"each"}), list, tuple],
+        "uniform": [StrOptions({"moments", "range"}), "array-like"],
+        "fit_mean": ["boolean"],
+        "init_inlier_prior": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        covariance_type="diag",
+        groups=None,
+        uniform="moments",
+        fit_mean=False,
+        init_inlier_prior=0.9,
+        max_iter=100,
+        tol=1e-3,
+        reg_covar=1e-6,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.covariance_type = covariance_type
+        self.groups = groups
+        self.uniform = uniform
+        self.fit_mean = fit_mean
+        self.init_inlier_prior = init_inlier_prior
+        self.max_iter = max_iter
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the mixture's parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, typically regression residuals ``y - prediction``.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; they enter every sufficient statistic.
+
+        Returns
+        -------
+        self : GaussianUniformMixture
+            The fitted mixture.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        n_samples, n_features = X.shape
+        if n_samples < 2:
+            raise ValueError(
+                f"GaussianUniformMixture needs at least 2 samples; got n_samples={n_samples}."
+            )
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        column_groups = check_groups(self.groups, n_features)
+        uniform = self.uniform
+        if not isinstance(uniform, str):
+            uniform = as_tensor(
+                check_uniform_bounds(uniform, n_features).astype(X.dtype)
+            )
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        init = None
+        if self.warm_start and self._can_warm_start(column_groups):
+            init = params_from_attributes(self, dtype)
+        result = fit_gum(
+            as_tensor(X.T),
+            None if weights is None else as_tensor(weights),
+            make_grouping(column_groups),
+            covariance_type=self.covariance_type,
+            uniform=uniform,
+            fit_mean=self.fit_mean,
+            init_inlier_prior=self.init_inlier_prior,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            init_params=init,
+            verbose=self.verbose,
+        )
+        if not result.converged:
+            warnings.warn(
+                f"GaussianUniformMixture did not converge in max_iter={self.max_iter} "
+                f"iterations (tol={self.tol}). Increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        set_fitted_attributes(self, result.params, column_groups, self.covariance_type)
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bounds_ = result.lower_bounds
+        self.lower_bound_ = result.lower_bounds[-1]
+        return self
+
+    def _can_warm_start(self, column_groups) -> bool:
+        if not hasattr(self, "groups_") or len(self.groups_) != len(column_groups):
+            return False
+        return all(
+            np.array_equal(a, b)
+            for a, b in zip(self.groups_, column_groups, strict=True)
+        )
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then label every row: 1 = outlier, 0 = inlier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            1 where the row is more likely an outlier than an inlier.
+        """
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _logit(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        params = params_from_attributes(self, dtype)
+        return estimate_inlier_logit(
+            as_tensor(X.T),
+            params,
+            make_grouping(self.groups_),
+            self.covariance_type,
+            fit_mean=self.fit_mean,
+        )
+
+    def predict_group_proba(self, X):
+        """Inlier probability of every latent group of every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_groups)
+            :math:`r_g = P(\\text{group } g \\text{ inlier} \\mid x)`.
+        """
+        logit, _ = self._logit(X)
+        return torch.sigmoid(logit).T.numpy()
+
+    def predict_proba(self, X):
+        """Probability that each row is an inlier and an outlier.
+
+        A row is an inlier when all its groups are: :math:`P(\\text{inlier}) =
+        \\prod_g r_g`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns [P(row inlier), P(row outlier)].
+        """
+        logit, _ = self._logit(X)
+        log_inlier = row_log_inlier_proba(logit)
+        # 1 - exp(l) via expm1 keeps tiny outlier probabilities accurate.
+        return torch.stack([torch.exp(log_inlier), -torch.expm1(log_inlier)], 1).numpy()
+
+    def predict(self, X):
+        """Label every row: 1 = outlier, 0 = inlier (argmax of :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            1 for outliers, 0 for inliers.
+        """
+        proba = self.predict_proba(X)
+        return (proba[:, 1] > proba[:, 0]).astype(np.int64)
+
+    def score_samples(self, X):
+        """Log-likelihood of every row under the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            :math:`\\sum_g \\log(\\pi_g \\mathcal{N}(x_g) + (1 - \\pi_g)\\gamma_g)`.
+        """
+        logit, outlier_term = self._logit(X)
+        return row_log_likelihood(logit, outlier_term).numpy()
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def _n_parameters(self) -> int:
+        n = 0
+        for cols in self.groups_:
+            d = len(cols)
+            n += 1  # inlier prior
+            n += {"full": d * (d + 1) // 2, "diag": d, "spherical": 1}[
+                self.covariance_type
+            ]
+            n += d if self.fit_mean else 0
+        if isinstance(self.uniform, str):
+            n += 2 * self.n_features_in_  # box centre and width per column
+        return n
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        bic : float
+            :math:`-2 \\log L + p \\log n`.
+        """
+        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        aic : float
+            :math:`-2 \\log L + 2 p`.
+        """
+        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        return -2 * self.score(X) * n + 2 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw rows from the fitted mixture.
+
+        Each group is drawn independently: from its Gaussian with probability
+        :math:`\\pi_g`, otherwise uniformly from its box ``uniform_bounds_``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Drawn rows.
+        y : ndarray of shape (n_samples,)
+            1 where at least one group of the row was drawn from the uniform.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer; got {n_samples!r}."
+            )
+        rng = check_random_state(self.random_state)
+        params = params_from_attributes(self, torch.float64)
+        bounds = self.uniform_bounds_
+        X = np.empty((n_samples, self.n_features_in_))
+        is_outlier = np.zeros(n_samples, dtype=bool)
+        for g, cols in enumerate(self.groups_):
+            outlier = rng.uniform(size=n_samples) >= float(params.inlier_prior[g])
+            mean = params.means[cols].numpy()
+            if self.covariance_type == "full":
+                cov = params.covariances[g].numpy()
+            elif self.covariance_type == "diag":
+                cov = np.diag(params.covariances[cols].numpy())
+            else:
+                cov = float(params.covariances[g]) * np.eye(len(cols))
+            gauss = rng.multivariate_normal(mean, cov, size=n_samples)
+            unif = rng.uniform(
+                bounds[cols, 0], bounds[cols, 1], size=(n_samples, len(cols))
+            )
+            X[:, cols] = np.where(outlier[:, None], unif, gauss)
+            is_outlier |= outlier
+        return X, is_outlier.astype(np.int64)

@@ -1,0 +1,315 @@
+"""Behaviour of GaussianUniformMixture through its public API."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import roc_auc_score
+from sklearn.mixture import GaussianMixture
+
+from sk_deepgum import GaussianUniformMixture
+
+N_LARGE = 100_000
+
+
+def draw_gum(n, groups, covariances, priors, bounds, seed):
+    """Rows from a known GUM; returns X, the per-group outlier mask and the true log
+    posterior odds per row (for the Bayes-optimal AUC)."""
+    rng = np.random.default_rng(seed)
+    n_features = bounds.shape[0]
+    X = np.empty((n, n_features))
+    group_outlier = np.zeros((n, len(groups)), dtype=bool)
+    log_inlier = np.zeros(n)
+    for g, cols in enumerate(groups):
+        cov = covariances[g]
+        out = rng.uniform(size=n) >= priors[g]
+        gauss = rng.multivariate_normal(np.zeros(len(cols)), cov, size=n)
+        unif = rng.uniform(bounds[cols, 0], bounds[cols, 1], size=(n, len(cols)))
+        X[:, cols] = np.where(out[:, None], unif, gauss)
+        group_outlier[:, g] = out
+    for g, cols in enumerate(groups):
+        cov = covariances[g]
+        x = X[:, cols]
+        prec = np.linalg.inv(cov)
+        logn = -0.5 * (
+            np.einsum("ni,ij,nj->n", x, prec, x)
+            + np.linalg.slogdet(cov)[1]
+            + len(cols) * np.log(2 * np.pi)
+        )
+        inside = np.all((x >= bounds[cols, 0]) & (x <= bounds[cols, 1]), axis=1)
+        log_u = -np.sum(np.log(bounds[cols, 1] - bounds[cols, 0]))
+        a = np.log(priors[g]) + logn
+        b = np.where(inside, np.log1p(-priors[g]) + log_u, -np.inf)
+        log_inlier += a - np.logaddexp(a, b)
+    return X, group_outlier, log_inlier
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_recovers_known_mixture_per_row(covariance_type):
+    if covariance_type == "full":
+        cov = np.array([[1.0, 0.6], [0.6, 2.0]])
+    elif covariance_type == "diag":
+        cov = np.diag([1.0, 2.5])
+    else:
+        cov = 1.5 * np.eye(2)
+    bounds = np.array([[-12.0, 12.0], [-15.0, 9.0]])
+    X, outlier, log_inlier = draw_gum(N_LARGE, [[0, 1]], [cov], [0.7], bounds, seed=0)
+    gum = GaussianUniformMixture(covariance_type=covariance_type, tol=1e-6).fit(X)
+
+    assert gum.weights_.shape == (2,)
+    assert gum.weights_[0] == pytest.approx(0.7, abs=0.01)
+    estimated = gum.covariances_
+    if covariance_type == "full":
+        np.testing.assert_allclose(np.diag(estimated), np.diag(cov), rtol=0.05)
+    elif covariance_type == "diag":
+        np.testing.assert_allclose(estimated, np.diag(cov), rtol=0.05)
+    else:
+        assert np.ndim(estimated) == 0
+        assert float(estimated) == pytest.approx(1.5, rel=0.05)
+    volume = np.exp(-gum.uniform_log_density_)
+    assert volume == pytest.approx(24.0 * 24.0, rel=0.15)
+
+    bayes_auc = roc_auc_score(outlier[:, 0], -log_inlier)
+    auc = roc_auc_score(outlier[:, 0], gum.predict_proba(X)[:, 1])
+    assert auc >= bayes_auc - 0.005
+
+
+def test_recovers_each_column_and_unequal_groups():
+    bounds = np.array([[-10.0, 10.0], [-8.0, 8.0], [-8.0, 8.0], [-20.0, 20.0]])
+    # Unequal groups: a singleton, and a landmark-like triple.
+    groups = [[0], [1, 2, 3]]
+    covs = [np.array([[0.5]]), np.diag([1.0, 2.0, 4.0])]
+    X, outlier, log_inlier = draw_gum(N_LARGE, groups, covs, [0.8, 0.6], bounds, seed=1)
+    gum = GaussianUniformMixture(groups=groups, tol=1e-6).fit(X)
+    assert gum.weights_.shape == (2, 2)
+    np.testing.assert_allclose(gum.weights_[:, 0], [0.8, 0.6], atol=0.01)
+    np.testing.assert_allclose(gum.covariances_[0], [0.5], rtol=0.05)
+    np.testing.assert_allclose(gum.covariances_[1], [1.0, 2.0, 4.0], rtol=0.05)
+    volumes = np.exp(-gum.uniform_log_density_)
+    np.testing.assert_allclose(volumes, [20.0, 16 * 16 * 40.0], rtol=0.15)
+    assert gum.predict_group_proba(X).shape == (N_LARGE, 2)
+
+    row_outlier = outlier.any(axis=1)
+    bayes_auc = roc_auc_score(row_outlier, -log_inlier)
+    auc = roc_auc_score(row_outlier, gum.predict_proba(X)[:, 1])
+    assert auc >= bayes_auc - 0.005
+
+    each_groups = [[0], [1], [2], [3]]
+    covs = [np.array([[v]]) for v in (0.5, 1.0, 2.0, 4.0)]
+    priors = [0.9, 0.8, 0.7, 0.6]
+    X, outlier, _ = draw_gum(N_LARGE, each_groups, covs, priors, bounds, seed=2)
+    gum = GaussianUniformMixture(groups="each", tol=1e-6).fit(X)
+    np.testing.assert_allclose(gum.weights_[:, 0], priors, atol=0.01)
+    np.testing.assert_allclose(
+        np.concatenate(gum.covariances_), [0.5, 1.0, 2.0, 4.0], rtol=0.05
+    )
+    np.testing.assert_allclose(
+        np.exp(-gum.uniform_log_density_), np.diff(bounds, axis=1).ravel(), rtol=0.15
+    )
+
+
+def test_outlier_column_and_predict_agree():
+    X, _, _ = draw_gum(2000, [[0]], [np.eye(1)], [0.8], np.array([[-20.0, 20.0]]), 3)
+    gum = GaussianUniformMixture().fit(X)
+    proba = gum.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_array_equal(gum.predict(X), proba.argmax(1))
+    np.testing.assert_array_equal(gum.fit_predict(X), gum.predict(X))
+    # Higher outlier probability for a far point than for a near one.
+    far, near = gum.predict_proba([[15.0], [0.0]])[:, 1]
+    assert far > 0.99 and near < 0.05
+
+
+def test_row_probability_is_product_of_groups():
+    bounds = np.array([[-10.0, 10.0]] * 3)
+    X, _, _ = draw_gum(
+        3000, [[0], [1, 2]], [np.eye(1), np.eye(2)], [0.8, 0.7], bounds, 4
+    )
+    gum = GaussianUniformMixture(groups=[[0], [1, 2]]).fit(X)
+    np.testing.assert_allclose(
+        gum.predict_proba(X)[:, 0], gum.predict_group_proba(X).prod(1), rtol=1e-10
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(20, 400),
+    n_features=st.integers(1, 3),
+    scale=st.floats(1e-3, 1e3),
+    outlier_share=st.floats(0.0, 0.6),
+    covariance_type=st.sampled_from(["full", "diag", "spherical"]),
+)
+def test_em_never_decreases_log_likelihood_with_fixed_uniform(
+    seed, n, n_features, scale, outlier_share, covariance_type
+):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, scale, size=(n, n_features))
+    n_out = int(outlier_share * n)
+    X[:n_out] = rng.uniform(-20 * scale, 20 * scale, size=(n_out, n_features))
+    bounds = np.tile([-25 * scale, 25 * scale], (n_features, 1))
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type,
+        uniform=bounds,
+        reg_covar=0.0,
+        tol=0,
+        max_iter=30,
+    )
+    with pytest.warns(ConvergenceWarning):
+        gum.fit(X)
+    lower_bounds = np.array(gum.lower_bounds_)
+    assert np.all(np.isfinite(lower_bounds))
+    gains = np.diff(lower_bounds)
+    assert np.all(gains >= -1e-9 * (1 + np.abs(lower_bounds[1:])))
+    proba = gum.predict_group_proba(X)
+    assert np.all((proba >= 0) & (proba <= 1))
+
+
+def test_range_uniform_is_min_max_box():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 2))
+    gum = GaussianUniformMixture(uniform="range").fit(X)
+    np.testing.assert_allclose(gum.uniform_bounds_, np.c_[X.min(0), X.max(0)])
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, axis=0)).sum())
+
+
+def test_sample_weight_equals_repetition():
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.normal(size=(300, 2)), rng.uniform(-9, 9, size=(60, 2))])
+    reps = rng.integers(0, 3, size=len(X))
+    weighted = GaussianUniformMixture(tol=1e-8).fit(X, sample_weight=reps)
+    repeated = GaussianUniformMixture(tol=1e-8).fit(np.repeat(X, reps, axis=0))
+    np.testing.assert_allclose(weighted.weights_, repeated.weights_, rtol=1e-6)
+    np.testing.assert_allclose(weighted.covariances_, repeated.covariances_, rtol=1e-6)
+    np.testing.assert_allclose(
+        weighted.uniform_bounds_, repeated.uniform_bounds_, rtol=1e-6, atol=1e-9
+    )
+
+
+def test_float32_preserved_and_agrees_with_float64():
+    X, _, _ = draw_gum(5000, [[0, 1]], [np.eye(2)], [0.8], np.array([[-9.0, 9]] * 2), 7)
+    gum64 = GaussianUniformMixture().fit(X)
+    gum32 = GaussianUniformMixture().fit(X.astype(np.float32))
+    assert gum32.covariances_.dtype == np.float32
+    assert gum32.predict_proba(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(gum32.weights_, gum64.weights_, rtol=1e-4)
+    np.testing.assert_allclose(gum32.covariances_, gum64.covariances_, rtol=1e-4)
+    np.testing.assert_allclose(
+        gum32.predict_proba(X.astype(np.float32)), gum64.predict_proba(X), atol=1e-4
+    )
+
+
+def test_speaks_gaussian_mixture_api():
+    X, _, _ = draw_gum(3000, [[0, 1]], [np.eye(2)], [0.8], np.array([[-9.0, 9]] * 2), 8)
+    gum = GaussianUniformMixture(random_state=0).fit(X)
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    for method in ("score_samples", "predict", "predict_proba"):
+        assert getattr(gum, method)(X).shape == getattr(gm, method)(X).shape
+    assert gum.score(X) == pytest.approx(gum.score_samples(X).mean())
+    assert gum.bic(X) > gum.aic(X)  # log(3000) > 2
+    sample, labels = gum.sample(20_000)
+    assert sample.shape == (20_000, 2)
+    assert labels.mean() == pytest.approx(gum.weights_[1], abs=0.02)
+    assert gum.converged_ and gum.n_iter_ == len(gum.lower_bounds_)
+    assert gum.lower_bound_ == gum.lower_bounds_[-1]
+
+
+def test_warm_start_continues_from_previous_fit():
+    X, _, _ = draw_gum(3000, [[0]], [np.eye(1)], [0.8], np.array([[-9.0, 9]]), 9)
+    gum = GaussianUniformMixture(warm_start=True, max_iter=1, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        gum.fit(X)
+    first = gum.lower_bound_
+    with pytest.warns(ConvergenceWarning):
+        gum.fit(X)
+    assert gum.lower_bound_ >= first
+
+
+def test_pandas_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, _, _ = draw_gum(500, [[0, 1]], [np.eye(2)], [0.8], np.array([[-9.0, 9]] * 2), 10)
+    frame = pd.DataFrame(X, columns=["dx", "dy"])
+    gum = GaussianUniformMixture().fit(frame)
+    np.testing.assert_array_equal(gum.feature_names_in_, ["dx", "dy"])
+
+
+# -- degenerate inputs --------------------------------------------------------
+
+
+def test_single_sample_is_a_clear_error():
+    with pytest.raises(ValueError, match="n_samples=1"):
+        GaussianUniformMixture().fit([[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no_outliers",
+        "all_outliers",
+        "zero_variance",
+        "one_repeated_outlier",
+        "two_rows",
+    ],
+)
+def test_degenerate_states_end_finite(case, covariance_type):
+    rng = np.random.default_rng(11)
+    if case == "no_outliers":
+        X = rng.normal(size=(400, 2))
+    elif case == "all_outliers":
+        X = rng.uniform(-5, 5, size=(400, 2))
+    elif case == "zero_variance":
+        X = np.zeros((50, 2))
+    elif case == "one_repeated_outlier":
+        # Every outlier at the same place: C2 - C1^2 = 0 for the uniform.
+        X = np.vstack([rng.normal(size=(300, 2)), np.full((100, 2), 40.0)])
+    else:
+        X = np.array([[0.0, 1.0], [2.0, 3.0]])
+    gum = GaussianUniformMixture(covariance_type=covariance_type).fit(X)
+    for value in (gum.weights_, gum.uniform_log_density_, gum.uniform_bounds_):
+        assert np.all(np.isfinite(value))
+    assert np.all(np.isfinite(gum.score_samples(X)))
+    assert np.all(np.isfinite(gum.predict_proba(X)))
+
+
+def test_outliers_far_from_everything_are_flagged():
+    rng = np.random.default_rng(12)
+    X = np.vstack([rng.normal(size=(300, 2)), np.full((30, 2), 40.0)])
+    labels = GaussianUniformMixture().fit_predict(X)
+    assert labels[:300].mean() < 0.02
+    assert labels[300:].all()
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ([[0], [0, 1]], r"columns \[0\] appear more than once"),
+        ([[0]], r"columns \[1, 2\] are in no group"),
+        ([[0, 1, 7]], r"groups name columns \[7\]"),
+        ([[]], r"non-empty"),
+        ("every", r"'groups' parameter"),
+    ],
+)
+def test_groups_must_partition_columns(groups, message):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises((ValueError, TypeError), match=message):
+        GaussianUniformMixture(groups=groups).fit(X)
+
+
+def test_bad_uniform_bounds_are_named():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match=r"shape \(n_features, 2\)"):
+        GaussianUniformMixture(uniform=[[0, 1]]).fit(X)
+    with pytest.raises(ValueError, match="low < high"):
+        GaussianUniformMixture(uniform=[[0, 1], [2, 1]]).fit(X)
+
+
+def test_input_is_not_modified():
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(100, 2)).astype(np.float32)
+    w = rng.uniform(size=100)
+    X_before, w_before = X.copy(), w.copy()
+    GaussianUniformMixture().fit(X, sample_weight=w)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(w, w_before)
