@@ -76,8 +76,10 @@ class Grouping:
         """Sum a (D, ...) tensor within groups along its first axis, giving (G, ...)."""
         if self.n_groups == 1:
             return per_column.sum(0, keepdim=True)
-        out = per_column.new_zeros((self.n_groups, *per_column.shape[1:]))
-        return out.index_add_(0, self.col_group, per_column)
+        # A (G, D) one-hot product: a GEMM is far faster than index_add_ on CPU.
+        groups = torch.arange(self.n_groups, device=self.col_group.device)
+        membership = (groups[:, None] == self.col_group[None, :]).to(per_column.dtype)
+        return membership @ per_column
 
     def to(self, device) -> Grouping:
         return Grouping(
@@ -979,6 +981,9 @@ default='moments'
 
     def _logit(self, X):
         check_is_fitted(self)
+        if self.n_features_in_ == 1 and np.ndim(X) == 1:
+            # Residuals of a single-output regressor come 1-D: y - predict(X).
+            X = np.asarray(X).reshape(-1, 1)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         params = params_from_attributes(self, dtype)

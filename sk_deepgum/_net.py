@@ -1,0 +1,624 @@
+"""Machinery shared by every network estimator of the package.
+
+One base class, :class:`NetRegressorBase`, owns what DeepGUM and the baselines have in
+common: input validation and casting, robust target scaling, seeding, device
+resolution, building the backbone, the skorch net held as ``net_`` (composition, never
+inheritance from ``NeuralNetRegressor``), per-sample weights that travel with their
+samples through shuffled batches (looked up by sample index), an epoch loop driven
+through skorch's ``fit_loop`` with our own early stopping, and the no-grad residual
+pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedule`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring
+from torch import nn
+
+from sk_deepgum.backbones import build_module
+from sk_deepgum.mixture import as_tensor
+
+#: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
+#: row's prediction never depends on which other rows share its batch.
+INFERENCE_BATCH_ROWS = 1024
+_PARAM_PREFIXES = ("module__", "optimizer__")
+_MAD_TO_SD = 1.4826
+_IQR_TO_SD = 1.0 / 1.349
+
+
+# ---------------------------------------------------------------------------
+# Devices and target scaling
+
+
+def resolve_device(device) -> torch.device:
+    """Turn the ``device`` parameter into a concrete :class:`torch.device`.
+
+    'auto' picks CUDA when available, else the CPU; asking for CUDA on a machine
+    without it is a ValueError rather than torch's AssertionError deep in ``fit``.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; "
+            f"got {device!r}."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this "
+                "machine; use device='cpu' or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s)."
+            )
+    return resolved
+
+
+def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):
+    """Per-output centre (median) and scale (1.4826·MAD → IQR/1.349 → std → 1).
+
+    Outliers corrupt the mean and standard deviation, not the median and MAD.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n, D)
+    sample_weight : ndarray of shape (n,) or None
+        Rows with zero weight are ignored.
+
+    Returns
+    -------
+    centre, scale : ndarray of shape (D,)
+    """
+    rows = y if sample_weight is None else y[sample_weight > 0]
+    centre = np.median(rows, axis=0)
+    scale = _MAD_TO_SD * np.median(np.abs(rows - centre), axis=0)
+    q75, q25 = np.percentile(rows, [75, 25], axis=0)
+    fallbacks = [(q75 - q25) * _IQR_TO_SD, rows.std(axis=0)]
+    tiny = np.finfo(np.float32).tiny
+    for fallback in fallbacks:
+        scale = np.where(scale > tiny * np.maximum(np.abs(centre), 1), scale, fallback)
+    constant = ~(scale > tiny * np.maximum(np.abs(centre), 1))
+    if constant.any():
+        warnings.warn(
+            f"Target column(s) {np.flatnonzero(constant).tolist()} are constant; "
+            "they are left unscaled (scale 1).",
+            UserWarning,
+            stacklevel=3,
+        )
+        scale = np.where(constant, 1.0, scale)
+    return centre, scale
+
+
+# ---------------------------------------------------------------------------
+# Data in batches
+
+
+class IndexedDataset(torch.utils.data.Dataset):
+    """In-memory (X, y) tensors; batches carry each sample's index.
+
+    The index lets the loss look up per-sample weights (responsibilities), so they
+    stay attached to their samples however the batches are shuffled.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor):
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        return {"X": self.X[i], "index": i}, self.y[i]
+
+
+class ShuffledBatches:
+    """Iterator over mini-batches of an :class:`IndexedDataset`, one tensor gather
+    per batch (a DataLoader would gather sample by sample).
+
+    Batches are as equal as possible (``tensor_split``), so none has a single
+    sample (BatchNorm cannot train on one).
+    """
+
+    def __init__(self, dataset, batch_size, shuffle, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        order = order.to(self.dataset.X.device)
+        for index in torch.tensor_split(order, len(self)):
+            yield {"X": self.dataset.X[index], "index": index}, self.dataset.y[index]
+
+
+def forward_in_fixed_batches(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """No-grad forward pass in eval mode, every chunk padded to
+    :data:`INFERENCE_BATCH_ROWS` rows so results do not depend on the batch."""
+    was_training = module.training
+    module.eval()
+    outputs = []
+    with torch.no_grad():
+        for chunk in torch.split(X, INFERENCE_BATCH_ROWS):
+            rows = chunk.shape[0]
+            if rows < INFERENCE_BATCH_ROWS:
+                padded = chunk.new_zeros((INFERENCE_BATCH_ROWS, *chunk.shape[1:]))
+                padded[:rows] = chunk
+                chunk = padded
+            outputs.append(module(chunk)[:rows])
+    module.train(was_training)
+    return torch.cat(outputs)
+
+
+# ---------------------------------------------------------------------------
+# The loss: per-element criterion, per-sample weights
+
+
+class WeightedLoss(nn.Module):
+    """Weighted, per-round-normalised batch loss around an element-wise criterion.
+
+    .. math::
+
+        L_B = \\frac{\\sum_{n \\in B} \\sum_d W_{nd}\\, \\ell(\\hat y_{nd}, y_{nd})}
+                   {\\bar W \\, |B|}
+
+    ``W`` (n, D) holds one weight per sample and output (sample weight × the
+    responsibility of the output's latent group); ``\\bar W`` is its mean over the
+    training set, fixed for a round. Dividing by a constant, not by the batch's own
+    ΣW, keeps a batch made only of outliers from getting full weight.
+
+    Parameters
+    ----------
+    criterion : nn.Module
+        Returns the element-wise loss (B, D) of ``(y_pred, y_true)``.
+    weights : Tensor of shape (n, D)
+        Initial per-sample weights.
+    """
+
+    def __init__(self, criterion: nn.Module, weights: torch.Tensor):
+        super().__init__()
+        self.criterion = criterion
+        self.register_buffer("weights", weights.clone())
+        self.register_buffer("normaliser", weights.mean())
+
+    def set_weights(self, weights: torch.Tensor) -> None:
+        """Replace the per-sample weights for the next round (same shape)."""
+        self.weights.copy_(weights)
+        self.normaliser.copy_(weights.mean().clamp_min(torch.finfo(weights.dtype).tiny))
+
+    def release(self) -> None:
+        """Drop the training-set weights after fit: they grow with n and prediction
+        does not need them (a one-row placeholder keeps the buffers valid)."""
+        self.weights = self.weights.new_ones((1, self.weights.shape[1]))
+        self.normaliser = self.normaliser.new_tensor(1.0)
+
+    def forward(self, y_pred, y_true, index):
+        per_element = self.criterion(y_pred, y_true)
+        weighted = (self.weights[index] * per_element).sum()
+        return weighted / (self.normaliser * y_pred.shape[0])
+
+
+class QuadraticLoss(nn.Module):
+    """Element-wise ½ e ⊙ (e P): the Mahalanobis-weighted L2 of DeepGUM's M-step.
+
+    Summed over outputs, :math:`\\tfrac12 e^\\top P e` with ``P`` symmetric; ``P =
+    I`` (the default) is plain L2. For per-group latents ``P`` is block-diagonal, so
+    scaling column ``d`` by its group's responsibility weights each group's block.
+
+    Parameters
+    ----------
+    n_outputs : int
+        Number of outputs D.
+    """
+
+    def __init__(self, n_outputs: int):
+        super().__init__()
+        self.register_buffer("precision", torch.eye(n_outputs))
+
+    def forward(self, y_pred, y_true):
+        residual = y_true - y_pred
+        return 0.5 * residual * (residual @ self.precision)
+
+
+class _SkorchNet(NeuralNet):
+    """skorch net whose loss weights come from the batch's sample indices.
+
+    Overrides only the hooks it must: the loss (weights by index), inference (strips
+    the index before calling the backbone), the iterator (seeded shuffling, whole-batch
+    gathers) and the default callbacks (no per-epoch table, no hidden split).
+    """
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+
+    def infer(self, x, **fit_params):
+        return self.module_(x["X"], **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred, y_true, X["index"])
+
+    def get_iterator(self, dataset, training=False):
+        return ShuffledBatches(
+            dataset, self.batch_size, shuffle=training, generator=self.batch_generator_
+        )
+
+
+# ---------------------------------------------------------------------------
+# Fit-time state
+
+
+@dataclass
+class FitState:
+    """Everything a schedule needs during one ``fit``; assigned to ``self`` at the end.
+
+    Keeping it local means an interrupted or failed refit leaves the previous fitted
+    model intact.
+    """
+
+    net: _SkorchNet
+    X: torch.Tensor  # (n, ...) training inputs on the device
+    y: torch.Tensor  # (n, D) scaled targets on the device
+    sample_weight: torch.Tensor | None  # (n,) on the device, None = all ones
+    X_valid: torch.Tensor | None
+    y_valid: torch.Tensor | None
+    sample_weight_valid: torch.Tensor | None
+    device: torch.device
+    target_scale: np.ndarray  # (D,) target units per scaled unit
+    valid_rows: np.ndarray | None  # positions of the held-out rows in the fit data
+    epochs_run: int = 0
+    history: list = field(default_factory=list)
+    best_score: float = math.inf
+    best_state: dict | None = None
+    rounds_without_improvement: int = 0
+    progress: object = None
+
+    def all_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and scaled targets of every row given to ``fit``, in its order."""
+        if self.X_valid is None:
+            return self.X, self.y
+        n = self.X.shape[0] + self.X_valid.shape[0]
+        is_valid = torch.zeros(n, dtype=torch.bool, device=self.X.device)
+        is_valid[torch.as_tensor(self.valid_rows, device=self.X.device)] = True
+        X = self.X.new_empty((n, *self.X.shape[1:]))
+        y = self.y.new_empty((n, self.y.shape[1]))
+        X[is_valid], y[is_valid] = self.X_valid, self.y_valid
+        X[~is_valid], y[~is_valid] = self.X, self.y
+        return X, y
+
+    def residuals(self, X=None, y=None) -> torch.Tensor:
+        """Scaled residuals y - f(X), shape (n, D), on the device (no grad)."""
+        X = self.X if X is None else X
+        y = self.y if y is None else y
+        return y - forward_in_fixed_batches(self.net.module_, X)
+
+
+# ---------------------------------------------------------------------------
+# Base estimator
+
+
+class NetRegressorBase(RegressorMixin, BaseEstimator):
+    """Common fit/predict logic of the package's network regressors.
+
+    Subclasses define ``__init__`` (keyword-only parameters, including those listed in
+    :attr:`_net_parameter_constraints`), ``_make_criterion`` and ``_run_schedule``.
+    Backbone and optimizer keyword arguments are accepted skorch-style as
+    ``module__<name>`` / ``optimizer__<name>`` and behave as ordinary parameters
+    (``get_params``, ``set_params``, ``clone``, grid search).
+    """
+
+    _net_parameter_constraints: dict = {
+        "module": [None, type, nn.Module],
+        "optimizer": [type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [None, list],
+        "device": [StrOptions({"auto", "cpu", "cuda"}), str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- parameters: module__* / optimizer__* ------------------------------------
+
+    def _store_prefixed_kwargs(self, kwargs: dict) -> None:
+        # No validation here (sklearn: __init__ only stores); fit names strays.
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def _check_extra_kwargs(self) -> None:
+        known = set(super()._get_param_names())
+        strays = [
+            k
+            for k in vars(self)
+            if k not in known
+            and not k.startswith(_PARAM_PREFIXES)
+            and not k.startswith("_")
+            and not k.endswith("_")
+        ]
+        if strays:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {strays}; "
+                "only module__<name> and optimizer__<name> are accepted besides the "
+                "documented parameters."
+            )
+
+    def _get_param_names(self):
+        names = super()._get_param_names()
+        return sorted(
+            [*names, *(k for k in vars(self) if k.startswith(_PARAM_PREFIXES))]
+        )
+
+    def set_params(self, **params):
+        # Prefixed arguments, and (like __init__) unknown plain names, are stored
+        # as given; fit raises a TypeError naming any stray one.
+        known = set(super()._get_param_names())
+        direct = {
+            k: v
+            for k, v in params.items()
+            if k.startswith(_PARAM_PREFIXES) or ("__" not in k and k not in known)
+        }
+        for key, value in direct.items():
+            setattr(self, key, value)
+        rest = {k: v for k, v in params.items() if k not in direct}
+        return super().set_params(**rest) if rest else self
+
+    def _prefixed(self, prefix: str) -> dict:
+        return {
+            k[len(prefix) :]: v
+            for k, v in self.get_params(deep=False).items()
+            if k.startswith(prefix)
+        }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    # -- validation ------------------------------------------------------------
+
+    def _validate_fit_inputs(self, X, y, sample_weight):
+        self._check_extra_kwargs()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            allow_nd=True,
+            multi_output=True,
+            y_numeric=True,
+        )
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples; got n_samples={X.shape[0]}."
+            )
+        y = np.asarray(y, dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        for cb in self.callbacks or []:
+            cb_obj = cb[1] if isinstance(cb, tuple) else cb
+            if isinstance(cb_obj, EarlyStopping) or cb_obj is EarlyStopping:
+                raise ValueError(
+                    "skorch's EarlyStopping stops training by raising KeyboardInterrupt, "
+                    "which would also swallow a real Ctrl-C; use validation_fraction and "
+                    "n_iter_no_change instead (early stopping on a loss outliers cannot "
+                    "dominate)."
+                )
+        return X, y, sample_weight
+
+    # -- fit -------------------------------------------------------------------
+
+    def _make_criterion(self, n_outputs: int) -> nn.Module:  # pragma: no cover
+        raise NotImplementedError
+
+    def _run_schedule(self, state: FitState) -> dict:  # pragma: no cover
+        """Train; return the extra fitted attributes (name → value) to assign."""
+        raise NotImplementedError
+
+    def _fit(self, X, y, sample_weight=None):
+        X, y, sample_weight = self._validate_fit_inputs(X, y, sample_weight)
+        y_2d = y.reshape(len(y), -1)
+        n_outputs = y_2d.shape[1]
+        device = resolve_device(self.device)
+        centre, scale = robust_target_scale(y_2d, sample_weight)
+        y_scaled = (y_2d - centre) / scale
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        valid_rows = self._split_validation(len(X), rng)
+        cuda_devices = [device] if device.type == "cuda" else []
+        # Seed torch inside a fork so the user's global RNG is left untouched.
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            state = self._make_state(
+                X, y_scaled, sample_weight, valid_rows, device, seed, n_outputs
+            )
+            state.target_scale = scale
+            extra = self._run_schedule(state)
+
+        # Assign only now: an interrupted refit leaves the previous model intact.
+        state.net.criterion_.release()
+        self.net_ = state.net
+        self.device_ = str(device)
+        self.input_shape_ = tuple(X.shape[1:])
+        self.n_outputs_ = n_outputs
+        self._y_ndim = y.ndim
+        self.target_centre_ = centre
+        self.target_scale_ = scale
+        self.n_iter_ = state.epochs_run
+        self.history_ = state.history
+        for name, value in extra.items():
+            setattr(self, name, value)
+        return self
+
+    def _split_validation(self, n: int, rng) -> np.ndarray | None:
+        if self.validation_fraction is None:
+            return None
+        n_valid = int(round(self.validation_fraction * n))
+        if n_valid < 1 or n_valid > n - 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves {n_valid} "
+                f"validation and {n - n_valid} training rows out of {n}; need at "
+                "least 1 and 2."
+            )
+        return np.sort(rng.permutation(n)[:n_valid])
+
+    def _make_state(
+        self, X, y_scaled, sample_weight, valid_rows, device, seed, n_outputs
+    ):
+        X_t = as_tensor(X).to(dtype=torch.float32, device=device)
+        y_t = torch.as_tensor(y_scaled, dtype=torch.float32, device=device)
+        w_t = None
+        if sample_weight is not None:
+            w_t = torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
+        X_valid = y_valid = w_valid = None
+        if valid_rows is not None:
+            train = np.setdiff1d(np.arange(len(X)), valid_rows)
+            X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
+            w_valid = None if w_t is None else w_t[valid_rows]
+            X_t, y_t = X_t[train], y_t[train]
+            w_t = None if w_t is None else w_t[train]
+            if w_t is not None and not bool((w_t > 0).any()):
+                raise ValueError("All training rows have zero sample weight.")
+
+        module = build_module(
+            self.module, self._prefixed("module__"), X.shape[1:], n_outputs
+        )
+        base_weights = (
+            torch.ones_like(y_t) if w_t is None else w_t[:, None].expand_as(y_t)
+        )
+        criterion = WeightedLoss(self._make_criterion(n_outputs), base_weights)
+        net = _SkorchNet(
+            module=module,
+            criterion=criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=1,
+            train_split=None,
+            callbacks=copy.deepcopy(self.callbacks),
+            device=str(device),
+            verbose=0,
+            **{f"optimizer__{k}": v for k, v in self._prefixed("optimizer__").items()},
+        )
+        net.batch_generator_ = torch.Generator().manual_seed(seed)
+        net.initialize()
+        return FitState(
+            net, X_t, y_t, w_t, X_valid, y_valid, w_valid, device, None, valid_rows
+        )
+
+    def _train_epochs(
+        self, state: FitState, epochs: int, describe: Callable | None = None
+    ):
+        """Run ``epochs`` SGD epochs through skorch's ``fit_loop``.
+
+        ``fit_loop`` (unlike ``partial_fit``) lets a KeyboardInterrupt reach the caller.
+        """
+        net = state.net
+        dataset = IndexedDataset(state.X, state.y)
+        if state.epochs_run == 0:
+            net.notify("on_train_begin", X=dataset, y=None)
+        for _ in range(epochs):
+            net.fit_loop(dataset, epochs=1)
+            state.epochs_run += 1
+            loss = net.history[-1, "train_loss"]
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"The training loss became non-finite ({loss}) at epoch "
+                    f"{state.epochs_run}; try a smaller lr, a smaller batch-size "
+                    "variance (larger batch_size) or standardised inputs."
+                )
+            if state.progress is not None:
+                state.progress.update(1)
+                state.progress.set_postfix_str(
+                    f"loss {loss:.4g}" + (f", {describe()}" if describe else "")
+                )
+
+    def _early_stopping_step(self, state: FitState, score: float) -> bool:
+        """Track the validation score; return True when patience is exhausted."""
+        if score < state.best_score - 1e-4 * abs(state.best_score):
+            state.best_score = score
+            state.best_state = copy.deepcopy(state.net.module_.state_dict())
+            state.rounds_without_improvement = 0
+            return False
+        state.rounds_without_improvement += 1
+        return state.rounds_without_improvement >= self.n_iter_no_change
+
+    def _restore_best(self, state: FitState) -> None:
+        if state.best_state is not None:
+            state.net.module_.load_state_dict(state.best_state)
+
+    # -- predict ---------------------------------------------------------------
+
+    def _validate_predict_X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], allow_nd=True, reset=False
+        )
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"X has sample shape {tuple(X.shape[1:])} but {type(self).__name__} was "
+                f"fitted on samples of shape {self.input_shape_}."
+            )
+        return X
+
+    def _predict_scaled(self, X: np.ndarray) -> torch.Tensor:
+        X_t = as_tensor(X).to(dtype=torch.float32, device=torch.device(self.device_))
+        return forward_in_fixed_batches(self.net_.module_, X_t)
+
+    def _to_target_units(self, scaled: torch.Tensor) -> np.ndarray:
+        out = scaled.detach().cpu().numpy().astype(np.float64)
+        return out * self.target_scale_ + self.target_centre_
+
+    def predict(self, X):
+        """Predict targets for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions in the original target units (1-D when ``y`` was 1-D).
+        """
+        X = self._validate_predict_X(X)
+        y_pred = self._to_target_units(self._predict_scaled(X))
+        return y_pred[:, 0] if self._y_ndim == 1 else y_pred

@@ -1,0 +1,171 @@
+"""Baseline network regressors sharing DeepGUM's machinery (only the loss differs)."""
+
+from __future__ import annotations
+
+import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
+from tqdm.auto import tqdm
+
+from sk_deepgum._net import FitState, NetRegressorBase
+from sk_deepgum.losses import SquaredLoss
+
+_LOSSES = {"l2": SquaredLoss}
+
+
+class RobustNetRegressor(NetRegressorBase):
+    """The DeepGUM backbone, data handling and schedule with a fixed loss.
+
+    Use it as the reference DeepGUM is compared with: same backbone, optimiser,
+    robust target scaling, seeding, batches and epochs; only the loss differs.
+
+    Parameters
+    ----------
+    module : None, nn.Module subclass or nn.Module instance, default=None
+        Backbone, as in :class:`~sk_deepgum.DeepGUMRegressor`.
+    loss : {'l2'}, default='l2'
+        Element-wise loss. 'l2': :math:`\\tfrac12 (y - \\hat y)^2` on robustly
+        standardised targets.
+    max_epochs : int, default=100
+        SGD epochs.
+    optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
+        Optimizer; its arguments as ``optimizer__<name>=value``.
+    lr : float, default=1e-3
+        Learning rate.
+    batch_size : int, default=128
+        Mini-batch size.
+    validation_fraction : float or None, default=None
+        Share of rows held out for early stopping on the held-out median absolute
+        residual (robust to outliers in the hold-out). None: no hold-out.
+    n_iter_no_change : int, default=3
+        Epochs without validation improvement before stopping; the best model is
+        restored.
+    callbacks : list of skorch callbacks or None, default=None
+        Passed to the inner skorch net (skorch's ``EarlyStopping`` is rejected).
+    device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
+        Training device, resolved into ``device_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the hold-out split.
+    verbose : int, default=0
+        1 shows a progress bar over epochs.
+    **kwargs
+        ``module__<name>`` and ``optimizer__<name>`` arguments.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    history_ : list of dict
+        One record per validation check (empty without a hold-out).
+    n_iter_ : int
+        Epochs run.
+    device_ : str
+        Device used.
+    input_shape_ : tuple of int
+        Shape of one input sample.
+    n_outputs_ : int
+        Number of targets.
+    target_centre_, target_scale_ : ndarray of shape (n_outputs,)
+        Robust standardisation of the targets.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sk_deepgum.DeepGUMRegressor : The same network trained robustly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_deepgum.baselines import RobustNetRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 2))
+    >>> y = X[:, 0] - X[:, 1]
+    >>> RobustNetRegressor(random_state=0).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **NetRegressorBase._net_parameter_constraints,
+        "loss": [StrOptions(set(_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        loss="l2",
+        max_epochs=100,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=128,
+        validation_fraction=None,
+        n_iter_no_change=3,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.module = module
+        self.loss = loss
+        self.max_epochs = max_epochs
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self._store_prefixed_kwargs(kwargs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the backbone with the chosen loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-sample loss weights.
+
+        Returns
+        -------
+        self : RobustNetRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def _make_criterion(self, n_outputs: int):
+        return _LOSSES[self.loss]()
+
+    def _run_schedule(self, state: FitState) -> dict:
+        state.progress = tqdm(
+            total=self.max_epochs,
+            disable=not self.verbose,
+            desc=self.loss,
+            unit="epoch",
+        )
+        if state.X_valid is None:
+            self._train_epochs(state, self.max_epochs)
+        else:
+            while state.epochs_run < self.max_epochs:
+                self._train_epochs(state, 1)
+                residuals = state.residuals(state.X_valid, state.y_valid)
+                score = float(residuals.abs().median())
+                state.history.append(
+                    {"epoch": state.epochs_run, "valid_median_ae": score}
+                )
+                if self._early_stopping_step(state, score):
+                    break
+            if state.rounds_without_improvement > 0:
+                self._restore_best(state)
+        state.progress.close()
+        return {}

@@ -1,0 +1,546 @@
+"""DeepGUMRegressor: a neural regressor made robust to wrong targets.
+
+Inside ``fit``, SGD on responsibility-weighted losses alternates with EM on a
+Gaussian-uniform mixture (GUM) of the network's residuals (Lathuilière et al., ECCV
+2018). The schedule is :meth:`DeepGUMRegressor._run_schedule`.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from sk_deepgum._net import FitState, NetRegressorBase, QuadraticLoss
+from sk_deepgum.mixture import (
+    GaussianUniformMixture,
+    GUMParams,
+    check_groups,
+    check_uniform_bounds,
+    estimate_inlier_logit,
+    fit_gum,
+    make_grouping,
+    row_log_inlier_proba,
+    row_log_likelihood,
+    set_fitted_attributes,
+)
+
+
+def loss_precision(params: GUMParams, grouping, covariance_type: str, n_outputs: int):
+    """Block-diagonal precision for the network loss, normalised to mean diagonal 1.
+
+    .. math::
+
+        P = \\Sigma^{-1} / \\operatorname{mean}(\\operatorname{diag} \\Sigma^{-1})
+
+    The precision re-weights the outputs (a noisy output counts less) but must not
+    act as a learning rate that grows as the fit sharpens, hence the normalisation.
+    """
+    cov = params.covariances
+    if covariance_type == "full":
+        precision = torch.zeros(
+            (n_outputs, n_outputs), dtype=cov[0].dtype, device=cov[0].device
+        )
+        for g, cols in enumerate(grouping.columns):
+            block = torch.linalg.inv(cov[g])
+            precision[cols[:, None], cols[None, :]] = 0.5 * (block + block.T)
+    else:
+        var = cov if covariance_type == "diag" else cov[grouping.col_group]
+        precision = torch.diag(1.0 / var)
+    return precision / precision.diagonal().mean()
+
+
+class DeepGUMRegressor(NetRegressorBase):
+    """Robust deep regression: a torch backbone trained with DeepGUM.
+
+    ``fit`` alternates two steps on robustly standardised targets:
+
+    1. **EM** on the residuals :math:`e_n = y_n - \\phi(x_n; w)` of a
+       Gaussian-uniform mixture,
+       :math:`p(e_n) = \\pi\\,\\mathcal{N}(e_n; 0, \\Sigma) + (1 - \\pi)\\,\\gamma`, which
+       gives each target (or group of targets) a responsibility
+       :math:`r_n = P(\\text{inlier} \\mid e_n)`;
+    2. **SGD** on :math:`\\sum_n w_n \\tfrac12 e_n^\\top P e_n` with
+       :math:`w_n = r_n \\times \\text{sample\\_weight}_n` and
+       :math:`P = \\Sigma^{-1} / \\operatorname{mean}(\\operatorname{diag}\\Sigma^{-1})`.
+
+    Schedule: ``warm_up_epochs`` of plain L2, then rounds of [residual pass → EM
+    warm-started from the last mixture → ``epochs_per_round`` SGD epochs warm-started
+    from the current weights] until ``max_epochs``, then a final residual pass and
+    EM so that the training scores describe the returned model. The inlier share
+    :math:`\\pi` is learnt, so no outlier proportion has to be given.
+
+    Parameters
+    ----------
+    module : None, nn.Module subclass or nn.Module instance, default=None
+        Backbone. None: an :class:`~sk_deepgum.backbones.MLP` sized from the data. A
+        class is built with its ``module__*`` arguments plus ``n_inputs`` /
+        ``input_shape`` / ``n_outputs`` when it declares them. An instance is
+        deep-copied, never trained in place.
+    max_epochs : int, default=100
+        Total SGD epochs (warm-up included).
+    warm_up_epochs : int, default=20
+        Epochs of plain L2 before the first EM round.
+    epochs_per_round : int, default=5
+        SGD epochs between two EM rounds.
+    em_max_iter : int, default=20
+        Maximum EM iterations per round (warm-started, so few are needed).
+    em_tol : float, default=1e-3
+        EM convergence threshold on the mean log-likelihood.
+    groups : None, 'each' or list of lists of int, default=None
+        Granularity of the inlier/outlier latent: one per sample (all outputs in or
+        out together), one per output, or one per group of outputs (e.g. the (x, y)
+        pair of each landmark). See :class:`GaussianUniformMixture`.
+    covariance_type : {'diag', 'spherical', 'full'}, default='diag'
+        Covariance of the inlier Gaussian (per group).
+    uniform : {'moments', 'range'} or array-like of shape (n_outputs, 2), \
+default='moments'
+        Outlier support: moment matching, min–max range of the residuals, or fixed
+        (low, high) residual bounds in target units.
+    init_inlier_prior : float, default=0.9
+        Inlier prior of the first EM round (learnt afterwards).
+    outlier_threshold : float, default=0.5
+        ``outliers_ = outlier_scores_ > outlier_threshold``.
+    optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
+        Optimizer; its arguments as ``optimizer__<name>=value``.
+    lr : float, default=1e-3
+        Learning rate.
+    batch_size : int, default=128
+        Mini-batch size (training batches are shuffled with ``random_state``).
+    validation_fraction : float or None, default=None
+        Share of rows held out to stop early on the held-out GUM negative
+        log-likelihood, a loss outliers cannot dominate. None: no hold-out.
+    n_iter_no_change : int, default=3
+        Rounds without validation improvement before stopping (with a hold-out);
+        the best model is restored.
+    callbacks : list of skorch callbacks or None, default=None
+        Passed to the inner skorch net (deep-copied). skorch's ``EarlyStopping`` is
+        rejected: it stops by raising KeyboardInterrupt, which would also swallow a
+        real Ctrl-C; use ``validation_fraction`` instead.
+    device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
+        Training device; 'auto' picks CUDA when available. Resolved into
+        ``device_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the hold-out split inside
+        ``torch.random.fork_rng``: the global torch RNG is left untouched. Same seed
+        → identical CPU predictions at the same torch thread count.
+    verbose : int, default=0
+        1 shows a progress bar over epochs.
+    **kwargs
+        ``module__<name>`` and ``optimizer__<name>`` arguments (tunable in
+        :class:`~sklearn.model_selection.GridSearchCV`).
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net (``net_.module_`` is the backbone).
+    mixture_ : GaussianUniformMixture
+        The final mixture, in target units:
+        ``mixture_.predict_proba(y - predict(X))`` works as-is.
+    outlier_scores_ : ndarray of shape (n_samples,)
+        Probability that each training target is an outlier,
+        :math:`1 - \\prod_g r_g` (higher = more outlying).
+    outliers_ : ndarray of shape (n_samples,), dtype=bool
+        ``outlier_scores_ > outlier_threshold``.
+    inlier_mask_ : ndarray of shape (n_samples,), dtype=bool
+        ``~outliers_``.
+    group_outlier_scores_ : ndarray of shape (n_samples, n_groups)
+        :math:`1 - r_g` per latent group (only when ``groups`` is set).
+    group_outliers_ : ndarray of shape (n_samples, n_groups), dtype=bool
+        ``group_outlier_scores_ > outlier_threshold`` (only when ``groups`` is set).
+    history_ : list of dict
+        One JSON-serialisable record per EM round.
+    n_iter_ : int
+        Epochs run.
+    device_ : str
+        Device used.
+    input_shape_ : tuple of int
+        Shape of one input sample.
+    n_outputs_ : int
+        Number of targets.
+    target_centre_, target_scale_ : ndarray of shape (n_outputs,)
+        Robust standardisation of the targets (median, 1.4826·MAD).
+    n_features_in_ : int
+        Number of features (``X.shape[1]``) seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    GaussianUniformMixture : The mixture fitted on the residuals.
+    sk_deepgum.baselines.RobustNetRegressor : The same network with L2 (and, later,
+        Huber / Tukey) losses.
+
+    References
+    ----------
+    .. [1] S. Lathuilière, P. Mesejo, X. Alameda-Pineda, R. Horaud. "DeepGUM:
+       Learning Deep Robust Regression with a Gaussian-Uniform Mixture Model." ECCV
+       2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_deepgum import DeepGUMRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, size=(300, 2))
+    >>> y = np.sin(3 * X[:, 0]) + 0.05 * rng.normal(size=300)
+    >>> y[:30] = rng.uniform(-5, 5, size=30)          # 10 % wrong targets
+    >>> model = DeepGUMRegressor(random_state=0).fit(X, y)
+    >>> bool(model.outlier_scores_[:30].mean() > model.outlier_scores_[30:].mean())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **NetRegressorBase._net_parameter_constraints,
+        "warm_up_epochs": [Interval(Integral, 0, None, closed="left")],
+        "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
+        "em_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "em_tol": [Interval(Real, 0, None, closed="left")],
+        "groups": [None, StrOptions({"each"}), list, tuple],
+        "covariance_type": [StrOptions({"full", "diag", "spherical"})],
+        "uniform": [StrOptions({"moments", "range"}), "array-like"],
+        "init_inlier_prior": [Interval(Real, 0, 1, closed="neither")],
+        "outlier_threshold": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        max_epochs=100,
+        warm_up_epochs=20,
+        epochs_per_round=5,
+        em_max_iter=20,
+        em_tol=1e-3,
+        groups=None,
+        covariance_type="diag",
+        uniform="moments",
+        init_inlier_prior=0.9,
+        outlier_threshold=0.5,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=128,
+        validation_fraction=None,
+        n_iter_no_change=3,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.module = module
+        self.max_epochs = max_epochs
+        self.warm_up_epochs = warm_up_epochs
+        self.epochs_per_round = epochs_per_round
+        self.em_max_iter = em_max_iter
+        self.em_tol = em_tol
+        self.groups = groups
+        self.covariance_type = covariance_type
+        self.uniform = uniform
+        self.init_inlier_prior = init_inlier_prior
+        self.outlier_threshold = outlier_threshold
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self._store_prefixed_kwargs(kwargs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the backbone robustly, alternating EM and SGD.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+            Inputs; N-D arrays (e.g. images N×C×H×W) are passed to the backbone as is.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, possibly partly wrong.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, multiplied with the responsibilities in the loss and
+            entering every EM statistic.
+
+        Returns
+        -------
+        self : DeepGUMRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def _make_criterion(self, n_outputs: int):
+        return QuadraticLoss(n_outputs)
+
+    # -- the alternating schedule -------------------------------------------------
+
+    def _run_schedule(self, state: FitState) -> dict:
+        n_outputs = state.y.shape[1]
+        column_groups = check_groups(self.groups, n_outputs)
+        grouping = make_grouping(column_groups, device=state.device)
+        uniform = self._scaled_uniform(n_outputs, state)
+        em_options = dict(
+            covariance_type=self.covariance_type,
+            uniform=uniform,
+            init_inlier_prior=self.init_inlier_prior,
+            max_iter=self.em_max_iter,
+            tol=self.em_tol,
+        )
+        criterion = state.net.criterion_
+        state.progress = tqdm(
+            total=self.max_epochs,
+            disable=not self.verbose,
+            desc="DeepGUM",
+            unit="epoch",
+        )
+        params = None
+
+        def describe():
+            prior = params.inlier_prior.mean() if params is not None else 1.0
+            return f"inlier prior {float(prior):.3f}"
+
+        self._train_epochs(state, min(self.warm_up_epochs, self.max_epochs), describe)
+        while True:
+            residuals = state.residuals()
+            em = fit_gum(
+                residuals.T.contiguous(),
+                state.sample_weight,
+                grouping,
+                init_params=params,
+                **em_options,
+            )
+            params = em.params
+            record = {
+                "epoch": state.epochs_run,
+                "inlier_prior": params.inlier_prior.tolist(),
+                "em_iterations": em.n_iter,
+                "em_log_likelihood": em.lower_bounds[-1],
+                "train_loss": float(state.net.history[-1, "train_loss"])
+                if state.epochs_run
+                else None,
+            }
+            if state.X_valid is not None:
+                record["valid_nll"] = self._held_out_nll(state, params, grouping)
+                state.history.append(record)
+                if self._early_stopping_step(state, record["valid_nll"]):
+                    break
+            else:
+                state.history.append(record)
+            if state.epochs_run >= self.max_epochs:
+                break
+            logit, _ = estimate_inlier_logit(
+                residuals.T, params, grouping, self.covariance_type, fit_mean=False
+            )
+            weights = torch.sigmoid(logit).T[:, grouping.col_group]
+            if state.sample_weight is not None:
+                weights = weights * state.sample_weight[:, None]
+            criterion.set_weights(weights)
+            precision = loss_precision(
+                params, grouping, self.covariance_type, n_outputs
+            )
+            criterion.criterion.precision.copy_(precision)
+            epochs = min(self.epochs_per_round, self.max_epochs - state.epochs_run)
+            self._train_epochs(state, epochs, describe)
+        state.progress.close()
+
+        if state.best_state is not None and state.rounds_without_improvement > 0:
+            self._restore_best(state)
+            residuals = state.residuals()
+            params = fit_gum(
+                residuals.T.contiguous(),
+                state.sample_weight,
+                grouping,
+                init_params=params,
+                **em_options,
+            ).params
+        return self._outlier_attributes(state, params, grouping, column_groups, em)
+
+    def _scaled_uniform(self, n_outputs, state):
+        if isinstance(self.uniform, str):
+            return self.uniform
+        bounds = check_uniform_bounds(self.uniform, n_outputs)
+        # Bounds are residuals in target units; the net works in scaled units.
+        scaled = bounds / state.target_scale[:, None]
+        return torch.as_tensor(scaled, dtype=torch.float32, device=state.device)
+
+    def _held_out_nll(self, state, params, grouping) -> float:
+        """Weighted mean negative log-likelihood of the held-out residuals under the
+        training mixture: outliers cannot dominate it (their density is bounded by γ)."""
+        residuals = state.residuals(state.X_valid, state.y_valid)
+        logit, outlier_term = estimate_inlier_logit(
+            residuals.T, params, grouping, self.covariance_type, fit_mean=False
+        )
+        log_lik = row_log_likelihood(logit, outlier_term)
+        w = state.sample_weight_valid
+        mean = log_lik.mean() if w is None else (log_lik @ w) / w.sum().clamp_min(1e-12)
+        return -float(mean)
+
+    def _outlier_attributes(self, state, params, grouping, column_groups, em) -> dict:
+        """Scores for every row given to ``fit`` and the mixture in target units."""
+        X_all, y_all = state.all_rows()
+        residuals = state.residuals(X_all, y_all)
+        logit, _ = estimate_inlier_logit(
+            residuals.T, params, grouping, self.covariance_type, fit_mean=False
+        )
+        log_inlier = row_log_inlier_proba(logit)
+        scores = (-torch.expm1(log_inlier)).cpu().numpy().astype(np.float64)
+        outliers = scores > self.outlier_threshold
+        attributes = {
+            "mixture_": self._mixture_in_target_units(params, column_groups, em, state),
+            "outlier_scores_": scores,
+            "outliers_": outliers,
+            "inlier_mask_": ~outliers,
+        }
+        if self.groups is not None:
+            group_scores = (
+                (1.0 - torch.sigmoid(logit)).T.cpu().numpy().astype(np.float64)
+            )
+            attributes["group_outlier_scores_"] = group_scores
+            attributes["group_outliers_"] = group_scores > self.outlier_threshold
+        return attributes
+
+    def _mixture_in_target_units(self, params, column_groups, em, state):
+        scale_np = state.target_scale
+        scale = torch.as_tensor(scale_np, dtype=torch.float64)
+
+        def cpu64(t):
+            return t.detach().cpu().double()
+
+        cov = params.covariances
+        p = GUMParams(
+            cpu64(params.inlier_prior),
+            cpu64(params.means),
+            [cpu64(c) for c in cov] if isinstance(cov, list) else cpu64(cov),
+            cpu64(params.uniform_log_density),
+            cpu64(params.uniform_bounds),
+        )
+        covariance_type = self.covariance_type
+        if covariance_type == "spherical":
+            # A group whose outputs have different scales is no longer spherical in
+            # target units: express every group's variance per output instead.
+            col_group = make_grouping(column_groups).col_group
+            covariances = p.covariances[col_group] * scale**2
+            covariance_type = "diag"
+        elif covariance_type == "diag":
+            covariances = p.covariances * scale**2
+        else:
+            covariances = [
+                c * torch.outer(scale[cols], scale[cols])
+                for c, cols in zip(p.covariances, column_groups, strict=True)
+            ]
+        log_scale = torch.zeros(len(column_groups), dtype=torch.float64)
+        for g, cols in enumerate(column_groups):
+            log_scale[g] = torch.log(scale[cols]).sum()
+        units = GUMParams(
+            p.inlier_prior,
+            p.means * scale,
+            covariances,
+            p.uniform_log_density - log_scale,
+            p.uniform_bounds * scale[:, None],
+        )
+        mixture = GaussianUniformMixture(
+            covariance_type=covariance_type,
+            groups=self.groups,
+            uniform=self.uniform,
+            init_inlier_prior=self.init_inlier_prior,
+            max_iter=self.em_max_iter,
+            tol=self.em_tol,
+        )
+        set_fitted_attributes(mixture, units, column_groups, covariance_type)
+        mixture.n_features_in_ = len(scale_np)
+        mixture.converged_ = em.converged
+        mixture.n_iter_ = em.n_iter
+        shift = float(log_scale.sum())
+        mixture.lower_bounds_ = [lb - shift for lb in em.lower_bounds]
+        mixture.lower_bound_ = mixture.lower_bounds_[-1]
+        return mixture
+
+    # -- outliers of new data ---------------------------------------------------------
+
+    def score_outliers(self, X, y):
+        """Outlier probability of new (X, y) pairs under the fitted model and mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets to judge.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            :math:`1 - \\prod_g r_g`; higher = more outlying (same orientation as
+            ``outlier_scores_``).
+        """
+        residuals = self._residuals_in_units(X, y)
+        return self.mixture_.predict_proba(residuals)[:, 1]
+
+    def predict_outliers(self, X, y):
+        """Flag new (X, y) pairs whose target looks wrong.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets to judge.
+
+        Returns
+        -------
+        mask : ndarray of shape (n_samples,), dtype=bool
+            ``score_outliers(X, y) > outlier_threshold``.
+        """
+        return self.score_outliers(X, y) > self.outlier_threshold
+
+    def _residuals_in_units(self, X, y):
+        check_is_fitted(self)
+        y = np.asarray(y, dtype=np.float64)
+        y_pred = self.predict(X)
+        if y.shape != y_pred.shape:
+            y = y.reshape(y_pred.shape) if y.size == y_pred.size else y
+        if y.shape != y_pred.shape:
+            raise ValueError(f"y has shape {y.shape}; expected {y_pred.shape}.")
+        return (y - y_pred).reshape(len(y_pred), -1)
+
+    def predict(self, X, return_std=False):
+        """Predict targets; optionally the inlier noise level per output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+            Inputs.
+        return_std : bool, default=False
+            Also return the standard deviation of the fitted inlier Gaussian per output
+            (the noise level of correct targets, in target units).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions in target units.
+        y_std : ndarray of the same shape as ``y_pred``
+            Only with ``return_std=True``.
+        """
+        y_pred = super().predict(X)
+        if not return_std:
+            return y_pred
+        return y_pred, np.broadcast_to(self._inlier_std(), y_pred.shape).copy()
+
+    def _inlier_std(self) -> np.ndarray:
+        mixture = self.mixture_
+        variances = np.empty(self.n_outputs_)
+        covs = mixture.covariances_
+        if mixture.groups is None:
+            covs = [covs]
+        for cols, cov in zip(mixture.groups_, covs, strict=True):
+            cov = np.asarray(cov)
+            variances[cols] = np.diag(cov) if cov.ndim == 2 else cov
+        std = np.sqrt(variances)
+        return std[0] if self._y_ndim == 1 else std
