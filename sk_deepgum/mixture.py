@@ -42,7 +42,11 @@ from sklearn.utils.validation import (
 )
 
 _LOG_2PI = math.log(2.0 * math.pi)
-_MAD_TO_SD = 1.4826  # 1 / Phi^{-1}(3/4): MAD of a Gaussian times this is its sd
+# |x| of a centred Gaussian has its 25 % quantile at Phi^{-1}(0.625) σ = 0.3186 σ.
+_INIT_QUANTILE = 0.25
+_INIT_QUANTILE_Z = 0.31863936396437515
+# The moment-matched outlier box is never narrower than ±5 inlier sd per column.
+_MIN_BOX_HALF_WIDTH_SD = 5.0
 
 
 # ---------------------------------------------------------------------------
@@ -289,22 +293,37 @@ def _sum_by_column(weighted_resp: torch.Tensor, AT: torch.Tensor, grouping: Grou
     return (AT * weighted_resp[grouping.col_group]).sum(1)
 
 
-def _moment_uniform(first, second, mass, data: EMData, grouping: Grouping, previous):
+def _moment_uniform(
+    first, second, mass, inlier_var, data: EMData, grouping: Grouping, previous
+):
     """Uniform box matching the outlier-weighted mean and variance per column.
 
     .. math::
 
         C_1 = \\frac{\\sum_n (1 - r_n) e_n}{\\sum_n (1 - r_n)}, \\quad
         C_2 = \\frac{\\sum_n (1 - r_n) e_n^2}{\\sum_n (1 - r_n)}, \\quad
-        \\mathrm{half\\ width} = \\sqrt{3 (C_2 - C_1^2)}
+        \\mathrm{half\\ width} = \\max\\left(\\sqrt{3 (C_2 - C_1^2)},\\;
+            \\kappa \\sigma_d\\right)
 
-    (a uniform on [a, b] has variance (b - a)² / 12). Groups whose outlier mass is
-    numerically zero keep their previous box: there is nothing to estimate it from.
+    (a uniform on [a, b] has variance (b - a)² / 12). The floor
+    :math:`\\kappa \\sigma_d` (κ = 5 inlier standard deviations) keeps the outlier
+    box from shrinking onto the inliers' own shoulders: without it, on data with no
+    outliers a moment-matched box settles on the Gaussian's tails and takes a sizeable
+    share of the inliers (π ≈ 0.77 on 2-D Gaussian data). Genuine outliers spread far
+    wider, where the floor is inactive. Groups whose outlier mass is numerically zero
+    keep their previous box: there is nothing to estimate it from.
+
+    Parameters
+    ----------
+    inlier_var : Tensor of shape (D,)
+        Variance of the inlier Gaussian per column (the diagonal of Σ).
     """
     mass_col = mass.clamp_min(data.mass_floor)[grouping.col_group]
     c1 = first / mass_col
     variance = (second / mass_col - c1 * c1).clamp_min(data.var_floor)
-    half = torch.sqrt(3.0 * variance)
+    half = torch.maximum(
+        torch.sqrt(3.0 * variance), _MIN_BOX_HALF_WIDTH_SD * torch.sqrt(inlier_var)
+    )
     bounds = torch.stack([c1 - half, c1 + half], dim=1)
     log_density = -grouping.group_sum(torch.log(2.0 * half))
     empty = mass <= data.mass_floor  # (G,)
@@ -386,10 +405,19 @@ def m_step(
 
     bounds, log_density = previous.uniform_bounds, previous.uniform_log_density
     if uniform == "moments":
+        if covariance_type == "full":
+            inlier_var = torch.empty_like(data.var_floor)
+            for cols, cov in zip(grouping.columns, covariances, strict=True):
+                inlier_var[cols] = cov.diagonal()
+        elif covariance_type == "spherical":
+            inlier_var = covariances[grouping.col_group]
+        else:
+            inlier_var = covariances
         bounds, log_density = _moment_uniform(
             data.total_first - first,
             data.total_second - second,
             data.sum_w - resp_mass,
+            inlier_var,
             data,
             grouping,
             previous,
@@ -401,13 +429,16 @@ def m_step(
 # Initialisation
 
 
-def _weighted_median(XT: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-    """Per-row (weighted) median of a (D, n) tensor, shape (D,)."""
+def _weighted_quantile(
+    XT: torch.Tensor, w: torch.Tensor | None, q: float
+) -> torch.Tensor:
+    """Per-row (weighted) ``q``-quantile of a (D, n) tensor, shape (D,)."""
     if w is None:
-        return XT.median(dim=1).values
+        k = min(int(q * XT.shape[1]), XT.shape[1] - 1)
+        return XT.kthvalue(k + 1, dim=1).values
     values, order = torch.sort(XT, dim=1)
     cum = torch.cumsum(w[order], dim=1)
-    idx = torch.searchsorted(cum, 0.5 * cum[:, -1:]).clamp_max(XT.shape[1] - 1)
+    idx = torch.searchsorted(cum, q * cum[:, -1:]).clamp_max(XT.shape[1] - 1)
     return values.gather(1, idx).squeeze(1)
 
 
@@ -433,16 +464,19 @@ def initialize_params(
     init_inlier_prior: float,
     reg_covar: float,
 ) -> GUMParams:
-    """Robust starting point: median centre, MAD scale, min–max (or given) uniform.
+    """Robust starting point: median centre, a low-quantile scale, min–max uniform.
 
-    The MAD ignores up to half of the rows, so a large outlier share does not inflate
-    the first Gaussian; the first E-step then already separates the bulk.
+    The scale comes from the 25 % quantile of |x - median| (for a Gaussian it is
+    0.3186 σ), not from the MAD: with more than half of the rows outlying the MAD
+    measures the outliers, while the lowest quarter of the deviations still falls in
+    the inlier core. Starting narrow, EM grows the Gaussian onto the densest mode
+    instead of settling on a broad one that swallows outliers.
     """
     XT, w = data.XT, data.w
-    centre = _weighted_median(XT, w)
-    mad = _weighted_median((XT - centre[:, None]).abs(), w)
-    var = (_MAD_TO_SD * mad) ** 2
-    # Columns where more than half of the rows coincide have MAD 0: use the weighted
+    centre = _weighted_quantile(XT, w, 0.5)
+    spread = _weighted_quantile((XT - centre[:, None]).abs(), w, _INIT_QUANTILE)
+    var = (spread / _INIT_QUANTILE_Z) ** 2
+    # Columns where most rows coincide have a zero quantile: use the weighted
     # variance instead, then the floor.
     mean_sq = data.total_second / data.sum_w - (data.total_first / data.sum_w) ** 2
     var = torch.where(var > data.var_floor, var, mean_sq)

@@ -273,6 +273,14 @@ def test_degenerate_states_end_finite(case, covariance_type):
     assert np.all(np.isfinite(gum.predict_proba(X)))
 
 
+def test_no_outliers_drives_the_inlier_prior_to_one():
+    X = np.random.default_rng(14).normal(size=(20_000, 2))
+    gum = GaussianUniformMixture(tol=1e-6, max_iter=500).fit(X)
+    assert gum.weights_[0] > 0.99
+    assert np.all(np.isfinite(gum.uniform_bounds_))
+    assert gum.predict(X).mean() < 0.005
+
+
 def test_outliers_far_from_everything_are_flagged():
     rng = np.random.default_rng(12)
     X = np.vstack([rng.normal(size=(300, 2)), np.full((30, 2), 40.0)])
