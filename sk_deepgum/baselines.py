@@ -32,7 +32,7 @@ class RobustNetRegressor(NetRegressorBase):
         Optimizer; its arguments as ``optimizer__<name>=value``.
     lr : float, default=1e-3
         Learning rate.
-    batch_size : int, default=128
+    batch_size : int, default=32
         Mini-batch size.
     validation_fraction : float or None, default=None
         Share of rows held out for early stopping on the held-out median absolute
@@ -100,7 +100,7 @@ class RobustNetRegressor(NetRegressorBase):
         max_epochs=100,
         optimizer=torch.optim.Adam,
         lr=1e-3,
-        batch_size=128,
+        batch_size=32,
         validation_fraction=None,
         n_iter_no_change=3,
         callbacks=None,

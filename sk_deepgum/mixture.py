@@ -152,6 +152,7 @@ class EMData:
     total_second: torch.Tensor  # (D,) Σ_n w_n x_nd²
     var_floor: torch.Tensor  # (D,) smallest variance allowed per column
     mass_floor: torch.Tensor  # scalar, smallest Σr (or Σ(1-r)) treated as mass
+    data_range: torch.Tensor  # (D, 2) min and max of the rows with positive weight
 
 
 def _eps(dtype: torch.dtype) -> float:
@@ -179,6 +180,8 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
     # the tiny absolute term keeps an all-zero column finite.
     tiny = math.sqrt(torch.finfo(XT.dtype).tiny)
     var_floor = 10 * eps * total_second / sum_w + tiny
+    kept = XT if sample_weight is None else XT[:, sample_weight > 0]
+    data_range = torch.stack([kept.amin(1), kept.amax(1)], dim=1)
     return EMData(
         XT,
         X2T,
@@ -188,6 +191,7 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
         total_second,
         var_floor,
         10 * eps * sum_w,
+        data_range,
     )
 
 
@@ -195,22 +199,18 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
 # E-step
 
 
-def estimate_log_gaussian_prob(
+def _mahalanobis(
     XT: torch.Tensor,
     params: GUMParams,
     grouping: Grouping,
     covariance_type: str,
-    X2T: torch.Tensor | None = None,
-    fit_mean: bool = True,
-) -> torch.Tensor:
-    """Log Gaussian density of every group of every row, shape (G, n).
+    X2T: torch.Tensor | None,
+    fit_mean: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Squared Mahalanobis distance (G, n) of every group of every row, and
+    :math:`\log|\Sigma_g|` (G,).
 
-    .. math::
-
-        \\log \\mathcal{N}(x; \\mu, \\Sigma) = -\\tfrac12 \\left(D_g \\log 2\\pi
-            + \\log|\\Sigma| + (x - \\mu)^\\top \\Sigma^{-1} (x - \\mu)\\right)
-
-    For diagonal and spherical covariances with a zero mean, the quadratic form is a
+    For diagonal and spherical covariances with a zero mean, the distance is a
     precision-weighted sum of the cached squares ``X2T`` over each group's columns.
     """
     if covariance_type in ("diag", "spherical"):
@@ -221,19 +221,92 @@ def estimate_log_gaussian_prob(
             sq = (XT - params.means[:, None]) ** 2
         else:
             sq = X2T if X2T is not None else XT * XT
-        quad = grouping.group_sum(sq / var[:, None])  # (G, n)
-        log_det = grouping.group_sum(torch.log(var))  # (G,)
-        const = log_det + grouping.sizes(XT.dtype) * _LOG_2PI
-        return -0.5 * (quad + const[:, None])
-    out = XT.new_empty((grouping.n_groups, XT.shape[1]))
+        return grouping.group_sum(sq / var[:, None]), grouping.group_sum(torch.log(var))
+    quad = XT.new_empty((grouping.n_groups, XT.shape[1]))
+    log_det = XT.new_empty(grouping.n_groups)
     for g, cols in enumerate(grouping.columns):
         centred = XT[cols] - params.means[cols, None]
         chol = torch.linalg.cholesky(params.covariances[g])
         # Σ = L Lᵀ ⇒ (x-μ)ᵀ Σ⁻¹ (x-μ) = ‖L⁻¹ (x-μ)‖² and log|Σ| = 2 Σ log diag L.
         z = torch.linalg.solve_triangular(chol, centred, upper=False)
-        log_det = 2.0 * torch.log(torch.diagonal(chol)).sum()
-        out[g] = -0.5 * ((z * z).sum(0) + log_det + len(cols) * _LOG_2PI)
-    return out
+        quad[g] = (z * z).sum(0)
+        log_det[g] = 2.0 * torch.log(torch.diagonal(chol)).sum()
+    return quad, log_det
+
+
+def estimate_log_inlier_prob(
+    quad: torch.Tensor, log_det: torch.Tensor, sizes: torch.Tensor, df: float | None
+) -> torch.Tensor:
+    r"""Log density of the inlier component per group and row, shape (G, n).
+
+    Gaussian (``df=None``) or multivariate Student-t with ``df`` = ν degrees of
+    freedom and scale matrix Σ, from the squared Mahalanobis distance
+    :math:`\delta^2`:
+
+    .. math::
+
+        \log \mathcal{N} = -\tfrac12 \left(D_g \log 2\pi + \log|\Sigma|
+            + \delta^2\right)
+
+        \log t_\nu = \log\Gamma\left(\tfrac{\nu + D_g}{2}\right)
+            - \log\Gamma\left(\tfrac{\nu}{2}\right)
+            - \tfrac{D_g}{2} \log(\nu\pi) - \tfrac12 \log|\Sigma|
+            - \tfrac{\nu + D_g}{2} \log\left(1 + \delta^2 / \nu\right)
+    """
+    if df is None:
+        return -0.5 * (quad + (log_det + sizes * _LOG_2PI)[:, None])
+    half = 0.5 * (df + sizes)
+    const = (
+        torch.lgamma(half)
+        - math.lgamma(0.5 * df)
+        - 0.5 * sizes * math.log(df * math.pi)
+        - 0.5 * log_det
+    )
+    return const[:, None] - half[:, None] * torch.log1p(quad / df)
+
+
+def e_step(
+    XT: torch.Tensor,
+    params: GUMParams,
+    grouping: Grouping,
+    covariance_type: str,
+    X2T: torch.Tensor | None = None,
+    fit_mean: bool = True,
+    df: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    r"""Log-odds of "inlier" per group, the outlier term of the log-likelihood and,
+    for a Student-t inlier, the expected latent precision scales.
+
+    With :math:`a = \log \pi + \log p_{\text{in}}(x)` and
+    :math:`b = \log(1 - \pi) + \log \gamma`:
+
+    .. math::
+
+        z = a - b, \quad r = \sigma(z), \quad
+        \log p(x) = \operatorname{logaddexp}(a, b) = b + \operatorname{softplus}(z)
+
+    so the E-step is a sigmoid and the log-likelihood a softplus, both exact in the
+    log domain. A Student-t is a Gaussian scale mixture; given an inlier, its latent
+    precision scale has expectation :math:`u = (\nu + D_g) / (\nu + \delta^2)`,
+    which weights the scatter in the M-step.
+
+    Returns
+    -------
+    logit : Tensor of shape (G, n)
+    outlier_term : Tensor of shape (G,)
+        :math:`b_g`.
+    scales : Tensor of shape (G, n) or None
+        :math:`u`, None for a Gaussian inlier.
+    """
+    eps = _eps(XT.dtype)
+    prior = params.inlier_prior.clamp(eps, 1.0 - eps)
+    quad, log_det = _mahalanobis(XT, params, grouping, covariance_type, X2T, fit_mean)
+    sizes = grouping.sizes(XT.dtype)
+    log_inlier = estimate_log_inlier_prob(quad, log_det, sizes, df)
+    outlier_term = torch.log1p(-prior) + params.uniform_log_density
+    logit = log_inlier + (torch.log(prior) - outlier_term)[:, None]
+    scales = None if df is None else (df + sizes)[:, None] / (df + quad)
+    return logit, outlier_term, scales
 
 
 def estimate_inlier_logit(
@@ -243,33 +316,14 @@ def estimate_inlier_logit(
     covariance_type: str,
     X2T: torch.Tensor | None = None,
     fit_mean: bool = True,
+    df: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-odds of "inlier" per group, and the outlier term of the log-likelihood.
-
-    With :math:`a = \\log \\pi + \\log \\mathcal{N}(x)` and
-    :math:`b = \\log(1 - \\pi) + \\log \\gamma`:
-
-    .. math::
-
-        z = a - b, \\quad r = \\sigma(z), \\quad
-        \\log p(x) = \\operatorname{logaddexp}(a, b) = b + \\operatorname{softplus}(z)
-
-    so the E-step is a sigmoid and the log-likelihood a softplus, both exact in the
-    log domain.
-
-    Returns
-    -------
-    logit : Tensor of shape (G, n)
-    outlier_term : Tensor of shape (G,)
-        :math:`b_g`.
-    """
-    eps = _eps(XT.dtype)
-    prior = params.inlier_prior.clamp(eps, 1.0 - eps)
-    log_gauss = estimate_log_gaussian_prob(
-        XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean
+    """Log-odds of "inlier" (G, n) and outlier term (G,): :func:`e_step` without the
+    scales."""
+    logit, outlier_term, _ = e_step(
+        XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean, df=df
     )
-    outlier_term = torch.log1p(-prior) + params.uniform_log_density
-    return log_gauss + (torch.log(prior) - outlier_term)[:, None], outlier_term
+    return logit, outlier_term
 
 
 def row_log_likelihood(logit: torch.Tensor, outlier_term: torch.Tensor) -> torch.Tensor:
@@ -303,15 +357,18 @@ def _moment_uniform(
         C_1 = \\frac{\\sum_n (1 - r_n) e_n}{\\sum_n (1 - r_n)}, \\quad
         C_2 = \\frac{\\sum_n (1 - r_n) e_n^2}{\\sum_n (1 - r_n)}, \\quad
         \\mathrm{half\\ width} = \\max\\left(\\sqrt{3 (C_2 - C_1^2)},\\;
-            \\kappa \\sigma_d\\right)
+            \\min(\\kappa \\sigma_d, \\tfrac12 \\mathrm{range}_d)\\right)
 
     (a uniform on [a, b] has variance (b - a)² / 12). The floor
     :math:`\\kappa \\sigma_d` (κ = 5 inlier standard deviations) keeps the outlier
     box from shrinking onto the inliers' own shoulders: without it, on data with no
     outliers a moment-matched box settles on the Gaussian's tails and takes a sizeable
-    share of the inliers (π ≈ 0.77 on 2-D Gaussian data). Genuine outliers spread far
-    wider, where the floor is inactive. Groups whose outlier mass is numerically zero
-    keep their previous box: there is nothing to estimate it from.
+    share of the inliers (π ≈ 0.77 on 2-D Gaussian data). It is capped at half the
+    data's range, so a Gaussian that is still broad (early in a DeepGUM fit at high
+    contamination) cannot push the box beyond the data and the outliers out of the
+    model. Genuine outliers spread far wider than 5 σ, where the floor is inactive.
+    Groups whose outlier mass is numerically zero keep their previous box: there is
+    nothing to estimate it from.
 
     Parameters
     ----------
@@ -321,9 +378,9 @@ def _moment_uniform(
     mass_col = mass.clamp_min(data.mass_floor)[grouping.col_group]
     c1 = first / mass_col
     variance = (second / mass_col - c1 * c1).clamp_min(data.var_floor)
-    half = torch.maximum(
-        torch.sqrt(3.0 * variance), _MIN_BOX_HALF_WIDTH_SD * torch.sqrt(inlier_var)
-    )
+    half_range = 0.5 * (data.data_range[:, 1] - data.data_range[:, 0])
+    floor = torch.minimum(_MIN_BOX_HALF_WIDTH_SD * torch.sqrt(inlier_var), half_range)
+    half = torch.maximum(torch.sqrt(3.0 * variance), floor)
     bounds = torch.stack([c1 - half, c1 + half], dim=1)
     log_density = -grouping.group_sum(torch.log(2.0 * half))
     empty = mass <= data.mass_floor  # (G,)
@@ -344,6 +401,7 @@ def m_step(
     uniform: str,
     fit_mean: bool,
     reg_covar: float,
+    scales: torch.Tensor | None = None,
 ) -> GUMParams:
     """Maximise the expected complete-data log-likelihood given responsibilities.
 
@@ -356,6 +414,8 @@ def m_step(
                         {\\sum_n \\tilde r_{gn}} + \\text{reg\\_covar}\\, I
 
     ``'diag'`` keeps the diagonal, ``'spherical'`` its mean over the group's columns.
+    For a Student-t inlier the mean and scatter sums use :math:`\\tilde r u` (``u``
+    from :func:`e_step`) while the denominator of Σ stays :math:`\\sum \\tilde r`.
     The uniform is refitted by moment matching when ``uniform == 'moments'``.
 
     Parameters
@@ -364,6 +424,8 @@ def m_step(
         Cached data and totals from :func:`prepare_data`.
     resp : Tensor of shape (G, n)
         Inlier responsibilities :math:`r_{gn}`.
+    scales : Tensor of shape (G, n) or None
+        Expected latent precision scales of a Student-t inlier (None: Gaussian).
     """
     XT, w = data.XT, data.w
     weighted_resp = resp if w is None else resp * w
@@ -375,15 +437,29 @@ def m_step(
 
     need_first = fit_mean or uniform == "moments"
     first = _sum_by_column(weighted_resp, XT, grouping) if need_first else None
-    means = first / mass_col if fit_mean else previous.means
     need_second = covariance_type != "full" or uniform == "moments"
     second = _sum_by_column(weighted_resp, data.X2T, grouping) if need_second else None
+    # The Gaussian's sums: weighted by r, or by r·u for a Student-t inlier.
+    scatter_resp, scatter_first, scatter_second = weighted_resp, first, second
+    if scales is not None:
+        scatter_resp = weighted_resp * scales
+        scatter_first = _sum_by_column(scatter_resp, XT, grouping) if fit_mean else None
+        scatter_second = (
+            _sum_by_column(scatter_resp, data.X2T, grouping)
+            if covariance_type != "full"
+            else None
+        )
+    scatter_mass_col = mass_col
+    if scales is not None:
+        scatter_mass_col = scatter_resp.sum(1).clamp_min(data.mass_floor)
+        scatter_mass_col = scatter_mass_col[grouping.col_group]
+    means = scatter_first / scatter_mass_col if fit_mean else previous.means
 
     if covariance_type == "full":
         covariances = []
         for g, cols in enumerate(grouping.columns):
             centred = XT[cols] - means[cols, None]
-            cov = (centred * weighted_resp[g]) @ centred.T / mass[g]
+            cov = (centred * scatter_resp[g]) @ centred.T / mass[g]
             cov = cov + reg_covar * torch.eye(
                 len(cols), dtype=XT.dtype, device=XT.device
             )
@@ -392,9 +468,13 @@ def m_step(
             covariances.append(cov + torch.diag(lift))
     else:
         # Σ r (x - μ)² = Σ r x² - 2 μ Σ r x + μ² Σ r, from sums already at hand.
-        centred_second = second
+        centred_second = scatter_second
         if fit_mean:
-            centred_second = second - 2 * means * first + means * means * mass_col
+            centred_second = (
+                scatter_second
+                - 2 * means * scatter_first
+                + means * means * scatter_mass_col
+            )
         if covariance_type == "diag":
             var = centred_second / mass_col + reg_covar
             covariances = torch.maximum(var, data.var_floor)
@@ -451,8 +531,7 @@ def uniform_from_bounds(bounds: torch.Tensor, grouping: Grouping, data: EMData):
 
 def range_bounds(data: EMData) -> torch.Tensor:
     """Min–max box of the rows with positive weight, shape (D, 2)."""
-    XT = data.XT if data.w is None else data.XT[:, data.w > 0]
-    return torch.stack([XT.min(1).values, XT.max(1).values], dim=1)
+    return data.data_range
 
 
 def initialize_params(
@@ -515,6 +594,7 @@ def fit_gum(
     max_iter: int = 100,
     tol: float = 1e-3,
     init_params: GUMParams | None = None,
+    df: float | None = None,
     verbose: int = 0,
 ) -> EMResult:
     """Run EM until the mean log-likelihood gains less than ``tol``.
@@ -533,6 +613,8 @@ def fit_gum(
         the data (fixed), or fixed given bounds.
     init_params : GUMParams, optional
         Warm start; otherwise :func:`initialize_params`.
+    df : float or None
+        Degrees of freedom of a Student-t inlier component (None: Gaussian).
 
     Returns
     -------
@@ -565,8 +647,14 @@ def fit_gum(
     previous = -math.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        logit, outlier_term = estimate_inlier_logit(
-            XT, params, grouping, covariance_type, X2T=data.X2T, fit_mean=fit_mean
+        logit, outlier_term, scales = e_step(
+            XT,
+            params,
+            grouping,
+            covariance_type,
+            X2T=data.X2T,
+            fit_mean=fit_mean,
+            df=df,
         )
         log_lik = torch.nn.functional.softplus(logit).sum(0)
         total = log_lik.sum() if data.w is None else log_lik @ data.w
@@ -585,6 +673,7 @@ def fit_gum(
             uniform_mode,
             fit_mean,
             reg_covar,
+            scales=scales,
         )
         lower_bounds.append(lower_bound)
         if verbose >= 2:
@@ -807,6 +896,11 @@ default='moments'
         (low, high) bounds per column.
     fit_mean : bool, default=False
         Estimate the Gaussian's mean. False centres it at 0, as for residuals.
+    inlier_df : float or None, default=None
+        None: the inlier component is Gaussian. A number ν: a multivariate Student-t
+        with ν degrees of freedom and scale matrix ``covariances_`` (heavier tails:
+        inliers fitted less well than most, e.g. by a regressor, are not taken for
+        outliers). ν is fixed, not learnt.
     init_inlier_prior : float, default=0.9
         Starting inlier prior :math:`\\pi` (learnt by EM afterwards).
     max_iter : int, default=100
@@ -883,6 +977,7 @@ default='moments'
         "groups": [None, StrOptions({"each"}), list, tuple],
         "uniform": [StrOptions({"moments", "range"}), "array-like"],
         "fit_mean": ["boolean"],
+        "inlier_df": [None, Interval(Real, 0, None, closed="neither")],
         "init_inlier_prior": [Interval(Real, 0, 1, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -899,6 +994,7 @@ default='moments'
         groups=None,
         uniform="moments",
         fit_mean=False,
+        inlier_df=None,
         init_inlier_prior=0.9,
         max_iter=100,
         tol=1e-3,
@@ -911,6 +1007,7 @@ default='moments'
         self.groups = groups
         self.uniform = uniform
         self.fit_mean = fit_mean
+        self.inlier_df = inlier_df
         self.init_inlier_prior = init_inlier_prior
         self.max_iter = max_iter
         self.tol = tol
@@ -970,6 +1067,7 @@ default='moments'
             max_iter=self.max_iter,
             tol=self.tol,
             init_params=init,
+            df=self.inlier_df,
             verbose=self.verbose,
         )
         if not result.converged:
@@ -1027,6 +1125,7 @@ default='moments'
             make_grouping(self.groups_),
             self.covariance_type,
             fit_mean=self.fit_mean,
+            df=self.inlier_df,
         )
 
     def predict_group_proba(self, X):
@@ -1197,7 +1296,12 @@ default='moments'
                 cov = np.diag(params.covariances[cols].numpy())
             else:
                 cov = float(params.covariances[g]) * np.eye(len(cols))
-            gauss = rng.multivariate_normal(mean, cov, size=n_samples)
+            gauss = rng.multivariate_normal(np.zeros(len(cols)), cov, size=n_samples)
+            if self.inlier_df is not None:
+                # A Student-t is a Gaussian divided by sqrt(chi2_nu / nu).
+                df = self.inlier_df
+                gauss = gauss / np.sqrt(rng.chisquare(df, size=(n_samples, 1)) / df)
+            gauss = gauss + mean
             unif = rng.uniform(
                 bounds[cols, 0], bounds[cols, 1], size=(n_samples, len(cols))
             )

@@ -140,9 +140,10 @@ def test_row_probability_is_product_of_groups():
     scale=st.floats(1e-3, 1e3),
     outlier_share=st.floats(0.0, 0.6),
     covariance_type=st.sampled_from(["full", "diag", "spherical"]),
+    inlier_df=st.sampled_from([None, 3.0]),
 )
 def test_em_never_decreases_log_likelihood_with_fixed_uniform(
-    seed, n, n_features, scale, outlier_share, covariance_type
+    seed, n, n_features, scale, outlier_share, covariance_type, inlier_df
 ):
     rng = np.random.default_rng(seed)
     X = rng.normal(0, scale, size=(n, n_features))
@@ -164,6 +165,29 @@ def test_em_never_decreases_log_likelihood_with_fixed_uniform(
     assert np.all(gains >= -1e-9 * (1 + np.abs(lower_bounds[1:])))
     proba = gum.predict_group_proba(X)
     assert np.all((proba >= 0) & (proba <= 1))
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "full"])
+def test_student_t_inlier_recovers_a_heavy_tailed_mixture(covariance_type):
+    rng = np.random.default_rng(15)
+    n, df, scale = N_LARGE, 3.0, np.array([1.0, 2.0])
+    chi = np.sqrt(rng.chisquare(df, size=(n, 1)) / df)
+    X = rng.normal(size=(n, 2)) * scale / chi
+    outlier = rng.uniform(size=n) < 0.2
+    X[outlier] = rng.uniform(-60, 60, size=(outlier.sum(), 2))
+    t_fit = GaussianUniformMixture(
+        covariance_type=covariance_type, inlier_df=df, tol=1e-6
+    ).fit(X)
+    assert t_fit.weights_[0] == pytest.approx(0.8, abs=0.01)
+    variances = (
+        np.diag(t_fit.covariances_) if covariance_type == "full" else t_fit.covariances_
+    )
+    np.testing.assert_allclose(variances, scale**2, rtol=0.05)
+    # A Gaussian inlier takes the t's tails for outliers.
+    gauss_fit = GaussianUniformMixture(covariance_type=covariance_type, tol=1e-6).fit(X)
+    assert gauss_fit.weights_[0] < t_fit.weights_[0] - 0.02
+    sample, labels = t_fit.sample(1000)
+    assert sample.shape == (1000, 2) and set(np.unique(labels)) <= {0, 1}
 
 
 def test_range_uniform_is_min_max_box():
