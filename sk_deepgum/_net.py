@@ -467,9 +467,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
             state = self._make_state(
-                X, y_scaled, sample_weight, valid_rows, device, seed, n_outputs
+                X, y_scaled, scale, sample_weight, valid_rows, device, seed, n_outputs
             )
-            state.target_scale = scale
             extra = self._run_schedule(state)
 
         # Assign only now: an interrupted refit leaves the previous model intact.
@@ -500,7 +499,15 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         return np.sort(rng.permutation(n)[:n_valid])
 
     def _make_state(
-        self, X, y_scaled, sample_weight, valid_rows, device, seed, n_outputs
+        self,
+        X,
+        y_scaled,
+        target_scale,
+        sample_weight,
+        valid_rows,
+        device,
+        seed,
+        n_outputs,
     ):
         X_t = as_tensor(X).to(dtype=torch.float32, device=device)
         y_t = torch.as_tensor(y_scaled, dtype=torch.float32, device=device)
@@ -540,7 +547,16 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         net.batch_generator_ = torch.Generator().manual_seed(seed)
         net.initialize()
         return FitState(
-            net, X_t, y_t, w_t, X_valid, y_valid, w_valid, device, None, valid_rows
+            net,
+            X_t,
+            y_t,
+            w_t,
+            X_valid,
+            y_valid,
+            w_valid,
+            device,
+            target_scale,
+            valid_rows,
         )
 
     def _train_epochs(

@@ -345,11 +345,11 @@ default='moments'
             }
             if state.X_valid is not None:
                 record["valid_nll"] = self._held_out_nll(state, params, grouping)
-                state.history.append(record)
-                if self._early_stopping_step(state, record["valid_nll"]):
-                    break
-            else:
-                state.history.append(record)
+            state.history.append(record)
+            if state.X_valid is not None and self._early_stopping_step(
+                state, record["valid_nll"]
+            ):
+                break
             if state.epochs_run >= self.max_epochs:
                 break
             logit, _ = estimate_inlier_logit(
@@ -374,14 +374,16 @@ default='moments'
 
         if state.best_state is not None and state.rounds_without_improvement > 0:
             self._restore_best(state)
+            # The scores and mixture_ must describe the restored model.
             residuals = state.residuals()
-            params = fit_gum(
+            em = fit_gum(
                 residuals.T.contiguous(),
                 state.sample_weight,
                 grouping,
                 init_params=params,
                 **em_options,
-            ).params
+            )
+            params = em.params
         return self._outlier_attributes(state, params, grouping, column_groups, em)
 
     def _scaled_uniform(self, n_outputs, state):
