@@ -23,6 +23,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import Bunch
 
+from sk_deepgum.mixture import check_groups
+
 __all__ = ["contaminate", "make_contaminated_regression"]
 
 RandomStateLike = int | np.random.Generator | np.random.RandomState | None
@@ -359,40 +361,6 @@ def make_contaminated_regression(
 # Contaminating existing targets
 
 
-def _check_groups(groups, n_columns: int) -> list[np.ndarray]:
-    if isinstance(groups, str):
-        if groups != "each":
-            raise ValueError(
-                f"groups must be None, 'each' or a list of lists of column indices; "
-                f"got {groups!r}."
-            )
-        return [np.array([j]) for j in range(n_columns)]
-    try:
-        parsed = [[int(c) for c in np.asarray(g).ravel()] for g in groups]
-    except (TypeError, ValueError):
-        raise ValueError(
-            "groups must be None, 'each' or a list of lists of integer column "
-            f"indices; got {groups!r}."
-        ) from None
-    if not parsed or any(len(g) == 0 for g in parsed):
-        raise ValueError(f"groups must be a list of non-empty groups; got {groups!r}.")
-    flat = [c for g in parsed for c in g]
-    out_of_range = sorted({c for c in flat if not 0 <= c < n_columns})
-    if out_of_range:
-        raise ValueError(
-            f"groups refer to columns {out_of_range} outside 0..{n_columns - 1}."
-        )
-    counts = np.bincount(flat, minlength=n_columns)
-    repeated = np.flatnonzero(counts > 1).tolist()
-    missing = np.flatnonzero(counts == 0).tolist()
-    if repeated or missing:
-        raise ValueError(
-            f"groups must partition the columns 0..{n_columns - 1}: "
-            f"missing columns {missing}, repeated columns {repeated}."
-        )
-    return [np.array(g) for g in parsed]
-
-
 def contaminate(
     y,
     rate: float,
@@ -488,9 +456,7 @@ def contaminate(
         raise ValueError("y contains NaN or infinite values.")
     Y = y_in.reshape(y_in.shape[0], -1)
     n_samples, n_columns = Y.shape
-    group_cols = (
-        [np.arange(n_columns)] if groups is None else _check_groups(groups, n_columns)
-    )
+    group_cols = check_groups(groups, n_columns)
     n_out = _n_contaminated(float(rate), n_samples)
     if kind == "swap" and n_out > 0 and n_samples < 2:
         raise ValueError("kind='swap' needs at least 2 samples.")
