@@ -45,6 +45,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # |x| of a centred Gaussian has its 25 % quantile at Phi^{-1}(0.625) σ = 0.3186 σ.
 _INIT_QUANTILE = 0.25
 _INIT_QUANTILE_Z = 0.31863936396437515
+# Rows used (a strided subsample) to compute the starting centre and scale.
+_INIT_MAX_ROWS = 1 << 17
 # The moment-matched outlier box is never narrower than ±5 inlier sd per column.
 _MIN_BOX_HALF_WIDTH_SD = 5.0
 
@@ -551,7 +553,11 @@ def initialize_params(
     the inlier core. Starting narrow, EM grows the Gaussian onto the densest mode
     instead of settling on a broad one that swallows outliers.
     """
-    XT, w = data.XT, data.w
+    # A strided subsample is plenty for a starting point and keeps the quantiles'
+    # copies and index buffers from dominating the fit's peak memory on large n.
+    step = max(1, data.XT.shape[1] // _INIT_MAX_ROWS)
+    XT = data.XT[:, ::step]
+    w = None if data.w is None else data.w[::step]
     centre = _weighted_quantile(XT, w, 0.5)
     spread = _weighted_quantile((XT - centre[:, None]).abs(), w, _INIT_QUANTILE)
     var = (spread / _INIT_QUANTILE_Z) ** 2
