@@ -225,28 +225,6 @@ class WeightedLoss(nn.Module):
         return weighted / (self.normaliser * y_pred.shape[0])
 
 
-class QuadraticLoss(nn.Module):
-    """Element-wise ½ e ⊙ (e P): the Mahalanobis-weighted L2 of DeepGUM's M-step.
-
-    Summed over outputs, :math:`\\tfrac12 e^\\top P e` with ``P`` symmetric; ``P =
-    I`` (the default) is plain L2. For per-group latents ``P`` is block-diagonal, so
-    scaling column ``d`` by its group's responsibility weights each group's block.
-
-    Parameters
-    ----------
-    n_outputs : int
-        Number of outputs D.
-    """
-
-    def __init__(self, n_outputs: int):
-        super().__init__()
-        self.register_buffer("precision", torch.eye(n_outputs))
-
-    def forward(self, y_pred, y_true):
-        residual = y_true - y_pred
-        return 0.5 * residual * (residual @ self.precision)
-
-
 class _SkorchNet(NeuralNet):
     """skorch net whose loss weights come from the batch's sample indices.
 

@@ -16,7 +16,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from sk_deepgum._net import FitState, NetRegressorBase, QuadraticLoss
+from sk_deepgum._net import FitState, NetRegressorBase
+from sk_deepgum.losses import QuadraticLoss
 from sk_deepgum.mixture import (
     GaussianUniformMixture,
     GUMParams,
@@ -537,12 +538,15 @@ default='moments'
 
     def _residuals_in_units(self, X, y):
         check_is_fitted(self)
-        y = np.asarray(y, dtype=np.float64)
         y_pred = self.predict(X)
+        y = np.asarray(y, dtype=np.float64)
+        # Only the (n,) <-> (n, 1) ambiguity of a single output is resolved.
+        if y.shape != y_pred.shape and y.size == y_pred.size and self.n_outputs_ == 1:
+            y = y.reshape(y_pred.shape)
         if y.shape != y_pred.shape:
-            y = y.reshape(y_pred.shape) if y.size == y_pred.size else y
-        if y.shape != y_pred.shape:
-            raise ValueError(f"y has shape {y.shape}; expected {y_pred.shape}.")
+            raise ValueError(
+                f"y has shape {y.shape}; expected {y_pred.shape} for this model."
+            )
         return (y - y_pred).reshape(len(y_pred), -1)
 
     def predict(self, X, return_std=False):
