@@ -8,9 +8,9 @@ from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
 
 from sk_deepgum._net import FitState, NetRegressorBase
-from sk_deepgum.losses import SquaredLoss
+from sk_deepgum.losses import HuberLoss, SquaredLoss, TukeyLoss
 
-_LOSSES = {"l2": SquaredLoss}
+_LOSSES = {"l2": SquaredLoss, "huber": HuberLoss, "tukey": TukeyLoss}
 
 
 class RobustNetRegressor(NetRegressorBase):
@@ -23,9 +23,13 @@ class RobustNetRegressor(NetRegressorBase):
     ----------
     module : None, nn.Module subclass or nn.Module instance, default=None
         Backbone, as in :class:`~sk_deepgum.DeepGUMRegressor`.
-    loss : {'l2'}, default='l2'
-        Element-wise loss. 'l2': :math:`\\tfrac12 (y - \\hat y)^2` on robustly
-        standardised targets.
+    loss : {'l2', 'huber', 'tukey'}, default='l2'
+        Element-wise loss on robustly standardised targets. 'l2':
+        :math:`\\tfrac12 (y - \\hat y)^2`; 'huber': Huber's loss with
+        :math:`\\delta = 1.345` and 'tukey': Tukey's biweight with :math:`c = 4.685`
+        (with Belagiannis et al.'s warm-up), both on residuals scaled per output by
+        the batch's MAD (:class:`~sk_deepgum.losses.HuberLoss`,
+        :class:`~sk_deepgum.losses.TukeyLoss`).
     max_epochs : int, default=100
         SGD epochs.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam

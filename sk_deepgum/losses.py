@@ -3,6 +3,10 @@
 Every criterion maps ``(y_pred, y_true)`` of shape (B, D) to an element-wise loss of the
 same shape; :class:`sk_deepgum._net.WeightedLoss` applies per-sample weights and
 reduces.
+
+The M-estimators (:class:`HuberLoss`, :class:`TukeyLoss`) follow Belagiannis et al.,
+"Robust Optimization for Deep Regression", ICCV 2015: residuals are scaled per output
+by the batch's median absolute deviation before the robust function is applied.
 """
 
 from __future__ import annotations
@@ -41,4 +45,139 @@ class QuadraticLoss(nn.Module):
         return 0.5 * residual * (residual @ self.precision)
 
 
-__all__ = ["QuadraticLoss", "SquaredLoss"]
+MAD_TO_SD = 1.4826
+"""1 / Φ⁻¹(3/4): makes the MAD a consistent estimate of a Gaussian's sd."""
+
+MIN_SCALE = 1e-3
+"""Floor of the batch scale, in robustly standardised target units: a batch whose
+residuals are all equal (MAD 0) must not blow the scaled residuals up to infinity."""
+
+
+def batch_mad_scale(residual: torch.Tensor) -> torch.Tensor:
+    r"""Per-output robust scale of a batch of residuals, without gradient.
+
+    .. math::
+
+        s_d = \max\bigl(1.4826 \cdot \operatorname{median}_n |r_{nd} -
+        \operatorname{median}_m r_{md}|,\; 10^{-3}\bigr)
+
+    Parameters
+    ----------
+    residual : Tensor of shape (B, D)
+
+    Returns
+    -------
+    Tensor of shape (1, D)
+        The scale, detached: like Belagiannis et al., the scale is a statistic of the
+        batch, not something the network can shrink to lower its loss.
+    """
+    r = residual.detach()
+    centre = r.median(dim=0, keepdim=True).values
+    mad = (r - centre).abs().median(dim=0, keepdim=True).values
+    return (MAD_TO_SD * mad).clamp_min(MIN_SCALE)
+
+
+class HuberLoss(nn.Module):
+    r"""Huber's loss on MAD-scaled residuals.
+
+    With :math:`u = r / s` (``s`` from :func:`batch_mad_scale`),
+
+    .. math::
+
+        \ell(r) = s^2 \rho(u), \qquad
+        \rho(u) = \begin{cases} \tfrac12 u^2 & |u| \le \delta \\
+        \delta (|u| - \tfrac12 \delta) & |u| > \delta \end{cases}
+
+    so that inside the quadratic zone the loss equals :class:`SquaredLoss`; the
+    gradient is :math:`s \psi(u)` with :math:`\psi(u) = \operatorname{clip}(u,
+    -\delta, \delta)`, bounded by :math:`\delta s`.
+
+    Parameters
+    ----------
+    delta : float, default=1.345
+        Threshold in MAD units; 1.345 gives 95 % efficiency at the Gaussian.
+    """
+
+    def __init__(self, delta: float = 1.345):
+        super().__init__()
+        self.delta = delta
+
+    def forward(self, y_pred, y_true):
+        residual = y_true - y_pred
+        scale = batch_mad_scale(residual)
+        u = (residual / scale).abs()
+        rho = torch.where(
+            u <= self.delta,
+            0.5 * u * u,
+            self.delta * (u - 0.5 * self.delta),
+        )
+        return scale * scale * rho
+
+
+class TukeyLoss(nn.Module):
+    r"""Tukey's biweight on MAD-scaled residuals, with Belagiannis et al.'s warm-up.
+
+    With :math:`u = r / s`,
+
+    .. math::
+
+        \ell(r) = s^2 \rho(u), \qquad
+        \rho(u) = \begin{cases} \frac{c^2}{6}\bigl[1 - (1 - (u/c)^2)^3\bigr] &
+        |u| \le c \\ \frac{c^2}{6} & |u| > c \end{cases}
+
+    whose gradient :math:`s\,u (1 - (u/c)^2)^2` vanishes beyond ``c``: residuals
+    further than ``c`` MADs are ignored. Near 0, :math:`\rho(u) \approx \tfrac12
+    u^2`, so small residuals are treated as by L2.
+
+    Warm-up (kept from Belagiannis et al., 2015): early in training most residuals lie
+    beyond ``c`` and would get no gradient at all, so while fewer than
+    ``warm_up_inside`` of a batch's residuals are inside ``c`` MADs, the scale is
+    multiplied by ``warm_up_factor``. The first batch that meets the share ends the
+    warm-up for the rest of the fit (reset with :meth:`reset`). When the outliers
+    alone exceed ``1 - warm_up_inside`` of the data, the warm-up never ends: the
+    loss then behaves as a biweight seven times wider.
+
+    Parameters
+    ----------
+    c : float, default=4.685
+        Rejection point in MAD units; 4.685 gives 95 % efficiency at the Gaussian.
+    warm_up_factor : float, default=7.0
+        Scale multiplier during the warm-up (1 disables it).
+    warm_up_inside : float, default=0.7
+        Share of residuals within ``c`` scaled MADs that ends the warm-up.
+    """
+
+    def __init__(
+        self, c: float = 4.685, warm_up_factor: float = 7.0, warm_up_inside=0.7
+    ):
+        super().__init__()
+        self.c = c
+        self.warm_up_factor = warm_up_factor
+        self.warm_up_inside = warm_up_inside
+        self.warming_up = True
+
+    def reset(self) -> None:
+        """Start a new fit in the warm-up phase."""
+        self.warming_up = True
+
+    def forward(self, y_pred, y_true):
+        residual = y_true - y_pred
+        scale = batch_mad_scale(residual)
+        if self.warming_up:
+            inside = (residual.detach().abs() <= self.c * scale).float().mean()
+            if inside >= self.warm_up_inside:
+                self.warming_up = False
+            else:
+                scale = scale * self.warm_up_factor
+        v = (residual / (self.c * scale)).clamp(-1.0, 1.0)
+        rho = (self.c * self.c / 6.0) * (1.0 - (1.0 - v * v) ** 3)
+        return scale * scale * rho
+
+
+__all__ = [
+    "HuberLoss",
+    "QuadraticLoss",
+    "SquaredLoss",
+    "TukeyLoss",
+    "batch_mad_scale",
+]

@@ -1,0 +1,143 @@
+"""Values and gradients of the element-wise criteria, and the baselines using them."""
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from sk_deepgum.baselines import RobustNetRegressor
+from sk_deepgum.datasets import make_contaminated_regression
+from sk_deepgum.losses import (
+    HuberLoss,
+    SquaredLoss,
+    TukeyLoss,
+    batch_mad_scale,
+)
+
+
+def _batch(seed=0, rows=64, cols=3):
+    g = torch.Generator().manual_seed(seed)
+    y_true = torch.randn(rows, cols, generator=g, dtype=torch.float64)
+    y_pred = torch.randn(rows, cols, generator=g, dtype=torch.float64) * 0.3
+    y_pred[:5] += 20.0  # a few gross residuals
+    return y_pred.requires_grad_(), y_true
+
+
+def test_batch_mad_scale_matches_numpy_and_is_detached():
+    y_pred, y_true = _batch()
+    r = (y_true - y_pred).detach().numpy()
+    # torch.median picks the lower middle for even counts; compare on an odd batch.
+    r = r[:63]
+    expected = 1.4826 * np.median(np.abs(r - np.median(r, axis=0)), axis=0)
+    scale = batch_mad_scale(torch.as_tensor(r))
+    np.testing.assert_allclose(scale.numpy().ravel(), expected, rtol=1e-12)
+    assert not batch_mad_scale(y_true - y_pred).requires_grad
+
+
+def test_batch_mad_scale_is_floored_on_a_constant_batch():
+    assert batch_mad_scale(torch.ones(8, 2)).min().item() == pytest.approx(1e-3)
+
+
+def test_huber_equals_torch_huber_with_threshold_delta_times_scale():
+    y_pred, y_true = _batch()
+    scale = batch_mad_scale(y_true - y_pred)
+    ours = HuberLoss()(y_pred, y_true)
+    # torch's delta is a scalar: check column by column with delta = 1.345 s_d.
+    for d in range(y_true.shape[1]):
+        reference = F.huber_loss(
+            y_pred[:, d],
+            y_true[:, d],
+            reduction="none",
+            delta=1.345 * scale[0, d].item(),
+        )
+        torch.testing.assert_close(ours[:, d], reference)
+
+
+def test_huber_gradient_is_scale_times_clipped_scaled_residual():
+    y_pred, y_true = _batch()
+    HuberLoss()(y_pred, y_true).sum().backward()
+    r = (y_true - y_pred).detach()
+    s = batch_mad_scale(r)
+    expected = -s * (r / s).clamp(-1.345, 1.345)
+    torch.testing.assert_close(y_pred.grad, expected)
+    assert y_pred.grad.abs().max() <= 1.345 * s.max() + 1e-12
+
+
+def test_huber_and_tukey_reduce_to_l2_for_small_residuals():
+    y_true = torch.linspace(-1, 1, 101, dtype=torch.float64)[:, None]
+    y_pred = (
+        y_true + 1e-4 * torch.sin(torch.arange(101.0, dtype=torch.float64))[:, None]
+    )
+    l2 = SquaredLoss()(y_pred, y_true)
+    torch.testing.assert_close(HuberLoss()(y_pred, y_true), l2)
+    tukey = TukeyLoss(warm_up_factor=1.0)(y_pred, y_true)
+    torch.testing.assert_close(tukey, l2, rtol=1e-3, atol=1e-15)
+
+
+def test_tukey_value_and_gradient_formulas_without_warm_up():
+    y_pred, y_true = _batch(seed=1)
+    loss = TukeyLoss(warm_up_factor=1.0)
+    value = loss(y_pred, y_true)
+    value.sum().backward()
+    r = (y_true - y_pred).detach()
+    s = batch_mad_scale(r)
+    u = r / s
+    c = 4.685
+    inside = u.abs() <= c
+    rho = torch.where(inside, c**2 / 6 * (1 - (1 - (u / c) ** 2) ** 3), c**2 / 6)
+    torch.testing.assert_close(value.detach(), s**2 * rho)
+    psi = torch.where(inside, u * (1 - (u / c) ** 2) ** 2, torch.zeros_like(u))
+    torch.testing.assert_close(y_pred.grad, -s * psi)
+    # The gross residuals are rejected: no gradient at all.
+    assert torch.all(y_pred.grad[:5] == 0)
+
+
+def test_tukey_warm_up_widens_the_scale_until_enough_residuals_are_inside():
+    g = torch.Generator().manual_seed(2)
+    y_true = torch.zeros(100, 1, dtype=torch.float64)
+    # Half the residuals far away: under 70 % inside c MADs -> warm-up scale (x7).
+    spread = torch.cat([0.1 * torch.randn(50, 1, generator=g), 50 + torch.rand(50, 1)])
+    y_pred = spread.double().requires_grad_()
+    loss = TukeyLoss()
+    loss(y_pred, y_true).sum().backward()
+    r = -y_pred.detach()
+    s = 7 * batch_mad_scale(r)
+    v = r / (4.685 * s)
+    expected = -s * 4.685 * v.clamp(-1, 1) * (1 - v.clamp(-1, 1) ** 2) ** 2
+    expected[v.abs() > 1] = 0
+    torch.testing.assert_close(y_pred.grad, expected)
+    assert loss.warming_up
+    # A clean batch ends the warm-up for good, even if a bad batch follows.
+    clean = (0.1 * torch.randn(100, 1, generator=g)).double()
+    loss(clean, y_true)
+    assert not loss.warming_up
+    loss(y_pred.detach(), y_true)
+    assert not loss.warming_up
+    loss.reset()
+    assert loss.warming_up
+
+
+@pytest.mark.parametrize("loss", ["huber", "tukey"])
+def test_robust_losses_beat_l2_on_gross_outliers(loss):
+    X, y, mask = make_contaminated_regression(
+        n_samples=300, n_features=2, outlier_rate=0.2, noise=0.05, random_state=0
+    )
+    X_test, y_test, _ = make_contaminated_regression(
+        n_samples=300, n_features=2, outlier_rate=0.0, noise=0.0, random_state=1
+    )
+
+    def rmse(name):
+        model = RobustNetRegressor(loss=name, max_epochs=30, random_state=0)
+        return np.sqrt(np.mean((model.fit(X, y).predict(X_test) - y_test) ** 2))
+
+    assert rmse(loss) < 0.5 * rmse("l2")
+
+
+def test_tukey_fits_start_in_warm_up_each_time():
+    X, y, _ = make_contaminated_regression(
+        n_samples=100, n_features=2, outlier_rate=0.2, random_state=0
+    )
+    model = RobustNetRegressor(loss="tukey", max_epochs=2, random_state=0)
+    first = model.fit(X, y).predict(X)
+    second = model.fit(X, y).predict(X)
+    np.testing.assert_array_equal(first, second)
