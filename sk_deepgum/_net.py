@@ -35,7 +35,7 @@ from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring
 from torch import nn
 
 from sk_deepgum import _persistence
-from sk_deepgum.backbones import build_module
+from sk_deepgum.backbones import MLP, build_module
 from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_data
 
 #: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
@@ -157,6 +157,13 @@ def check_backbone_output(
             f"layer produce {n_outputs} value(s) per sample (e.g. keep a trailing "
             "dimension of size 1 for a single target)."
         )
+
+
+def _backbone_class(module) -> type:
+    """The class of the backbone that ``build_module(module, ...)`` builds."""
+    if module is None:
+        return MLP
+    return type(module) if isinstance(module, nn.Module) else module
 
 
 class IndexedDataset(torch.utils.data.Dataset):
@@ -704,6 +711,9 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         directory = Path(path)
         params, unsaved = {}, []
         for name, value in self.get_params(deep=False).items():
+            if name == "module":  # recorded as module_class; given again at load
+                unsaved.append(name)
+                continue
             try:
                 params[name] = _persistence.to_json(value)
             except _persistence.UnsavableError:
@@ -795,28 +805,37 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 f"{directory} holds a {document['estimator']}; it cannot be loaded "
                 f"into a {type(self).__name__}."
             )
+        saved_class = document["module_class"]
+        own_class = _persistence.qualified_name(_backbone_class(self.module))
+        if own_class != saved_class:
+            raise ValueError(
+                f"{directory} holds the weights of a {saved_class} backbone but this "
+                f"estimator builds a {own_class}; construct it with the same module "
+                "as the saved one."
+            )
+        # The module and the device are this estimator's own; every other saved
+        # parameter is restored. Prefixed (module__/optimizer__) arguments become
+        # exactly the saved ones, plus those the file could not hold.
         restored = {
             k: _persistence.from_json(v)
             for k, v in document["params"].items()
-            if k != "device"
+            if k not in ("module", "device")
         }
+        unsaved = set(document["unsaved_params"])
+        own = self.get_params(deep=False)
+        dropped = [k for k in own if k.startswith(_PARAM_PREFIXES) and k not in unsaved]
+        params = {k: v for k, v in own.items() if k not in dropped}
+        params.update(restored)
         attributes = {
             k: _persistence.from_json(v) for k, v in document["attributes"].items()
         }
         # Build and load in a stand-in first, so a failure leaves self unchanged.
-        stand_in = type(self)(**{**self.get_params(deep=False), **restored})
+        stand_in = type(self)(**params)
         device = resolve_device(self.device)
         input_shape, n_outputs = attributes["input_shape_"], attributes["n_outputs_"]
         module = build_module(
             stand_in.module, stand_in._prefixed("module__"), input_shape, n_outputs
         )
-        saved_class = document["module_class"]
-        if _persistence.qualified_name(type(module)) != saved_class:
-            raise ValueError(
-                f"{directory} holds the weights of a {saved_class} backbone but this "
-                f"estimator builds a {_persistence.qualified_name(type(module))}; "
-                "construct it with the same module as the saved one."
-            )
         criterion = WeightedLoss(
             stand_in._make_criterion(n_outputs), torch.ones((1, n_outputs))
         )
@@ -832,6 +851,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         sample = torch.zeros((2, *input_shape), device=device)
         check_backbone_output(net.module_, sample, n_outputs)
 
+        for name in dropped:
+            delattr(self, name)
         self.set_params(**restored)
         private = {k: attributes.pop(k) for k in self._PRIVATE_FITTED}
         replace_fitted_state(self, {**attributes, "net_": net, "device_": str(device)})
