@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -683,7 +684,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             # it, or predict would send its inputs to the missing device.
             self.device_ = str(torch.device(net.device))
 
-    def save_params(self, path) -> None:
+    def save_params(self, path: str | os.PathLike) -> None:
         """Save the fitted model to the directory ``path``, weights-only (no pickle).
 
         Writes ``path/module.pt``, the backbone's ``state_dict`` (loadable with
@@ -750,7 +751,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         with open(directory / _persistence.ESTIMATOR_FILE, "w", encoding="utf-8") as f:
             json.dump(document, f)
 
-    def load_params(self, path):
+    def load_params(self, path: str | os.PathLike):
         """Become the model saved by :meth:`save_params` in the directory ``path``.
 
         Construct the estimator with the same ``module`` as the saved one (and any
