@@ -12,11 +12,14 @@ pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedul
 from __future__ import annotations
 
 import copy
+import json
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,8 +35,9 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring
 from torch import nn
 
-from sk_deepgum.backbones import build_module
-from sk_deepgum.mixture import as_tensor
+from sk_deepgum import _persistence
+from sk_deepgum.backbones import MLP, build_module
+from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_data
 
 #: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
 #: row's prediction never depends on which other rows share its batch.
@@ -112,6 +116,55 @@ def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):
 
 # ---------------------------------------------------------------------------
 # Data in batches
+
+
+def check_backbone_output(
+    module: nn.Module, X_sample: torch.Tensor, n_outputs: int
+) -> None:
+    """Fail early, naming both shapes, when the backbone's output cannot match ``y``.
+
+    A wrong shape otherwise surfaces as a matmul error deep inside the loss, or worse,
+    broadcasts silently ((B,) against (B, 1) gives a (B, B) loss). The probe is a
+    no-grad forward pass in eval mode, so it changes neither the weights, the
+    BatchNorm statistics nor the random state.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The backbone, already on the device of ``X_sample``.
+    X_sample : Tensor of shape (k, *input_shape)
+        A few input rows.
+    n_outputs : int
+        Number of targets D; the output must have shape (k, D).
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(X_sample)
+    finally:
+        module.train(was_training)
+    expected = (X_sample.shape[0], n_outputs)
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"The backbone {type(module).__name__} must return a tensor of shape "
+            f"(batch, n_outputs) = {expected}; it returned a {type(out).__name__}."
+        )
+    if tuple(out.shape) != expected:
+        raise ValueError(
+            f"The backbone {type(module).__name__} returns shape {tuple(out.shape)} "
+            f"for a batch of {expected[0]} samples, but y has {n_outputs} output(s), "
+            f"so it must return (batch, n_outputs) = {expected}. Make its last "
+            f"layer produce {n_outputs} value(s) per sample (e.g. keep a trailing "
+            "dimension of size 1 for a single target)."
+        )
+
+
+def _backbone_class(module) -> type:
+    """The class of the backbone that ``build_module(module, ...)`` builds."""
+    if module is None:
+        return MLP
+    return type(module) if isinstance(module, nn.Module) else module
 
 
 class IndexedDataset(torch.utils.data.Dataset):
@@ -390,8 +443,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
     # -- validation ------------------------------------------------------------
 
     def _validate_fit_inputs(self, X, y, sample_weight):
+        """Validated ``X``, ``y``, ``sample_weight`` and the input attributes seen
+        (``n_features_in_`` ...), which are assigned only once the fit succeeds."""
         self._check_extra_kwargs()
-        X, y = validate_data(
+        (X, y), seen = validate_fit_data(
             self,
             X,
             y,
@@ -418,7 +473,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                     "n_iter_no_change instead (early stopping on a loss outliers cannot "
                     "dominate)."
                 )
-        return X, y, sample_weight
+        return X, y, sample_weight, seen
 
     # -- fit -------------------------------------------------------------------
 
@@ -430,7 +485,9 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         raise NotImplementedError
 
     def _fit(self, X, y, sample_weight=None):
-        X, y, sample_weight = self._validate_fit_inputs(X, y, sample_weight)
+        # Everything is built in locals and assigned at the end, so a refit that
+        # fails or is interrupted (Ctrl-C) leaves the previous model intact.
+        X, y, sample_weight, seen = self._validate_fit_inputs(X, y, sample_weight)
         y_2d = y.reshape(len(y), -1)
         n_outputs = y_2d.shape[1]
         device = resolve_device(self.device)
@@ -451,17 +508,22 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
         # Assign only now: an interrupted refit leaves the previous model intact.
         state.net.criterion_.release()
-        self.net_ = state.net
-        self.device_ = str(device)
-        self.input_shape_ = tuple(X.shape[1:])
-        self.n_outputs_ = n_outputs
+        replace_fitted_state(
+            self,
+            {
+                **seen,
+                "net_": state.net,
+                "device_": str(device),
+                "input_shape_": tuple(X.shape[1:]),
+                "n_outputs_": n_outputs,
+                "target_centre_": centre,
+                "target_scale_": scale,
+                "n_iter_": state.epochs_run,
+                "history_": state.history,
+                **extra,
+            },
+        )
         self._y_ndim = y.ndim
-        self.target_centre_ = centre
-        self.target_scale_ = scale
-        self.n_iter_ = state.epochs_run
-        self.history_ = state.history
-        for name, value in extra.items():
-            setattr(self, name, value)
         return self
 
     def _split_validation(self, n: int, rng) -> np.ndarray | None:
@@ -509,6 +571,25 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             torch.ones_like(y_t) if w_t is None else w_t[:, None].expand_as(y_t)
         )
         criterion = WeightedLoss(self._make_criterion(n_outputs), base_weights)
+        net = self._make_net(module, criterion, device, seed)
+        check_backbone_output(net.module_, X_t[:2], n_outputs)
+        return FitState(
+            net,
+            X_t,
+            y_t,
+            w_t,
+            X_valid,
+            y_valid,
+            w_valid,
+            device,
+            target_scale,
+            valid_rows,
+        )
+
+    def _make_net(
+        self, module: nn.Module, criterion: nn.Module, device: torch.device, seed: int
+    ) -> _SkorchNet:
+        """The initialised skorch net around ``module`` (moved to ``device``)."""
         net = _SkorchNet(
             module=module,
             criterion=criterion,
@@ -524,18 +605,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         )
         net.batch_generator_ = torch.Generator().manual_seed(seed)
         net.initialize()
-        return FitState(
-            net,
-            X_t,
-            y_t,
-            w_t,
-            X_valid,
-            y_valid,
-            w_valid,
-            device,
-            target_scale,
-            valid_rows,
-        )
+        return net
 
     def _train_epochs(
         self, state: FitState, epochs: int, describe: Callable | None = None
@@ -599,6 +669,197 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
     def _to_target_units(self, scaled: torch.Tensor) -> np.ndarray:
         out = scaled.detach().cpu().numpy().astype(np.float64)
         return out * self.target_scale_ + self.target_centre_
+
+    # -- persistence -------------------------------------------------------------
+
+    #: Private fitted state saved alongside the trailing-underscore attributes.
+    _PRIVATE_FITTED = ("_y_ndim",)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if net is not None and "device_" in self.__dict__:
+            # skorch's own __setstate__ has already mapped a net pickled on a CUDA
+            # device to one that exists here (the CPU, with a DeviceWarning); follow
+            # it, or predict would send its inputs to the missing device.
+            self.device_ = str(torch.device(net.device))
+
+    def save_params(self, path: str | os.PathLike) -> None:
+        """Save the fitted model to the directory ``path``, weights-only (no pickle).
+
+        Writes ``path/module.pt``, the backbone's ``state_dict`` (loadable with
+        ``torch.load(..., weights_only=True)``), and ``path/estimator.json``: the
+        estimator's class, the backbone's class name, the parameters that JSON can
+        hold and every fitted attribute except the network itself (target scaling,
+        ``mixture_``, ``outlier_scores_``, ``n_features_in_``, ``input_shape_`` ...).
+        The directory is created if needed; the two files are overwritten.
+
+        Not saved: parameters JSON cannot hold (``module``, ``optimizer``, callback
+        objects, a ``RandomState`` or ``torch.device``), the optimizer's state and
+        skorch's per-epoch ``net_.history``. Use pickle or joblib for a complete
+        copy of a trusted model.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Directory to write.
+
+        See Also
+        --------
+        load_params : Rebuild the model from the directory.
+        """
+        check_is_fitted(self)
+        directory = Path(path)
+        params, unsaved = {}, []
+        for name, value in self.get_params(deep=False).items():
+            if name == "module":  # recorded as module_class; given again at load
+                unsaved.append(name)
+                continue
+            try:
+                params[name] = _persistence.to_json(value)
+            except _persistence.UnsavableError:
+                unsaved.append(name)
+        attributes = {}
+        for name, value in vars(self).items():
+            fitted = name.endswith("_") and not name.startswith("_")
+            if name == "net_" or name in params or name in unsaved:
+                continue
+            if fitted or name in self._PRIVATE_FITTED:
+                try:
+                    attributes[name] = _persistence.to_json(value)
+                except _persistence.UnsavableError as exc:
+                    raise TypeError(
+                        f"Cannot save the fitted attribute {name!r}: {exc}."
+                    ) from exc
+        from sk_deepgum import __version__
+
+        document = {
+            "format": _persistence.FORMAT,
+            "format_version": _persistence.FORMAT_VERSION,
+            "sk_deepgum_version": __version__,
+            "estimator": type(self).__name__,
+            "module_class": _persistence.qualified_name(type(self.net_.module_)),
+            "params": params,
+            "unsaved_params": unsaved,
+            "attributes": attributes,
+        }
+        state_dict = {
+            k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()
+        }
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(state_dict, directory / _persistence.MODULE_FILE)
+        with open(directory / _persistence.ESTIMATOR_FILE, "w", encoding="utf-8") as f:
+            json.dump(document, f)
+
+    def load_params(self, path: str | os.PathLike):
+        """Become the model saved by :meth:`save_params` in the directory ``path``.
+
+        Construct the estimator with the same ``module`` as the saved one (and any
+        other parameter JSON cannot hold, such as ``optimizer``), then call
+        ``load_params``: the saved JSON-able parameters are restored (except
+        ``device``: the model is loaded onto this estimator's own ``device``, so a
+        CUDA-trained model loads on a CPU-only machine with the default
+        ``device='cpu'``), the weights are loaded into a freshly built backbone and
+        the fitted attributes are set; predictions are identical to the saved
+        model's. Nothing is changed when loading fails.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Directory written by :meth:`save_params`.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a directory holding the two files.
+        ValueError
+            The files belong to another estimator class or another backbone class,
+            or the weights do not fit the backbone (names or shapes differ).
+        """
+        directory = Path(path)
+        json_file = directory / _persistence.ESTIMATOR_FILE
+        weights_file = directory / _persistence.MODULE_FILE
+        for file in (json_file, weights_file):
+            if not file.is_file():
+                raise FileNotFoundError(
+                    f"{file} not found: load_params expects the directory written "
+                    "by save_params."
+                )
+        with open(json_file, encoding="utf-8") as f:
+            document = json.load(f)
+        if (
+            document.get("format") != _persistence.FORMAT
+            or document.get("format_version", math.inf) > _persistence.FORMAT_VERSION
+        ):
+            raise ValueError(
+                f"{json_file} is not a save_params file of a format this version "
+                f"reads (format {document.get('format')!r}, version "
+                f"{document.get('format_version')!r})."
+            )
+        if document["estimator"] != type(self).__name__:
+            raise ValueError(
+                f"{directory} holds a {document['estimator']}; it cannot be loaded "
+                f"into a {type(self).__name__}."
+            )
+        saved_class = document["module_class"]
+        own_class = _persistence.qualified_name(_backbone_class(self.module))
+        if own_class != saved_class:
+            raise ValueError(
+                f"{directory} holds the weights of a {saved_class} backbone but this "
+                f"estimator builds a {own_class}; construct it with the same module "
+                "as the saved one."
+            )
+        # The module and the device are this estimator's own; every other saved
+        # parameter is restored. Prefixed (module__/optimizer__) arguments become
+        # exactly the saved ones, plus those the file could not hold.
+        restored = {
+            k: _persistence.from_json(v)
+            for k, v in document["params"].items()
+            if k not in ("module", "device")
+        }
+        unsaved = set(document["unsaved_params"])
+        own = self.get_params(deep=False)
+        dropped = [k for k in own if k.startswith(_PARAM_PREFIXES) and k not in unsaved]
+        params = {k: v for k, v in own.items() if k not in dropped}
+        params.update(restored)
+        attributes = {
+            k: _persistence.from_json(v) for k, v in document["attributes"].items()
+        }
+        # Build and load in a stand-in first, so a failure leaves self unchanged.
+        stand_in = type(self)(**params)
+        device = resolve_device(self.device)
+        input_shape, n_outputs = attributes["input_shape_"], attributes["n_outputs_"]
+        module = build_module(
+            stand_in.module, stand_in._prefixed("module__"), input_shape, n_outputs
+        )
+        criterion = WeightedLoss(
+            stand_in._make_criterion(n_outputs), torch.ones((1, n_outputs))
+        )
+        net = stand_in._make_net(module, criterion, device, seed=0)
+        state_dict = torch.load(weights_file, map_location=device, weights_only=True)
+        try:
+            net.module_.load_state_dict(state_dict)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The weights in {weights_file} do not fit the {type(module).__name__} "
+                f"this estimator builds (check its module__* arguments): {exc}"
+            ) from exc
+        sample = torch.zeros((2, *input_shape), device=device)
+        check_backbone_output(net.module_, sample, n_outputs)
+
+        for name in dropped:
+            delattr(self, name)
+        self.set_params(**restored)
+        private = {k: attributes.pop(k) for k in self._PRIVATE_FITTED}
+        replace_fitted_state(self, {**attributes, "net_": net, "device_": str(device)})
+        for name, value in private.items():
+            setattr(self, name, value)
+        return self
 
     def predict(self, X):
         """Predict targets for ``X``.

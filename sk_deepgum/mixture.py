@@ -774,6 +774,56 @@ def check_uniform_bounds(uniform, n_features: int) -> np.ndarray:
     return bounds
 
 
+def validate_fit_data(estimator, *args, **kwargs):
+    """``validate_data(estimator, ..., reset=True)`` that leaves ``estimator`` untouched.
+
+    ``validate_data`` records ``n_features_in_`` and ``feature_names_in_`` on the
+    estimator it is given, before any training. Recording them on a stand-in that
+    holds only the estimator's parameters (same class, so the same tags and error
+    messages) keeps a refit that fails or is interrupted from leaving the previous
+    model with the new data's feature count.
+
+    Returns
+    -------
+    validated : ndarray or tuple of ndarray
+        What ``validate_data`` returns.
+    seen : dict
+        ``n_features_in_`` and, when ``X`` had string column names,
+        ``feature_names_in_``: to assign together with the rest of the fitted state.
+    """
+    stand_in = object.__new__(type(estimator))
+    stand_in.__dict__.update(
+        {k: v for k, v in vars(estimator).items() if not k.endswith("_")}
+    )
+    validated = validate_data(stand_in, *args, reset=True, **kwargs)
+    seen = {"n_features_in_": stand_in.n_features_in_}
+    if hasattr(stand_in, "feature_names_in_"):
+        seen["feature_names_in_"] = stand_in.feature_names_in_
+    return validated, seen
+
+
+def replace_fitted_state(estimator, attributes: dict) -> None:
+    """Swap in a whole new fitted state at the end of ``fit``.
+
+    Fitted attributes of a previous fit that the new one does not define (e.g.
+    ``feature_names_in_`` after a refit on a plain array, ``group_outlier_scores_``
+    after a refit without groups) are removed rather than left stale.
+    """
+    params = set(estimator.get_params(deep=False))
+    stale = [
+        name
+        for name in vars(estimator)
+        if name.endswith("_")
+        and not name.startswith("_")
+        and name not in params
+        and name not in attributes
+    ]
+    for name in stale:
+        delattr(estimator, name)
+    for name, value in attributes.items():
+        setattr(estimator, name, value)
+
+
 def as_tensor(array: np.ndarray) -> torch.Tensor:
     """Tensor sharing memory with a C-contiguous array (copied only when it is not).
 
@@ -861,6 +911,17 @@ def params_from_attributes(estimator, dtype, device=None) -> GUMParams:
         t(np.atleast_1d(estimator.uniform_log_density_)),
         t(estimator.uniform_bounds_),
     )
+
+
+class _FittedAttributes:
+    """Collects the attributes :func:`set_fitted_attributes` writes, off the
+    estimator, until the fit has succeeded."""
+
+    def __init__(self, groups):
+        self.groups = groups
+
+    def attributes(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "groups"}
 
 
 # ---------------------------------------------------------------------------
@@ -1040,7 +1101,9 @@ default='moments'
         self : GaussianUniformMixture
             The fitted mixture.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        # Everything is built in locals and assigned at the end, so a fit that fails
+        # or is interrupted (Ctrl-C) leaves a previous fit intact.
+        X, seen = validate_fit_data(self, X, dtype=[np.float64, np.float32])
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(
@@ -1083,11 +1146,21 @@ default='moments'
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        set_fitted_attributes(self, result.params, column_groups, self.covariance_type)
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.lower_bounds_ = result.lower_bounds
-        self.lower_bound_ = result.lower_bounds[-1]
+        fitted = _FittedAttributes(groups=self.groups)
+        set_fitted_attributes(
+            fitted, result.params, column_groups, self.covariance_type
+        )
+        replace_fitted_state(
+            self,
+            {
+                **fitted.attributes(),
+                **seen,
+                "converged_": result.converged,
+                "n_iter_": result.n_iter,
+                "lower_bounds_": result.lower_bounds,
+                "lower_bound_": result.lower_bounds[-1],
+            },
+        )
         return self
 
     def _can_warm_start(self, column_groups) -> bool:
