@@ -20,6 +20,9 @@ from sklearn.utils import Bunch
 
 __all__ = ["TOY_FACE_GROUPS", "TOY_FACE_TARGET_NAMES", "make_toy_faces"]
 
+# sk_deepgum.datasets re-exports this module, so the helpers reused from it are
+# imported inside the functions: a top-level import would be circular.
+
 TOY_FACE_TARGET_NAMES = (
     "left_eye_x",
     "left_eye_y",
@@ -62,7 +65,7 @@ _DEFAULT_LABEL_NOISE = 0.5
 _DEFAULT_SHIFT_FRACTION = 0.1  # landmark shift, fraction of image_size (x and y)
 _DEFAULT_SHIFT_DEG = 10.0  # angle shift
 _N_REFERENCE = 4096  # Monte Carlo draws for the "swap" outlier density
-_CHUNK_PIXELS = 1 << 20  # render this many pixels at a time to bound memory
+_CHUNK_PIXELS = 1 << 18  # render this many pixels at a time to bound memory
 
 
 def _surface_z(x: float, y: float) -> float:
