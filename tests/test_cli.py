@@ -278,3 +278,27 @@ def test_clean_bad_option_is_a_usage_error(data_csv, tmp_path, args, message):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert message in result.stderr
+
+
+def test_clean_bad_device_is_one_line_and_exit_2(data_csv, tmp_path):
+    out = tmp_path / "o.csv"
+    result = run_cli(
+        "clean",
+        data_csv,
+        "--target",
+        "y",
+        "--features",
+        "x0",
+        "x1",
+        "--out",
+        out,
+        "--device",
+        "gpu0",
+        "--quiet",
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "device must be 'cpu', 'cuda', 'cuda:N', 'auto'" in lines[0]
+    assert "'gpu0'" in lines[0]
+    assert not out.exists()
