@@ -866,7 +866,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
             Inputs.
 
         Returns

@@ -156,6 +156,7 @@ def build_module(
     Returns
     -------
     nn.Module
+        The backbone, ready to train.
     """
     if isinstance(module, nn.Module):
         if module_kwargs:

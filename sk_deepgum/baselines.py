@@ -73,7 +73,7 @@ class RobustNetRegressor(NetRegressorBase):
         Robust standardisation of the targets.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also
@@ -133,7 +133,7 @@ class RobustNetRegressor(NetRegressorBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.

@@ -257,6 +257,7 @@ def make_contaminated_regression(
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        Inputs.
     y : ndarray of shape (n_samples,) if n_targets == 1 else (n_samples, n_targets)
         Contaminated targets.
     outlier_mask : ndarray of bool, shape (n_samples,)

@@ -32,8 +32,10 @@ def _residual_mixture(y_true, y_pred, sample_weight):
 
 
 def gum_log_likelihood(y_true, y_pred, *, sample_weight=None) -> float:
-    """Mean log-likelihood of the residuals under a Gaussian-uniform mixture fitted
-    to them (higher is better).
+    """Mean log-likelihood of the residuals under a GUM fitted to them.
+
+    Higher is better. The Gaussian-uniform mixture (GUM) is fitted to the residuals
+    themselves:
 
     .. math::
 
@@ -64,8 +66,9 @@ def gum_log_likelihood(y_true, y_pred, *, sample_weight=None) -> float:
 
 
 def inlier_mse(y_true, y_pred, *, sample_weight=None) -> float:
-    """Mean squared error of the inliers, weighted by their responsibilities
-    (lower is better).
+    """Mean squared error of the inliers, weighted by their responsibilities.
+
+    Lower is better:
 
     .. math::
 
@@ -96,7 +99,9 @@ def inlier_mse(y_true, y_pred, *, sample_weight=None) -> float:
     return float(np.sum(weights * squared) / max(np.sum(weights), np.finfo(float).tiny))
 
 
-#: Scorers for ``GridSearchCV(scoring=...)``: greater is better for all of them.
+#: Scorers for ``GridSearchCV(scoring=...)``, greater is better for all of them:
+#: ``'gum_log_likelihood'`` (:func:`gum_log_likelihood`), ``'neg_inlier_mse'``
+#: (minus :func:`inlier_mse`) and ``'neg_median_absolute_error'`` (scikit-learn's).
 ROBUST_SCORERS = {
     "gum_log_likelihood": make_scorer(gum_log_likelihood),
     "neg_inlier_mse": make_scorer(inlier_mse, greater_is_better=False),

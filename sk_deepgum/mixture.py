@@ -59,7 +59,7 @@ _MIN_BOX_HALF_WIDTH_SD = 5.0
 class Grouping:
     """Partition of the ``D`` columns into ``G`` independent latent groups.
 
-    Attributes
+    Parameters
     ----------
     columns : tuple of LongTensor
         ``columns[g]`` holds the column indices of group ``g``.
@@ -94,7 +94,20 @@ class Grouping:
 
 
 def make_grouping(column_groups: list[np.ndarray], device=None) -> Grouping:
-    """Build a :class:`Grouping` from validated per-group column index arrays."""
+    """Build a :class:`Grouping` from validated per-group column index arrays.
+
+    Parameters
+    ----------
+    column_groups : list of ndarray of int
+        Column indices of every group, as returned by :func:`check_groups`.
+    device : torch.device, str or None, default=None
+        Device of the index tensors (None: the CPU).
+
+    Returns
+    -------
+    Grouping
+        The partition as index tensors.
+    """
     n_columns = sum(len(c) for c in column_groups)
     col_group = np.empty(n_columns, dtype=np.int64)
     for g, cols in enumerate(column_groups):
@@ -109,7 +122,7 @@ def make_grouping(column_groups: list[np.ndarray], device=None) -> Grouping:
 class GUMParams:
     """Parameters of a Gaussian-uniform mixture with ``G`` groups over ``D`` columns.
 
-    Attributes
+    Parameters
     ----------
     inlier_prior : Tensor of shape (G,)
         :math:`\\pi_g`, prior probability that group ``g`` of a row is an inlier.
@@ -134,7 +147,19 @@ class GUMParams:
 
 @dataclass
 class EMResult:
-    """Outcome of :func:`fit_gum`."""
+    """Outcome of :func:`fit_gum`.
+
+    Parameters
+    ----------
+    params : GUMParams
+        The fitted parameters.
+    n_iter : int
+        Number of EM iterations run.
+    converged : bool
+        Whether the mean log-likelihood gained less than ``tol`` before ``max_iter``.
+    lower_bounds : list of float
+        Weighted mean log-likelihood entering every iteration.
+    """
 
     params: GUMParams
     n_iter: int
@@ -169,6 +194,12 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
     XT : Tensor of shape (D, n)
         Feature-major data (a contiguous transpose of the (n, D) rows).
     sample_weight : Tensor of shape (n,) or None
+        Non-negative row weights; None weights every row 1.
+
+    Returns
+    -------
+    EMData
+        Squares, weighted totals, variance and mass floors and the data's range.
     """
     eps = _eps(XT.dtype)
     X2T = XT * XT
@@ -276,9 +307,10 @@ def e_step(
     fit_mean: bool = True,
     df: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    r"""Log-odds of "inlier" per group, the outlier term of the log-likelihood and,
-    for a Student-t inlier, the expected latent precision scales.
+    r"""Compute the E-step: inlier log-odds, outlier term and Student-t scales.
 
+    Returns the log-odds of "inlier" per group, the outlier term of the
+    log-likelihood and, for a Student-t inlier, the expected latent precision scales.
     With :math:`a = \log \pi + \log p_{\text{in}}(x)` and
     :math:`b = \log(1 - \pi) + \log \gamma`:
 
@@ -292,9 +324,27 @@ def e_step(
     precision scale has expectation :math:`u = (\nu + D_g) / (\nu + \delta^2)`,
     which weights the scatter in the M-step.
 
+    Parameters
+    ----------
+    XT : Tensor of shape (D, n)
+        Feature-major data (residuals).
+    params : GUMParams
+        Current mixture parameters.
+    grouping : Grouping
+        Partition of the columns into independent latents.
+    covariance_type : {'full', 'diag', 'spherical'}
+        Covariance of the inlier component.
+    X2T : Tensor of shape (D, n) or None, default=None
+        Cached ``XT * XT`` (computed when None).
+    fit_mean : bool, default=True
+        Whether ``params.means`` is subtracted (False: a zero mean).
+    df : float or None, default=None
+        Degrees of freedom of a Student-t inlier (None: Gaussian).
+
     Returns
     -------
     logit : Tensor of shape (G, n)
+        :math:`z`, the log-odds that group ``g`` of row ``n`` is an inlier.
     outlier_term : Tensor of shape (G,)
         :math:`b_g`.
     scales : Tensor of shape (G, n) or None
@@ -426,8 +476,26 @@ def m_step(
         Cached data and totals from :func:`prepare_data`.
     resp : Tensor of shape (G, n)
         Inlier responsibilities :math:`r_{gn}`.
-    scales : Tensor of shape (G, n) or None
+    previous : GUMParams
+        Parameters of the previous iteration (kept where nothing is estimated: a fixed
+        uniform, a zero mean, a group without outlier mass).
+    grouping : Grouping
+        Partition of the columns into independent latents.
+    covariance_type : {'full', 'diag', 'spherical'}
+        Covariance of the inlier component.
+    uniform : {'moments', 'range', 'fixed'}
+        'moments' refits the uniform's box; otherwise it is kept.
+    fit_mean : bool
+        Estimate the Gaussian's mean (False keeps ``previous.means``).
+    reg_covar : float
+        Added to the diagonal of every covariance.
+    scales : Tensor of shape (G, n) or None, default=None
         Expected latent precision scales of a Student-t inlier (None: Gaussian).
+
+    Returns
+    -------
+    GUMParams
+        The updated parameters.
     """
     XT, w = data.XT, data.w
     weighted_resp = resp if w is None else resp * w
@@ -613,14 +681,27 @@ def fit_gum(
         Non-negative weights entering every sufficient statistic.
     grouping : Grouping
         Partition of the columns into independent latents.
-    covariance_type : {'full', 'diag', 'spherical'}
-    uniform : {'moments', 'range'} or Tensor of shape (D, 2)
+    covariance_type : {'full', 'diag', 'spherical'}, default='diag'
+        Covariance of the inlier component.
+    uniform : {'moments', 'range'} or Tensor of shape (D, 2), default='moments'
         How the uniform is estimated: moment matching each M-step, the min–max box of
         the data (fixed), or fixed given bounds.
+    fit_mean : bool, default=False
+        Estimate the Gaussian's mean (False: centred at 0, as for residuals).
+    init_inlier_prior : float, default=0.9
+        Starting inlier prior (without ``init_params``).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        Maximum number of EM iterations.
+    tol : float, default=1e-3
+        Stop when the mean log-likelihood gains less than this.
     init_params : GUMParams, optional
         Warm start; otherwise :func:`initialize_params`.
-    df : float or None
+    df : float or None, default=None
         Degrees of freedom of a Student-t inlier component (None: Gaussian).
+    verbose : int, default=0
+        1 prints a summary, 2 the log-likelihood of every iteration.
 
     Returns
     -------
@@ -707,10 +788,12 @@ def check_groups(groups, n_features: int) -> list[np.ndarray]:
         None: one latent per row; 'each': one per column; otherwise one per listed
         group, which must together cover every column exactly once.
     n_features : int
+        Number of columns to partition.
 
     Returns
     -------
     list of ndarray of int
+        Column indices of every group.
     """
     if groups is None:
         return [np.arange(n_features)]
@@ -1010,7 +1093,7 @@ default='moments'
         Mean log-likelihood at every iteration.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also

@@ -181,7 +181,7 @@ default='moments'
         Robust standardisation of the targets (median, 1.4826·MAD).
     n_features_in_ : int
         Number of features (``X.shape[1]``) seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also
@@ -278,7 +278,7 @@ default='moments'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
             Inputs; N-D arrays (e.g. images N×C×H×W) are passed to the backbone as is.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, possibly partly wrong.
@@ -505,7 +505,7 @@ default='moments'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets to judge.
@@ -524,7 +524,7 @@ default='moments'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets to judge.
@@ -554,7 +554,7 @@ default='moments'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
             Inputs.
         return_std : bool, default=False
             Also return the standard deviation of the fitted inlier Gaussian per output
