@@ -92,7 +92,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import RobustScaler
 from sklearn.utils import Bunch
 
-import sk_deepgum
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import make_contaminated_regression
@@ -195,11 +194,17 @@ def make_settings(args) -> Settings:
 
 
 def code_fingerprint(settings: Settings) -> str:
-    """Hash of the code a cell runs (sk_deepgum and this script, with docstrings and
-    formatting stripped, so a documentation edit keeps the cache), the cache version
-    and the mode's sizes."""
+    """Hash of the code a cell runs (the imported sk_deepgum modules and this script,
+    with docstrings and formatting stripped, so a documentation edit keeps the
+    cache), the cache version and the mode's sizes."""
     digest = hashlib.sha256()
-    sources = sorted(Path(sk_deepgum.__file__).parent.glob("*.py"))
+    optional_datasets()  # imports what the cells run
+    sources = sorted(
+        Path(module.__file__)
+        for name, module in list(sys.modules.items())
+        if (name == "sk_deepgum" or name.startswith("sk_deepgum."))
+        and getattr(module, "__file__", None)
+    )
     for path in [*sources, Path(__file__).resolve(), HERE / "bench_regressor.py"]:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
