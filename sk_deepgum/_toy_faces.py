@@ -498,8 +498,8 @@ def make_toy_faces(
 
     See Also
     --------
-    sk_deepgum.datasets.contaminate : the outlier injection used here.
-    sk_deepgum.datasets.make_contaminated_regression : tabular counterpart.
+    sk_deepgum.datasets.contaminate : The outlier injection used here.
+    sk_deepgum.datasets.make_contaminated_regression : Tabular counterpart.
 
     Examples
     --------

@@ -64,6 +64,7 @@ def batch_mad_scale(residual: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     residual : Tensor of shape (B, D)
+        Residuals ``y - y_pred`` of one batch.
 
     Returns
     -------
@@ -96,6 +97,15 @@ class HuberLoss(nn.Module):
     ----------
     delta : float, default=1.345
         Threshold in MAD units; 1.345 gives 95 % efficiency at the Gaussian.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_deepgum.losses import HuberLoss
+    >>> y_true = torch.tensor([[0.0], [0.1], [-0.1], [0.2], [9.0]])
+    >>> loss = HuberLoss()(torch.zeros(5, 1), y_true)
+    >>> loss.shape, bool(loss[4] < 0.5 * 9.0**2)
+    (torch.Size([5, 1]), True)
     """
 
     def __init__(self, delta: float = 1.345):
@@ -145,6 +155,16 @@ class TukeyLoss(nn.Module):
         Scale multiplier during the warm-up (1 disables it).
     warm_up_inside : float, default=0.7
         Share of residuals within ``c`` scaled MADs that ends the warm-up.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_deepgum.losses import TukeyLoss
+    >>> y_true = torch.tensor([[0.0], [0.1], [-0.1], [0.2], [9.0]])
+    >>> y_pred = torch.zeros(5, 1, requires_grad=True)
+    >>> TukeyLoss()(y_pred, y_true).sum().backward()
+    >>> bool(y_pred.grad[4, 0] == 0)  # the gross residual is ignored
+    True
     """
 
     def __init__(
