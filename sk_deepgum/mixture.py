@@ -180,13 +180,88 @@ class EMData:
     var_floor: torch.Tensor  # (D,) smallest variance allowed per column
     mass_floor: torch.Tensor  # scalar, smallest Σr (or Σ(1-r)) treated as mass
     data_range: torch.Tensor  # (D, 2) min and max of the rows with positive weight
+    # Distributed EM: the group whose processes each hold a shard of the rows, or
+    # None (no communication). Every statistic above is already group-wide.
+    process_group: object | None = None
 
 
 def _eps(dtype: torch.dtype) -> float:
     return float(torch.finfo(dtype).eps)
 
 
-def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData:
+# ---------------------------------------------------------------------------
+# Distributed EM: collective helpers
+#
+# With a ``process_group``, every process holds a shard of the rows and the EM
+# statistics, which are sums over rows, are summed across the group before use, so
+# every process computes the same parameters as one process holding all the rows.
+# With ``process_group=None`` the helpers return their inputs untouched, so the
+# single-process path runs exactly the arithmetic it ran before they existed.
+
+
+def _all_reduce_sum(tensors: list, process_group) -> list:
+    """Sum every tensor (None entries skipped) across ``process_group``, in one call.
+
+    The tensors are packed into one flat buffer, so a whole M-step costs a single
+    collective; the inputs are not modified.
+    """
+    if process_group is None:
+        return tensors
+    present = [t for t in tensors if t is not None]
+    flat = torch.cat([t.reshape(-1) for t in present])
+    torch.distributed.all_reduce(flat, group=process_group)
+    out, offset = [], 0
+    for t in tensors:
+        if t is None:
+            out.append(None)
+            continue
+        out.append(flat[offset : offset + t.numel()].reshape(t.shape))
+        offset += t.numel()
+    return out
+
+
+def _all_gather_rows(tensors: list, process_group) -> list:
+    """Concatenate every process's (..., n_r) tensors along their last axis.
+
+    ``torch.distributed.all_gather`` needs equal shapes: shards are padded to the
+    longest and trimmed after. Used only for the initial quantiles (a subsample).
+    """
+    if process_group is None:
+        return tensors
+    dist = torch.distributed
+    world = dist.get_world_size(process_group)
+    ref = next(t for t in tensors if t is not None)
+    n_local = torch.tensor([ref.shape[-1]], dtype=torch.int64, device=ref.device)
+    counts = [torch.empty_like(n_local) for _ in range(world)]
+    dist.all_gather(counts, n_local, group=process_group)
+    counts = [int(c) for c in counts]
+    longest = max(counts)
+    out = []
+    for t in tensors:
+        if t is None:
+            out.append(None)
+            continue
+        padded = torch.nn.functional.pad(t, (0, longest - t.shape[-1]))
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded.contiguous(), group=process_group)
+        out.append(
+            torch.cat([p[..., :c] for p, c in zip(parts, counts, strict=True)], dim=-1)
+        )
+    return out
+
+
+def _count_rows(n_local: int, process_group) -> int:
+    """Number of rows held by the whole group."""
+    if process_group is None:
+        return n_local
+    count = torch.tensor([n_local], dtype=torch.int64)
+    torch.distributed.all_reduce(count, group=process_group)
+    return int(count)
+
+
+def prepare_data(
+    XT: torch.Tensor, sample_weight: torch.Tensor | None, process_group=None
+) -> EMData:
     """Cache squares and weighted totals; floors are relative to the weighted totals.
 
     Parameters
@@ -195,6 +270,9 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
         Feature-major data (a contiguous transpose of the (n, D) rows).
     sample_weight : Tensor of shape (n,) or None
         Non-negative row weights; None weights every row 1.
+    process_group : torch.distributed.ProcessGroup or None, default=None
+        Distributed EM: this process holds a shard of the rows; the totals and the
+        range are reduced over the group. None: no communication.
 
     Returns
     -------
@@ -209,12 +287,22 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
     else:
         sum_w = sample_weight.sum()
         total_first, total_second = XT @ sample_weight, X2T @ sample_weight
+    sum_w, total_first, total_second = _all_reduce_sum(
+        [sum_w, total_first, total_second], process_group
+    )
     # A variance below eps relative to the column's mean square is numerically zero;
     # the tiny absolute term keeps an all-zero column finite.
     tiny = math.sqrt(torch.finfo(XT.dtype).tiny)
     var_floor = 10 * eps * total_second / sum_w + tiny
     kept = XT if sample_weight is None else XT[:, sample_weight > 0]
     data_range = torch.stack([kept.amin(1), kept.amax(1)], dim=1)
+    if process_group is not None:
+        # Group-wide min and max in one MAX reduction: min(a) = -max(-a), exactly.
+        signed = torch.stack([-data_range[:, 0], data_range[:, 1]], dim=1)
+        torch.distributed.all_reduce(
+            signed, op=torch.distributed.ReduceOp.MAX, group=process_group
+        )
+        data_range = torch.stack([-signed[:, 0], signed[:, 1]], dim=1)
     return EMData(
         XT,
         X2T,
@@ -225,6 +313,7 @@ def prepare_data(XT: torch.Tensor, sample_weight: torch.Tensor | None) -> EMData
         var_floor,
         10 * eps * sum_w,
         data_range,
+        process_group,
     )
 
 
@@ -500,17 +589,22 @@ def m_step(
     XT, w = data.XT, data.w
     weighted_resp = resp if w is None else resp * w
     resp_mass = weighted_resp.sum(1)  # (G,)
+    need_first = fit_mean or uniform == "moments"
+    first = _sum_by_column(weighted_resp, XT, grouping) if need_first else None
+    need_second = covariance_type != "full" or uniform == "moments"
+    second = _sum_by_column(weighted_resp, data.X2T, grouping) if need_second else None
+    # Distributed EM: the sums so far cover this process's rows only.
+    resp_mass, first, second = _all_reduce_sum(
+        [resp_mass, first, second], data.process_group
+    )
     eps = _eps(XT.dtype)
     inlier_prior = (resp_mass / data.sum_w).clamp(eps, 1.0 - eps)
     mass = resp_mass.clamp_min(data.mass_floor)
     mass_col = mass[grouping.col_group]
 
-    need_first = fit_mean or uniform == "moments"
-    first = _sum_by_column(weighted_resp, XT, grouping) if need_first else None
-    need_second = covariance_type != "full" or uniform == "moments"
-    second = _sum_by_column(weighted_resp, data.X2T, grouping) if need_second else None
     # The Gaussian's sums: weighted by r, or by r·u for a Student-t inlier.
     scatter_resp, scatter_first, scatter_second = weighted_resp, first, second
+    scatter_mass_col = mass_col
     if scales is not None:
         scatter_resp = weighted_resp * scales
         scatter_first = _sum_by_column(scatter_resp, XT, grouping) if fit_mean else None
@@ -519,9 +613,11 @@ def m_step(
             if covariance_type != "full"
             else None
         )
-    scatter_mass_col = mass_col
-    if scales is not None:
-        scatter_mass_col = scatter_resp.sum(1).clamp_min(data.mass_floor)
+        scatter_mass = scatter_resp.sum(1)
+        scatter_first, scatter_second, scatter_mass = _all_reduce_sum(
+            [scatter_first, scatter_second, scatter_mass], data.process_group
+        )
+        scatter_mass_col = scatter_mass.clamp_min(data.mass_floor)
         scatter_mass_col = scatter_mass_col[grouping.col_group]
     means = scatter_first / scatter_mass_col if fit_mean else previous.means
 
@@ -529,7 +625,9 @@ def m_step(
         covariances = []
         for g, cols in enumerate(grouping.columns):
             centred = XT[cols] - means[cols, None]
-            cov = (centred * scatter_resp[g]) @ centred.T / mass[g]
+            scatter = (centred * scatter_resp[g]) @ centred.T
+            (scatter,) = _all_reduce_sum([scatter], data.process_group)
+            cov = scatter / mass[g]
             cov = cov + reg_covar * torch.eye(
                 len(cols), dtype=XT.dtype, device=XT.device
             )
@@ -623,9 +721,13 @@ def initialize_params(
     """
     # A strided subsample is plenty for a starting point and keeps the quantiles'
     # copies and index buffers from dominating the fit's peak memory on large n.
-    step = max(1, data.XT.shape[1] // _INIT_MAX_ROWS)
+    # Distributed EM: the stride comes from the group's row count and the quantiles
+    # from every process's subsample, gathered.
+    n_rows = _count_rows(data.XT.shape[1], data.process_group)
+    step = max(1, n_rows // _INIT_MAX_ROWS)
     XT = data.XT[:, ::step]
     w = None if data.w is None else data.w[::step]
+    XT, w = _all_gather_rows([XT, w], data.process_group)
     centre = _weighted_quantile(XT, w, 0.5)
     spread = _weighted_quantile((XT - centre[:, None]).abs(), w, _INIT_QUANTILE)
     var = (spread / _INIT_QUANTILE_Z) ** 2
@@ -670,6 +772,7 @@ def fit_gum(
     init_params: GUMParams | None = None,
     df: float | None = None,
     verbose: int = 0,
+    process_group=None,
 ) -> EMResult:
     """Run EM until the mean log-likelihood gains less than ``tol``.
 
@@ -702,6 +805,16 @@ def fit_gum(
         Degrees of freedom of a Student-t inlier component (None: Gaussian).
     verbose : int, default=0
         1 prints a summary, 2 the log-likelihood of every iteration.
+    process_group : torch.distributed.ProcessGroup or None, default=None
+        Distributed EM. Every process of the group calls ``fit_gum`` with its own
+        shard of the rows (shards may differ in size) and the same other arguments;
+        the sufficient statistics of every step (weighted counts, sums and sums of
+        squares per group, the scatter matrices, the data's min and max, the
+        log-likelihood) are summed across the group and the initial quantiles use a
+        gathered subsample, so every process returns the same mixture as a single
+        process fitted on all the rows (up to floating-point summation order). Pass
+        ``torch.distributed.group.WORLD`` for the default group. None: no
+        communication, the single-process computation.
 
     Returns
     -------
@@ -709,7 +822,7 @@ def fit_gum(
         ``lower_bounds[k]`` is the weighted mean log-likelihood of the parameters
         entering iteration ``k`` (as in :class:`sklearn.mixture.GaussianMixture`).
     """
-    data = prepare_data(XT, sample_weight)
+    data = prepare_data(XT, sample_weight, process_group)
     uniform_mode = "fixed" if isinstance(uniform, torch.Tensor) else uniform
     if init_params is None:
         params = initialize_params(
@@ -745,6 +858,9 @@ def fit_gum(
         )
         log_lik = torch.nn.functional.softplus(logit).sum(0)
         total = log_lik.sum() if data.w is None else log_lik @ data.w
+        # Distributed EM: every process gets the same total, hence the same stopping
+        # decision (a process leaving the loop alone would deadlock the others).
+        (total,) = _all_reduce_sum([total], process_group)
         lower_bound = float(total / data.sum_w + outlier_term.sum())
         if not math.isfinite(lower_bound):
             raise FloatingPointError(

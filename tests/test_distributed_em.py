@@ -1,0 +1,131 @@
+"""Distributed EM: two gloo processes, each holding part of the rows, fit one mixture.
+
+``fit_gum(..., process_group=...)`` sums the EM sufficient statistics across the
+group; both processes must end with the mixture a single process fits on all rows.
+"""
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from sk_deepgum.mixture import check_groups, fit_gum, make_grouping
+
+N_ROWS = 301
+SPLIT = 120  # uneven shards: rank 0 holds rows [0, 120), rank 1 rows [120, 301)
+WORLD_SIZE = 2
+
+# (covariance_type, uniform, df, groups, weighted, fit_mean, dtype): every kind of
+# statistic that crosses processes — per-column sums, per-group scatter matrices,
+# Student-t scale-weighted sums, min/max for the range box, weighted quantiles.
+CONFIGS = [
+    ("diag", "moments", None, None, False, False, torch.float64),
+    ("full", "moments", 5.0, [[0, 1], [2]], True, True, torch.float64),
+    ("spherical", "range", None, "each", True, False, torch.float64),
+    ("diag", "moments", 5.0, "each", False, False, torch.float32),
+]
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=[1.0, 0.5, 2.0], size=(N_ROWS, 3))
+    outliers = rng.random(N_ROWS) < 0.25
+    X[outliers] = rng.uniform(-15, 15, size=(outliers.sum(), 3))
+    w = rng.uniform(0.5, 2.0, size=N_ROWS)
+    return X, w
+
+
+def _fit(rows, config, process_group=None) -> dict:
+    covariance_type, uniform, df, groups, weighted, fit_mean, dtype = config
+    X, w = _data()
+    XT = torch.as_tensor(X[rows].T.copy(), dtype=dtype)
+    sample_weight = torch.as_tensor(w[rows], dtype=dtype) if weighted else None
+    grouping = make_grouping(check_groups(groups, X.shape[1]))
+    result = fit_gum(
+        XT,
+        sample_weight,
+        grouping,
+        covariance_type=covariance_type,
+        uniform=uniform,
+        df=df,
+        fit_mean=fit_mean,
+        max_iter=50,
+        process_group=process_group,
+    )
+    p = result.params
+    covariances = p.covariances if covariance_type == "full" else [p.covariances]
+    return {
+        "inlier_prior": p.inlier_prior.numpy(),
+        "means": p.means.numpy(),
+        "covariances": [c.numpy() for c in covariances],
+        "uniform_log_density": p.uniform_log_density.numpy(),
+        "uniform_bounds": p.uniform_bounds.numpy(),
+        "lower_bounds": np.array(result.lower_bounds),
+        "n_iter": result.n_iter,
+    }
+
+
+def _rank_main(rank: int, port: int, queue) -> None:
+    """One process of the group: fit every configuration on this rank's shard."""
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=WORLD_SIZE,
+    )
+    try:
+        rows = slice(0, SPLIT) if rank == 0 else slice(SPLIT, N_ROWS)
+        fits = [_fit(rows, c, dist.group.WORLD) for c in CONFIGS]
+        queue.put((rank, dist.get_world_size(), fits))
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def rank_fits():
+    ctx = mp.get_context("spawn")
+    queue = ctx.SimpleQueue()
+    # spawn re-raises a rank's exception here, with its traceback.
+    mp.spawn(_rank_main, args=(_free_port(), queue), nprocs=WORLD_SIZE, join=True)
+    results = [queue.get() for _ in range(WORLD_SIZE)]
+    return {rank: (world, fits) for rank, world, fits in results}
+
+
+def _assert_same_fit(got: dict, expected: dict, rtol: float) -> None:
+    assert got["n_iter"] == expected["n_iter"]
+    for key in ("inlier_prior", "means", "uniform_log_density", "uniform_bounds"):
+        np.testing.assert_allclose(got[key], expected[key], rtol=rtol, err_msg=key)
+    for a, b in zip(got["covariances"], expected["covariances"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, err_msg="covariances")
+    np.testing.assert_allclose(got["lower_bounds"], expected["lower_bounds"], rtol=rtol)
+
+
+def test_two_gloo_processes_fit_the_single_process_mixture(rank_fits):
+    assert sorted(rank_fits) == [0, 1]
+    torch.set_num_threads(1)
+    for rank, (world_size, fits) in rank_fits.items():
+        assert world_size == 2, f"rank {rank} saw world size {world_size}"
+        for config, got in zip(CONFIGS, fits, strict=True):
+            expected = _fit(slice(None), config)
+            rtol = 1e-4 if config[-1] == torch.float32 else 1e-9
+            _assert_same_fit(got, expected, rtol)
+
+
+def test_each_shard_alone_fits_a_different_mixture(rank_fits):
+    # Guards the test above: were nothing exchanged, each rank would fit its own
+    # shard, and that is measurably not the all-rows mixture.
+    torch.set_num_threads(1)
+    alone = _fit(slice(0, SPLIT), CONFIGS[0])
+    together = rank_fits[0][1][0]
+    assert not np.allclose(alone["uniform_bounds"], together["uniform_bounds"])
+    assert not np.allclose(alone["covariances"][0], together["covariances"][0])
