@@ -2,6 +2,8 @@
 
 ``fit_gum(..., process_group=...)`` sums the EM sufficient statistics across the
 group; both processes must end with the mixture a single process fits on all rows.
+The same processes also run the data-parallel training recipe of docs/scaling.rst
+(DistributedDataParallel, loss weights from the shared mixture).
 """
 
 import socket
@@ -11,8 +13,16 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
-from sk_deepgum.mixture import check_groups, fit_gum, make_grouping
+from sk_deepgum.datasets import make_contaminated_regression
+from sk_deepgum.mixture import (
+    check_groups,
+    estimate_inlier_logit,
+    fit_gum,
+    make_grouping,
+)
 
 N_ROWS = 301
 SPLIT = 120  # uneven shards: rank 0 holds rows [0, 120), rank 1 rows [120, 301)
@@ -68,6 +78,51 @@ def _fit(rows, config, process_group=None) -> dict:
     }
 
 
+def _train_robustly(rows, process_group=None, steps=3) -> list[np.ndarray]:
+    """The DDP recipe: residuals → shared mixture → loss weights → one SGD step.
+
+    Full-batch steps whose loss is this shard's weighted sum over the *total* row
+    count, times the world size (DDP averages gradients over processes): the
+    averaged gradient is then the single-process gradient on all rows.
+    """
+    X, y, _ = make_contaminated_regression(
+        N_ROWS, 3, outlier_rate=0.25, noise=0.1, random_state=0
+    )
+    X = torch.as_tensor(X[rows])
+    y = torch.as_tensor(y[rows])[:, None]
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    model, world = net, 1
+    if process_group is not None:
+        model = DistributedDataParallel(net, process_group=process_group)
+        world = dist.get_world_size(process_group)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    grouping = make_grouping(check_groups(None, 1))
+    params = None
+    for _ in range(steps):
+        with torch.no_grad():
+            residuals = y - net(X)  # the residual pass needs no DDP bookkeeping
+        em = fit_gum(
+            residuals.T.contiguous(),
+            None,
+            grouping,
+            df=5.0,
+            init_params=params,
+            process_group=process_group,
+        )
+        params = em.params
+        logit, _ = estimate_inlier_logit(
+            residuals.T, params, grouping, "diag", fit_mean=False, df=5.0
+        )
+        weights = torch.sigmoid(logit[0])  # this shard's rows only: no exchange
+        optimizer.zero_grad()
+        squared = 0.5 * (y - model(X))[:, 0] ** 2
+        loss = (weights * squared).sum() * world / N_ROWS
+        loss.backward()
+        optimizer.step()
+    return [p.detach().numpy().copy() for p in net.parameters()]
+
+
 def _rank_main(rank: int, port: int, queue) -> None:
     """One process of the group: fit every configuration on this rank's shard."""
     torch.set_num_threads(1)
@@ -80,7 +135,8 @@ def _rank_main(rank: int, port: int, queue) -> None:
     try:
         rows = slice(0, SPLIT) if rank == 0 else slice(SPLIT, N_ROWS)
         fits = [_fit(rows, c, dist.group.WORLD) for c in CONFIGS]
-        queue.put((rank, dist.get_world_size(), fits))
+        trained = _train_robustly(rows, dist.group.WORLD)
+        queue.put((rank, dist.get_world_size(), fits, trained))
     finally:
         dist.destroy_process_group()
 
@@ -98,7 +154,7 @@ def rank_fits():
     # spawn re-raises a rank's exception here, with its traceback.
     mp.spawn(_rank_main, args=(_free_port(), queue), nprocs=WORLD_SIZE, join=True)
     results = [queue.get() for _ in range(WORLD_SIZE)]
-    return {rank: (world, fits) for rank, world, fits in results}
+    return {rank: rest for rank, *rest in results}
 
 
 def _assert_same_fit(got: dict, expected: dict, rtol: float) -> None:
@@ -113,7 +169,7 @@ def _assert_same_fit(got: dict, expected: dict, rtol: float) -> None:
 def test_two_gloo_processes_fit_the_single_process_mixture(rank_fits):
     assert sorted(rank_fits) == [0, 1]
     torch.set_num_threads(1)
-    for rank, (world_size, fits) in rank_fits.items():
+    for rank, (world_size, fits, _) in rank_fits.items():
         assert world_size == 2, f"rank {rank} saw world size {world_size}"
         for config, got in zip(CONFIGS, fits, strict=True):
             expected = _fit(slice(None), config)
@@ -129,3 +185,14 @@ def test_each_shard_alone_fits_a_different_mixture(rank_fits):
     together = rank_fits[0][1][0]
     assert not np.allclose(alone["uniform_bounds"], together["uniform_bounds"])
     assert not np.allclose(alone["covariances"][0], together["covariances"][0])
+
+
+def test_data_parallel_training_matches_one_process(rank_fits):
+    torch.set_num_threads(1)
+    expected = _train_robustly(slice(None))
+    untrained = _train_robustly(slice(None), steps=0)
+    for rank, (world_size, _, trained) in rank_fits.items():
+        assert world_size == 2
+        for got, want, start in zip(trained, expected, untrained, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+            assert not np.allclose(got, start), f"rank {rank} did not train"
