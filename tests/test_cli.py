@@ -20,6 +20,13 @@ def run_cli(*args, cwd=None):
     )
 
 
+def clean_xy(data, out, *extra):
+    """``clean`` on the shared CSV: target y, features x0 and x1, then ``extra``."""
+    return run_cli(
+        "clean", data, "--target", "y", "--features", "x0", "x1", "--out", out, *extra
+    )
+
+
 def write_csv(path, header, rows):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
@@ -58,21 +65,8 @@ def data_csv(tmp_path_factory):
 def scored(data_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "scored.csv"
     before = data_csv.read_bytes()
-    result = run_cli(
-        "clean",
-        data_csv,
-        "--target",
-        "y",
-        "--features",
-        "x0",
-        "x1",
-        "--out",
-        out,
-        "--epochs",
-        EPOCHS,
-        "--threshold",
-        "0.4",
-        "--quiet",
+    result = clean_xy(
+        data_csv, out, "--epochs", EPOCHS, "--threshold", "0.4", "--quiet"
     )
     assert result.returncode == 0, result.stderr
     assert data_csv.read_bytes() == before  # input untouched
@@ -105,22 +99,7 @@ def test_clean_writes_rows_scores_and_flags(data_csv, scored):
 def test_clean_drop_keeps_only_inliers(data_csv, scored, tmp_path):
     _, (_, all_rows) = scored
     out = tmp_path / "kept.csv"
-    result = run_cli(
-        "clean",
-        data_csv,
-        "--target",
-        "y",
-        "--features",
-        "x0",
-        "x1",
-        "--out",
-        out,
-        "--epochs",
-        EPOCHS,
-        "--threshold",
-        "0.4",
-        "--drop",
-    )
+    result = clean_xy(data_csv, out, "--epochs", EPOCHS, "--threshold", "0.4", "--drop")
     assert result.returncode == 0, result.stderr
     assert "rows flagged as outliers" in result.stderr
     _, kept = read_csv(out)
@@ -282,20 +261,7 @@ def test_clean_bad_option_is_a_usage_error(data_csv, tmp_path, args, message):
 
 def test_clean_bad_device_is_one_line_and_exit_2(data_csv, tmp_path):
     out = tmp_path / "o.csv"
-    result = run_cli(
-        "clean",
-        data_csv,
-        "--target",
-        "y",
-        "--features",
-        "x0",
-        "x1",
-        "--out",
-        out,
-        "--device",
-        "gpu0",
-        "--quiet",
-    )
+    result = clean_xy(data_csv, out, "--device", "gpu0", "--quiet")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -8,24 +8,13 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from nets import TinyNet
 from sklearn.exceptions import NotFittedError
 from skorch.exceptions import DeviceWarning
-from torch import nn
 
 from sk_deepgum import DeepGUMRegressor, GaussianUniformMixture
 from sk_deepgum.backbones import ConvNet
 from sk_deepgum.baselines import RobustNetRegressor
-
-
-class TinyNet(nn.Module):
-    def __init__(self, n_inputs, n_outputs, hidden=8):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(n_inputs, hidden), nn.Tanh(), nn.Linear(hidden, n_outputs)
-        )
-
-    def forward(self, X):
-        return self.body(X)
 
 
 def make_data(n=60, seed=0):

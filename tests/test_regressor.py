@@ -6,13 +6,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from nets import TinyNet
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EarlyStopping, EpochScoring
-from torch import nn
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.backbones import ConvNet
@@ -34,17 +34,6 @@ def contaminated():
 def fitted(contaminated):
     X, y, _ = contaminated
     return DeepGUMRegressor(**FAST).fit(X, y)
-
-
-class TinyNet(nn.Module):
-    def __init__(self, n_inputs, n_outputs, hidden=8):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(n_inputs, hidden), nn.Tanh(), nn.Linear(hidden, n_outputs)
-        )
-
-    def forward(self, X):
-        return self.body(X)
 
 
 def test_finds_the_outliers_and_beats_l2(contaminated, fitted):
