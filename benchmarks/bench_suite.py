@@ -813,6 +813,17 @@ def speed_lines() -> list[str]:
             *table,
             "",
         ]
+    scaling = HERE / "results_scaling.md"
+    if scaling.exists():
+        table = _section(scaling.read_text().splitlines(), "## Results", "## ")
+        lines += [
+            "DeepGUMRegressor fit time and peak memory against the number of rows, with "
+            "the EM share (from `benchmarks/results_scaling.md`, command `python "
+            "benchmarks/bench_scaling.py`):",
+            "",
+            *table,
+            "",
+        ]
     if regressor.exists():
         text = regressor.read_text().splitlines()
         table = _section(text, "## timing", stop_prefix="## ")
