@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Real
 
 import numpy as np
 from scipy.special import expit, logsumexp
@@ -525,25 +524,12 @@ def make_toy_faces(
     sd = _check_per_target(label_noise, "label_noise")
     if np.any(sd < 0):
         raise ValueError(f"label_noise must be >= 0; got {label_noise!r}.")
-    if (
-        isinstance(outlier_rate, bool)
-        or not isinstance(outlier_rate, Real)
-        or not 0.0 <= outlier_rate < 1.0
-    ):
-        raise ValueError(f"outlier_rate must be in [0, 1); got {outlier_rate!r}.")
+    datasets._check_rate(outlier_rate, "outlier_rate")
     if outlier_kind not in _KINDS:
         raise ValueError(
             f"outlier_kind must be one of {list(_KINDS)}; got {outlier_kind!r}."
         )
-    if (
-        isinstance(pixel_noise, bool)
-        or not isinstance(pixel_noise, Real)
-        or not math.isfinite(pixel_noise)
-        or pixel_noise < 0
-    ):
-        raise ValueError(
-            f"pixel_noise must be a finite float >= 0; got {pixel_noise!r}."
-        )
+    datasets._check_nonnegative_float(pixel_noise, "pixel_noise")
     if shift is None:
         shift_arr = np.concatenate(
             [

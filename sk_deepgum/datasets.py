@@ -74,6 +74,32 @@ def _check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def _check_rate(value, name: str, closed_right: bool = False) -> float:
+    """A share in [0, 1) (or [0, 1] with ``closed_right``); booleans are rejected."""
+    valid = (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and 0.0 <= value
+        and (value <= 1.0 if closed_right else value < 1.0)
+    )
+    if not valid:
+        bracket = "]" if closed_right else ")"
+        raise ValueError(f"{name} must be in [0, 1{bracket}; got {value!r}.")
+    return float(value)
+
+
+def _check_nonnegative_float(value, name: str) -> float:
+    """A finite real >= 0; booleans are rejected."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name} must be a finite float >= 0; got {value!r}.")
+    return float(value)
+
+
 def _n_contaminated(rate: float, n: int) -> int:
     return int(round(rate * n))
 
@@ -302,25 +328,13 @@ def make_contaminated_regression(
     n_samples = _check_positive_int(n_samples, "n_samples")
     n_features = _check_positive_int(n_features, "n_features")
     n_targets = _check_positive_int(n_targets, "n_targets")
-    if (
-        isinstance(outlier_rate, bool)
-        or not isinstance(outlier_rate, Real)
-        or not 0.0 <= outlier_rate < 1.0
-    ):
-        raise ValueError(f"outlier_rate must be in [0, 1); got {outlier_rate!r}.")
+    _check_rate(outlier_rate, "outlier_rate")
     if outlier_kind not in _REGRESSION_KINDS:
         raise ValueError(
             f"outlier_kind must be one of {list(_REGRESSION_KINDS)}; "
             f"got {outlier_kind!r}."
         )
-    if (
-        isinstance(noise, bool)
-        or not isinstance(noise, Real)
-        or not math.isfinite(noise)
-        or noise < 0
-    ):
-        raise ValueError(f"noise must be a finite float >= 0; got {noise!r}.")
-    noise = float(noise)
+    noise = _check_nonnegative_float(noise, "noise")
     shift_arr = _per_column(
         _DEFAULT_SHIFT if shift is None else shift, n_targets, "shift"
     )
@@ -454,8 +468,7 @@ def contaminate(
     >>> mask.shape, mask.sum(axis=0).tolist()
     ((6, 2), [3, 3])
     """
-    if isinstance(rate, bool) or not isinstance(rate, Real) or not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate must be in [0, 1]; got {rate!r}.")
+    _check_rate(rate, "rate", closed_right=True)
     if kind not in _CONTAMINATE_KINDS:
         raise ValueError(
             f"kind must be one of {list(_CONTAMINATE_KINDS)}; got {kind!r}."
