@@ -804,44 +804,41 @@ LAWS: dict = {}
 FIGURES_LINK = "{figures}/"
 
 
+# Speed figures quoted from the committed reports of the dedicated benchmarks:
+# (report, heading of the quoted table, where the quote stops, caption).
+SPEED_REPORTS = (
+    (
+        "results_mixture.md",
+        "## Results",
+        "###",
+        "EM seconds per iteration, GaussianUniformMixture vs sklearn's GaussianMixture "
+        "(command `python benchmarks/bench_mixture.py`)",
+    ),
+    (
+        "results_scaling.md",
+        "## Results",
+        "## ",
+        "DeepGUMRegressor fit time and peak memory against the number of rows, with "
+        "the EM share (command `python benchmarks/bench_scaling.py`)",
+    ),
+    (
+        "results_regressor.md",
+        "## timing",
+        "## ",
+        "DeepGUM fit time against the L2 network at equal epochs (command `python "
+        "benchmarks/bench_regressor.py --no-resume`)",
+    ),
+)
+
+
 def speed_lines() -> list[str]:
-    """Speed figures copied from the committed reports of the two other benchmarks."""
+    """Speed figures copied from the committed reports of the other benchmarks."""
     lines = ["## speed (from the dedicated benchmarks)", ""]
-    mixture = HERE / "results_mixture.md"
-    regressor = HERE / "results_regressor.md"
-    if mixture.exists():
-        text = mixture.read_text().splitlines()
-        table = _section(text, "## Results", stop_prefix="###")
-        lines += [
-            "EM seconds per iteration, GaussianUniformMixture vs sklearn's "
-            "GaussianMixture (from `benchmarks/results_mixture.md`, command "
-            "`python benchmarks/bench_mixture.py`):",
-            "",
-            *table,
-            "",
-        ]
-    scaling = HERE / "results_scaling.md"
-    if scaling.exists():
-        table = _section(scaling.read_text().splitlines(), "## Results", "## ")
-        lines += [
-            "DeepGUMRegressor fit time and peak memory against the number of rows, with "
-            "the EM share (from `benchmarks/results_scaling.md`, command `python "
-            "benchmarks/bench_scaling.py`):",
-            "",
-            *table,
-            "",
-        ]
-    if regressor.exists():
-        text = regressor.read_text().splitlines()
-        table = _section(text, "## timing", stop_prefix="## ")
-        lines += [
-            "DeepGUM fit time against the L2 network at equal epochs (from "
-            "`benchmarks/results_regressor.md`, command `python "
-            "benchmarks/bench_regressor.py --no-resume`):",
-            "",
-            *table,
-            "",
-        ]
+    for name, heading, stop, caption in SPEED_REPORTS:
+        report = HERE / name
+        if report.exists():
+            table = _section(report.read_text().splitlines(), heading, stop)
+            lines += [f"{caption}, from `benchmarks/{name}`:", "", *table, ""]
     return lines
 
 
