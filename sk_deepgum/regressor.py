@@ -273,15 +273,19 @@ default='moments'
         self._store_prefixed_kwargs(kwargs)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the backbone robustly, alternating EM and SGD.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
             Inputs; N-D arrays (e.g. images N×C×H×W) are passed to the backbone as is.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets, possibly partly wrong.
+            A map-style Dataset yields ``(x, y)`` pairs (x of any fixed shape, y a
+            number or a 1-D array): one pre-pass reads every y for the scaling and
+            EM, then the x are loaded batch by batch, never all at once.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets, possibly partly wrong; None (required) when ``X`` is a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, multiplied with the responsibilities in the loss and
             entering every EM statistic.
