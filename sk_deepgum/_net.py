@@ -258,11 +258,12 @@ def _as_numeric(value, what: str) -> np.ndarray | torch.Tensor:
 def _sample_tensor(x, i: int) -> torch.Tensor:
     """The input ``x`` of sample ``i`` as a float32 CPU tensor (the array path's cast)."""
     x = _as_numeric(x, f"The input x of sample {i}")
-    x = x if isinstance(x, torch.Tensor) else as_tensor(x)
+    # reshape: np.ascontiguousarray (in as_tensor) turns a 0-d array into shape (1,).
+    x = x if isinstance(x, torch.Tensor) else as_tensor(x).reshape(x.shape)
     return x.to(dtype=torch.float32, device="cpu")
 
 
-def read_dataset_targets(dataset, estimator_name: str):
+def read_dataset_targets(dataset, estimator_name: str, min_samples: int = 2):
     """The pre-pass over a Dataset given as ``X``: every target, no input kept.
 
     Each item is loaded once (a map-style Dataset has no way to return y alone); its
@@ -276,6 +277,8 @@ def read_dataset_targets(dataset, estimator_name: str):
         per-sample shape, y a number or a 1-D array of fixed length D.
     estimator_name : str
         For the error messages.
+    min_samples : int, default=2
+        Fewer samples is a ValueError (fit needs 2).
 
     Returns
     -------
@@ -285,10 +288,10 @@ def read_dataset_targets(dataset, estimator_name: str):
         Shape of one input x.
     """
     n = _dataset_length(dataset)
-    if n < 2:
+    if n < min_samples:
         raise ValueError(
-            f"{estimator_name} needs at least 2 samples; the Dataset given as X has "
-            f"{n}."
+            f"{estimator_name} needs at least {min_samples} sample(s); the Dataset "
+            f"given as X has {n}."
         )
     targets, input_shape, target_shape = [], None, None
     for i in range(n):

@@ -16,7 +16,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from sk_deepgum._net import FitState, NetRegressorBase
+from sk_deepgum._net import (
+    FitState,
+    NetRegressorBase,
+    is_torch_dataset,
+    read_dataset_targets,
+)
 from sk_deepgum.losses import QuadraticLoss
 from sk_deepgum.mixture import (
     GaussianUniformMixture,
@@ -504,15 +509,16 @@ or torch.utils.data.Dataset
 
     # -- outliers of new data ---------------------------------------------------------
 
-    def score_outliers(self, X, y):
+    def score_outliers(self, X, y=None):
         """Outlier probability of new (X, y) pairs under the fitted model and mixture.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets to judge.
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            Inputs, or a Dataset of (x, y) pairs whose y are the targets to judge.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets to judge; None (required) when ``X`` is a Dataset.
 
         Returns
         -------
@@ -523,15 +529,16 @@ or torch.utils.data.Dataset
         residuals = self._residuals_in_units(X, y)
         return self.mixture_.predict_proba(residuals)[:, 1]
 
-    def predict_outliers(self, X, y):
+    def predict_outliers(self, X, y=None):
         """Flag new (X, y) pairs whose target looks wrong.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets to judge.
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            Inputs, or a Dataset of (x, y) pairs whose y are the targets to judge.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets to judge; None (required) when ``X`` is a Dataset.
 
         Returns
         -------
@@ -542,6 +549,16 @@ or torch.utils.data.Dataset
 
     def _residuals_in_units(self, X, y):
         check_is_fitted(self)
+        if is_torch_dataset(X):
+            if y is not None:
+                raise TypeError(
+                    "y must be None when X is a torch Dataset: the targets to judge "
+                    "are read from its (x, y) items."
+                )
+            # A first pass for the targets, a second (in predict) for the inputs.
+            y, _ = read_dataset_targets(X, type(self).__name__, min_samples=1)
+        elif y is None:
+            raise ValueError("y is required (the targets to judge) when X is an array.")
         y_pred = self.predict(X)
         y = np.asarray(y, dtype=np.float64)
         # Only the (n,) <-> (n, 1) ambiguity of a single output is resolved.
