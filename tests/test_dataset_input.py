@@ -1,5 +1,7 @@
 """A torch Dataset of (x, y) pairs as X for the network estimators (issue 7)."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -229,3 +231,12 @@ def test_a_failed_dataset_fit_keeps_the_previous_model(tabular):
     with pytest.raises(ValueError):
         model.fit(ListDataset([(np.zeros(3), 0.0), (np.zeros(4), 1.0)]))
     np.testing.assert_array_equal(model.predict(X), before)
+
+
+def test_fitted_model_does_not_keep_the_dataset(tabular):
+    X, y = tabular
+    data = PairDataset(X, y)
+    data.unpicklable = lambda: None  # pickling the model fails if it holds `data`
+    model = RobustNetRegressor(max_epochs=1, random_state=0).fit(data)
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.predict(X), model.predict(X))
