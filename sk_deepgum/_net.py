@@ -7,6 +7,10 @@ inheritance from ``NeuralNetRegressor``), per-sample weights that travel with th
 samples through shuffled batches (looked up by sample index), an epoch loop driven
 through skorch's ``fit_loop`` with our own early stopping, and the no-grad residual
 pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedule`).
+
+``X`` may also be a map-style torch Dataset of (x, y) pairs: a pre-pass reads the
+targets, and a lazy :class:`DatasetRows` view stands in for the input tensor, so
+the schedules run unchanged while inputs are loaded one batch at a time.
 """
 
 from __future__ import annotations
