@@ -7,6 +7,10 @@ inheritance from ``NeuralNetRegressor``), per-sample weights that travel with th
 samples through shuffled batches (looked up by sample index), an epoch loop driven
 through skorch's ``fit_loop`` with our own early stopping, and the no-grad residual
 pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedule`).
+
+``X`` may also be a map-style torch Dataset of (x, y) pairs: a pre-pass reads the
+targets, and a lazy :class:`DatasetRows` view stands in for the input tensor, so
+the schedules run unchanged while inputs are loaded one batch at a time.
 """
 
 from __future__ import annotations
@@ -212,14 +216,238 @@ class ShuffledBatches:
             yield {"X": self.dataset.X[index], "index": index}, self.dataset.y[index]
 
 
-def forward_in_fixed_batches(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
+# ---------------------------------------------------------------------------
+# A torch Dataset as X: a pre-pass for the targets, inputs loaded lazily by index
+
+
+def is_torch_dataset(X) -> bool:
+    """Whether ``X`` is a :class:`torch.utils.data.Dataset` (the lazy input path)."""
+    return isinstance(X, torch.utils.data.Dataset)
+
+
+def _dataset_item(dataset, i: int):
+    """The (x, y) pair of sample ``i``; a TypeError names a malformed item."""
+    item = dataset[i]
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise TypeError(
+            f"A Dataset given as X must yield (x, y) pairs; item {i} is a "
+            f"{type(item).__name__}"
+            + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
+            + "."
+        )
+    return item
+
+
+def _as_numeric(value, what: str) -> np.ndarray | torch.Tensor:
+    """``value`` as a tensor or array of a numeric (bool/int/float) dtype."""
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(f"{what} must be real-valued; got dtype {value.dtype}.")
+        return value.detach()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what} must be a tensor, an array or a number; got "
+            f"{type(value).__name__}."
+        ) from exc
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must be numeric; got {type(value).__name__} of dtype "
+            f"{array.dtype}."
+        )
+    return array
+
+
+def _sample_tensor(x, i: int) -> torch.Tensor:
+    """The input ``x`` of sample ``i`` as a float32 CPU tensor (the array path's cast)."""
+    x = _as_numeric(x, f"The input x of sample {i}")
+    # reshape: np.ascontiguousarray (in as_tensor) turns a 0-d array into shape (1,).
+    x = x if isinstance(x, torch.Tensor) else as_tensor(x).reshape(x.shape)
+    return x.to(dtype=torch.float32, device="cpu")
+
+
+def read_dataset_targets(dataset, estimator_name: str, min_samples: int = 2):
+    """The pre-pass over a Dataset given as ``X``: every target, no input kept.
+
+    Each item is loaded once (a map-style Dataset has no way to return y alone); its
+    x is checked (numeric, finite, the same shape as the first sample's) and dropped,
+    its y is kept. The (n, D) targets are what robust scaling and EM need up front.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        Map-style: ``len(dataset)`` and ``dataset[i] -> (x, y)``, x of any fixed
+        per-sample shape, y a number or a 1-D array of fixed length D.
+    estimator_name : str
+        For the error messages.
+    min_samples : int, default=2
+        Fewer samples is a ValueError (fit needs 2).
+
+    Returns
+    -------
+    y : ndarray of shape (n,) or (n, D), float64
+        1-D when every y is a number (as a 1-D ``y`` array would be).
+    input_shape : tuple of int
+        Shape of one input x.
+    """
+    n = _dataset_length(dataset)
+    if n < min_samples:
+        raise ValueError(
+            f"{estimator_name} needs at least {min_samples} sample(s); the Dataset "
+            f"given as X has {n}."
+        )
+    targets, input_shape, target_shape = [], None, None
+    for i in range(n):
+        x, y = _dataset_item(dataset, i)
+        x = _sample_tensor(x, i)
+        if input_shape is None:
+            input_shape = tuple(x.shape)
+            if not input_shape:
+                raise ValueError(
+                    "The inputs x of a Dataset given as X must have at least one "
+                    "dimension (features, or e.g. (C, H, W)); sample 0 is a scalar."
+                )
+        elif tuple(x.shape) != input_shape:
+            raise ValueError(
+                f"Inconsistent input shapes in the Dataset: sample 0 has x of shape "
+                f"{input_shape}, sample {i} has {tuple(x.shape)}."
+            )
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"The input x of sample {i} contains NaN or infinity.")
+        y = _as_numeric(y, f"The target y of sample {i}")
+        y = y.cpu().numpy() if isinstance(y, torch.Tensor) else y
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim > 1:
+            raise ValueError(
+                f"The target y of sample {i} has shape {y.shape}; it must be a number "
+                "or a 1-D array of outputs."
+            )
+        if target_shape is None:
+            target_shape = y.shape
+        elif y.shape != target_shape:
+            raise ValueError(
+                f"Inconsistent target shapes in the Dataset: sample 0 has y of shape "
+                f"{target_shape}, sample {i} has {y.shape}."
+            )
+        if not np.isfinite(y).all():
+            raise ValueError(f"The target y of sample {i} contains NaN or infinity.")
+        targets.append(y)
+    if target_shape == (0,):
+        raise ValueError("The targets y of the Dataset are empty 1-D arrays.")
+    return np.stack(targets), input_shape
+
+
+def _dataset_length(dataset) -> int:
+    if isinstance(dataset, torch.utils.data.IterableDataset):
+        raise TypeError(
+            "An IterableDataset cannot be given as X: samples are looked up by "
+            "index (for shuffled batches and per-sample responsibilities); use a "
+            "map-style Dataset with __len__ and __getitem__."
+        )
+    try:
+        return len(dataset)
+    except TypeError as exc:
+        raise TypeError(
+            f"A Dataset given as X must define __len__; {type(dataset).__name__} "
+            "does not."
+        ) from exc
+
+
+class DatasetRows:
+    """Lazy stand-in for the (n, \\*input_shape) input tensor, backed by a Dataset.
+
+    It offers the few tensor operations the training code uses on ``X``: ``shape``,
+    ``device``, ``len`` and indexing by an int, a slice, or an index array/tensor,
+    which loads just those samples through ``dataset[i]`` and stacks their x into a
+    float32 tensor on ``device`` (a DataLoader-style gather). Batches, the residual
+    pass and prediction therefore hold one batch of inputs at a time, never all of
+    them.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        Map-style, yielding (x, y); y is ignored here.
+    rows : ndarray of int of shape (m,)
+        The dataset indices this view covers, in order (a train or hold-out split).
+    input_shape : tuple of int
+        Expected shape of every x; another shape is a ValueError.
+    device : torch.device
+        Where gathered batches are sent.
+    """
+
+    def __init__(self, dataset, rows: np.ndarray, input_shape: tuple, device):
+        self.dataset = dataset
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.input_shape = tuple(input_shape)
+        self.device = torch.device(device)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self.rows), *self.input_shape)
+
+    def on(self, device) -> DatasetRows:
+        """The same view, gathering onto ``device``."""
+        return DatasetRows(self.dataset, self.rows, self.input_shape, device)
+
+    def subset(self, positions) -> DatasetRows:
+        """A lazy view of the positions ``positions`` of this view (no loading)."""
+        return DatasetRows(
+            self.dataset, self.rows[positions], self.input_shape, self.device
+        )
+
+    def whole(self) -> DatasetRows:
+        """A view of every sample of the dataset, in its order."""
+        return DatasetRows(
+            self.dataset, np.arange(len(self.dataset)), self.input_shape, self.device
+        )
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, Integral):  # one sample, no batch dimension (as a tensor)
+            return self[[index]][0]
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        rows = np.atleast_1d(self.rows[index])
+        samples = []
+        for i in rows.tolist():
+            x = _sample_tensor(_dataset_item(self.dataset, i)[0], i)
+            if tuple(x.shape) != self.input_shape:
+                raise ValueError(
+                    f"Sample {i} of the Dataset has x of shape {tuple(x.shape)}; "
+                    f"expected {self.input_shape}."
+                )
+            samples.append(x)
+        if not samples:
+            return torch.empty((0, *self.input_shape), device=self.device)
+        return torch.stack(samples).to(self.device)
+
+    def chunks(self, size: int):
+        """Consecutive gathered batches of at most ``size`` samples."""
+        for start in range(0, len(self.rows), size):
+            yield self[start : start + size]
+
+
+def forward_in_fixed_batches(
+    module: nn.Module, X: torch.Tensor | DatasetRows
+) -> torch.Tensor:
     """No-grad forward pass in eval mode, every chunk padded to
-    :data:`INFERENCE_BATCH_ROWS` rows so results do not depend on the batch."""
+    :data:`INFERENCE_BATCH_ROWS` rows so results do not depend on the batch.
+
+    ``X`` is a tensor or a lazy :class:`DatasetRows` view (loaded chunk by chunk).
+    """
     was_training = module.training
     module.eval()
     outputs = []
+    # A lazy Dataset view gathers its chunks one at a time (same chunks, same result).
+    if isinstance(X, DatasetRows):
+        chunks = X.chunks(INFERENCE_BATCH_ROWS)
+    else:
+        chunks = torch.split(X, INFERENCE_BATCH_ROWS)
     with torch.no_grad():
-        for chunk in torch.split(X, INFERENCE_BATCH_ROWS):
+        for chunk in chunks:
             rows = chunk.shape[0]
             if rows < INFERENCE_BATCH_ROWS:
                 padded = chunk.new_zeros((INFERENCE_BATCH_ROWS, *chunk.shape[1:]))
@@ -318,10 +546,10 @@ class FitState:
     """
 
     net: _SkorchNet
-    X: torch.Tensor  # (n, ...) training inputs on the device
+    X: torch.Tensor | DatasetRows  # (n, ...) training inputs on the device
     y: torch.Tensor  # (n, D) scaled targets on the device
     sample_weight: torch.Tensor | None  # (n,) on the device, None = all ones
-    X_valid: torch.Tensor | None
+    X_valid: torch.Tensor | DatasetRows | None
     y_valid: torch.Tensor | None
     sample_weight_valid: torch.Tensor | None
     device: torch.device
@@ -341,10 +569,13 @@ class FitState:
         n = self.X.shape[0] + self.X_valid.shape[0]
         is_valid = torch.zeros(n, dtype=torch.bool, device=self.X.device)
         is_valid[torch.as_tensor(self.valid_rows, device=self.X.device)] = True
-        X = self.X.new_empty((n, *self.X.shape[1:]))
         y = self.y.new_empty((n, self.y.shape[1]))
-        X[is_valid], y[is_valid] = self.X_valid, self.y_valid
-        X[~is_valid], y[~is_valid] = self.X, self.y
+        y[is_valid], y[~is_valid] = self.y_valid, self.y
+        if isinstance(self.X, DatasetRows):
+            # Lazy inputs: the whole dataset in its own order, nothing to scatter.
+            return self.X.whole(), y
+        X = self.X.new_empty((n, *self.X.shape[1:]))
+        X[is_valid], X[~is_valid] = self.X_valid, self.X
         return X, y
 
     def residuals(self, X=None, y=None) -> torch.Tensor:
@@ -444,17 +675,24 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
     def _validate_fit_inputs(self, X, y, sample_weight):
         """Validated ``X``, ``y``, ``sample_weight`` and the input attributes seen
-        (``n_features_in_`` ...), which are assigned only once the fit succeeds."""
+        (``n_features_in_`` ...), which are assigned only once the fit succeeds.
+
+        A torch Dataset given as ``X`` (with ``y=None``) becomes a lazy
+        :class:`DatasetRows` view and the targets read by its pre-pass.
+        """
         self._check_extra_kwargs()
-        (X, y), seen = validate_fit_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            allow_nd=True,
-            multi_output=True,
-            y_numeric=True,
-        )
+        if is_torch_dataset(X):
+            X, y, seen = self._validate_dataset(X, y)
+        else:
+            (X, y), seen = validate_fit_data(
+                self,
+                X,
+                y,
+                dtype=[np.float64, np.float32],
+                allow_nd=True,
+                multi_output=True,
+                y_numeric=True,
+            )
         if X.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples; got n_samples={X.shape[0]}."
@@ -462,7 +700,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         y = np.asarray(y, dtype=np.float64)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                sample_weight, y, dtype=np.float64, ensure_non_negative=True
             )
         for cb in self.callbacks or []:
             cb_obj = cb[1] if isinstance(cb, tuple) else cb
@@ -474,6 +712,19 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                     "dominate)."
                 )
         return X, y, sample_weight, seen
+
+    def _validate_dataset(self, dataset, y):
+        """A Dataset as ``X``: the lazy input view (CPU until ``_make_state``), the
+        targets of the pre-pass and ``n_features_in_`` (the first input dimension,
+        as ``X.shape[1]`` of an array)."""
+        if y is not None:
+            raise TypeError(
+                "y must be None when X is a torch Dataset: the targets are read from "
+                "its (x, y) items."
+            )
+        y, input_shape = read_dataset_targets(dataset, type(self).__name__)
+        rows = DatasetRows(dataset, np.arange(len(y)), input_shape, "cpu")
+        return rows, y, {"n_features_in_": input_shape[0]}
 
     # -- fit -------------------------------------------------------------------
 
@@ -549,7 +800,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         seed,
         n_outputs,
     ):
-        X_t = as_tensor(X).to(dtype=torch.float32, device=device)
+        if isinstance(X, DatasetRows):
+            X_t = X.on(device)  # batches are gathered onto the device when needed
+        else:
+            X_t = as_tensor(X).to(dtype=torch.float32, device=device)
         y_t = torch.as_tensor(y_scaled, dtype=torch.float32, device=device)
         w_t = None
         if sample_weight is not None:
@@ -557,9 +811,13 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         X_valid = y_valid = w_valid = None
         if valid_rows is not None:
             train = np.setdiff1d(np.arange(len(X)), valid_rows)
-            X_valid, y_valid = X_t[valid_rows], y_t[valid_rows]
+            if isinstance(X_t, DatasetRows):  # split the view, load nothing
+                X_valid, X_t = X_t.subset(valid_rows), X_t.subset(train)
+            else:
+                X_valid, X_t = X_t[valid_rows], X_t[train]
+            y_valid = y_t[valid_rows]
             w_valid = None if w_t is None else w_t[valid_rows]
-            X_t, y_t = X_t[train], y_t[train]
+            y_t = y_t[train]
             w_t = None if w_t is None else w_t[train]
             if w_t is not None and not bool((w_t > 0).any()):
                 raise ValueError("All training rows have zero sample weight.")
@@ -650,8 +908,21 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
     # -- predict ---------------------------------------------------------------
 
-    def _validate_predict_X(self, X) -> np.ndarray:
+    def _validate_predict_X(self, X) -> np.ndarray | DatasetRows:
         check_is_fitted(self)
+        if is_torch_dataset(X):
+            # Predict on a Dataset: its y is ignored, its x are loaded chunk by chunk.
+            n = _dataset_length(X)
+            if n == 0:
+                raise ValueError("The Dataset given as X is empty.")
+            x0 = _sample_tensor(_dataset_item(X, 0)[0], 0)
+            if tuple(x0.shape) != self.input_shape_:
+                raise ValueError(
+                    f"The Dataset's x have shape {tuple(x0.shape)} but "
+                    f"{type(self).__name__} was fitted on samples of shape "
+                    f"{self.input_shape_}."
+                )
+            return DatasetRows(X, np.arange(n), self.input_shape_, "cpu")
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], allow_nd=True, reset=False
         )
@@ -662,7 +933,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             )
         return X
 
-    def _predict_scaled(self, X: np.ndarray) -> torch.Tensor:
+    def _predict_scaled(self, X: np.ndarray | DatasetRows) -> torch.Tensor:
+        if isinstance(X, DatasetRows):
+            X_t = X.on(self.device_)
+            return forward_in_fixed_batches(self.net_.module_, X_t)
         X_t = as_tensor(X).to(dtype=torch.float32, device=torch.device(self.device_))
         return forward_in_fixed_batches(self.net_.module_, X_t)
 
@@ -866,8 +1140,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
-            Inputs.
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            Inputs; a Dataset yields (x, y) pairs whose y is ignored, its x are
+            loaded one inference chunk at a time.
 
         Returns
         -------

@@ -128,15 +128,17 @@ class RobustNetRegressor(NetRegressorBase):
         self._store_prefixed_kwargs(kwargs)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the backbone with the chosen loss.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            Inputs. A map-style Dataset yields ``(x, y)`` pairs: one pre-pass reads
+            every y for the scaling, then the x are loaded batch by batch.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets; None (required) when ``X`` is a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative per-sample loss weights.
 

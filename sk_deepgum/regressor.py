@@ -16,7 +16,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from sk_deepgum._net import FitState, NetRegressorBase
+from sk_deepgum._net import (
+    FitState,
+    NetRegressorBase,
+    is_torch_dataset,
+    read_dataset_targets,
+)
 from sk_deepgum.losses import QuadraticLoss
 from sk_deepgum.mixture import (
     GaussianUniformMixture,
@@ -273,15 +278,19 @@ default='moments'
         self._store_prefixed_kwargs(kwargs)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the backbone robustly, alternating EM and SGD.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
             Inputs; N-D arrays (e.g. images N×C×H×W) are passed to the backbone as is.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets, possibly partly wrong.
+            A map-style Dataset yields ``(x, y)`` pairs (x of any fixed shape, y a
+            number or a 1-D array): one pre-pass reads every y for the scaling and
+            EM, then the x are loaded batch by batch, never all at once.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets, possibly partly wrong; None (required) when ``X`` is a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, multiplied with the responsibilities in the loss and
             entering every EM statistic.
@@ -500,15 +509,16 @@ default='moments'
 
     # -- outliers of new data ---------------------------------------------------------
 
-    def score_outliers(self, X, y):
+    def score_outliers(self, X, y=None):
         """Outlier probability of new (X, y) pairs under the fitted model and mixture.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets to judge.
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            Inputs, or a Dataset of (x, y) pairs whose y are the targets to judge.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets to judge; None (required) when ``X`` is a Dataset.
 
         Returns
         -------
@@ -519,15 +529,16 @@ default='moments'
         residuals = self._residuals_in_units(X, y)
         return self.mixture_.predict_proba(residuals)[:, 1]
 
-    def predict_outliers(self, X, y):
+    def predict_outliers(self, X, y=None):
         """Flag new (X, y) pairs whose target looks wrong.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets to judge.
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            Inputs, or a Dataset of (x, y) pairs whose y are the targets to judge.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            Targets to judge; None (required) when ``X`` is a Dataset.
 
         Returns
         -------
@@ -538,6 +549,16 @@ default='moments'
 
     def _residuals_in_units(self, X, y):
         check_is_fitted(self)
+        if is_torch_dataset(X):
+            if y is not None:
+                raise TypeError(
+                    "y must be None when X is a torch Dataset: the targets to judge "
+                    "are read from its (x, y) items."
+                )
+            # A first pass for the targets, a second (in predict) for the inputs.
+            y, _ = read_dataset_targets(X, type(self).__name__, min_samples=1)
+        elif y is None:
+            raise ValueError("y is required (the targets to judge) when X is an array.")
         y_pred = self.predict(X)
         y = np.asarray(y, dtype=np.float64)
         # Only the (n,) <-> (n, 1) ambiguity of a single output is resolved.
