@@ -6,6 +6,7 @@ The same processes also run the data-parallel training recipe of docs/scaling.rs
 (DistributedDataParallel, loss weights from the shared mixture).
 """
 
+import os
 import socket
 
 import numpy as np
@@ -137,8 +138,14 @@ def _rank_main(rank: int, port: int, queue) -> None:
         fits = [_fit(rows, c, dist.group.WORLD) for c in CONFIGS]
         trained = _train_robustly(rows, dist.group.WORLD)
         queue.put((rank, dist.get_world_size(), fits, trained))
+        dist.barrier()  # neither rank tears the group down while the other still talks
     finally:
         dist.destroy_process_group()
+    # Skip interpreter finalisation: gloo's worker threads can still hold Python
+    # objects then and abort the process (SIGABRT, "terminate called without an
+    # active exception"; seen once in CI, cf. pytorch/pytorch#179291). The results
+    # are already in the queue.
+    os._exit(0)
 
 
 def _free_port() -> int:
