@@ -218,7 +218,6 @@ CELL_CODE = {
         "robust_sd",
         "fit_cell",
         "error_metrics",
-        "face_width",
         "bayes_cell",
         "classic_cell",
     ),
@@ -465,7 +464,8 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
     if hasattr(est, "n_iter_") and np.ndim(est.n_iter_) == 0:
         result["n_iter"] = int(est.n_iter_)
     prediction = np.asarray(model.predict(test.X), dtype=float)
-    result.update(error_metrics(task, prediction, np.asarray(test.y, dtype=float)))
+    truth = np.asarray(test.y, dtype=float)
+    result.update(error_metrics(task, prediction, truth, width=test.X.shape[-1]))
     if method not in ("deepgum_clean", "oracle") and mask.any():
         score, flag = detection_scores(method, model, X, y, per_group=mask.ndim == 2)
         score, flag = np.asarray(score, float), np.asarray(flag, bool)
@@ -478,25 +478,19 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
     return result
 
 
-def error_metrics(task: str, prediction: np.ndarray, truth: np.ndarray) -> dict:
-    """RMSE; for faces also landmark error, failure rate and pose MAE."""
+def error_metrics(
+    task: str, prediction: np.ndarray, truth: np.ndarray, width: int
+) -> dict:
+    """RMSE; for faces also landmark error, failure rate (farther than 5 % of the
+    image ``width``) and pose MAE."""
     out = {"rmse": float(np.sqrt(np.mean((prediction - truth) ** 2)))}
     if task.startswith("faces"):
         diff = (prediction[:, :10] - truth[:, :10]).reshape(len(truth), 5, 2)
         dist = np.sqrt((diff**2).sum(axis=2))
-        width = face_width(truth)
         out["landmark_px"] = float(dist.mean())
         out["failure_rate"] = float((dist > 0.05 * width).mean())
         out["pose_mae_deg"] = float(np.abs(prediction[:, 10:] - truth[:, 10:]).mean())
     return out
-
-
-_FACE_WIDTH: dict = {}
-
-
-def face_width(_truth) -> float:
-    """Image width in pixels (set when the face data are drawn)."""
-    return _FACE_WIDTH["px"]
 
 
 def bayes_cell(data) -> dict:
@@ -539,7 +533,6 @@ def contamination_task(task, methods, settings, cache) -> list[dict]:
     """Every (method, rate, seed) cell of a contamination task, plus Bayes rows."""
     if task.startswith("faces"):
         test = face_test(settings)
-        _FACE_WIDTH["px"] = test.X.shape[-1]
     else:
         test = tabular_test(settings)
     rows = []

@@ -362,14 +362,7 @@ or torch.utils.data.Dataset
                 break
             if state.epochs_run >= self.max_epochs:
                 break
-            logit, _ = estimate_inlier_logit(
-                residuals.T,
-                params,
-                grouping,
-                self.covariance_type,
-                fit_mean=False,
-                df=self.inlier_df,
-            )
+            logit, _ = self._inlier_logit(residuals, params, grouping)
             weights = torch.sigmoid(logit).T[:, grouping.col_group]
             if state.sample_weight is not None:
                 weights = weights * state.sample_weight[:, None]
@@ -396,6 +389,18 @@ or torch.utils.data.Dataset
             params = em.params
         return self._outlier_attributes(state, params, grouping, column_groups, em)
 
+    def _inlier_logit(self, residuals, params, grouping):
+        """Inlier log-odds (G, n) and outlier term (G,) of (n, D) residuals under the
+        fitted mixture (zero-mean inliers, this estimator's covariance and ν)."""
+        return estimate_inlier_logit(
+            residuals.T,
+            params,
+            grouping,
+            self.covariance_type,
+            fit_mean=False,
+            df=self.inlier_df,
+        )
+
     def _scaled_uniform(self, n_outputs, state):
         if isinstance(self.uniform, str):
             return self.uniform
@@ -408,14 +413,7 @@ or torch.utils.data.Dataset
         """Weighted mean negative log-likelihood of the held-out residuals under the
         training mixture: outliers cannot dominate it (their density is bounded by γ)."""
         residuals = state.residuals(state.X_valid, state.y_valid)
-        logit, outlier_term = estimate_inlier_logit(
-            residuals.T,
-            params,
-            grouping,
-            self.covariance_type,
-            fit_mean=False,
-            df=self.inlier_df,
-        )
+        logit, outlier_term = self._inlier_logit(residuals, params, grouping)
         log_lik = row_log_likelihood(logit, outlier_term)
         w = state.sample_weight_valid
         mean = log_lik.mean() if w is None else (log_lik @ w) / w.sum().clamp_min(1e-12)
@@ -425,14 +423,7 @@ or torch.utils.data.Dataset
         """Scores for every row given to ``fit`` and the mixture in target units."""
         X_all, y_all = state.all_rows()
         residuals = state.residuals(X_all, y_all)
-        logit, _ = estimate_inlier_logit(
-            residuals.T,
-            params,
-            grouping,
-            self.covariance_type,
-            fit_mean=False,
-            df=self.inlier_df,
-        )
+        logit, _ = self._inlier_logit(residuals, params, grouping)
         log_inlier = row_log_inlier_proba(logit)
         scores = (-torch.expm1(log_inlier)).cpu().numpy().astype(np.float64)
         outliers = scores > self.outlier_threshold
