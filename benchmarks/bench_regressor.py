@@ -13,10 +13,13 @@ Sections
     ``X ~ U(-1, 1)^5``, ``y = f(X) + N(0, 0.1^2)`` with ``f`` a fixed standardised
     smooth function, and exactly ``round(rate * n)`` rows replaced by
     ``U(-6, 6)`` (the full law string is printed). Rates 0, 0.2, 0.4, 0.6; seeds
-    ``0..S-1`` drive both the draw and ``random_state``. Methods: ``deepgum``
-    (DeepGUMRegressor on the contaminated data), ``deepgum_clean`` (DeepGUM on the
-    truly clean rows), ``l2`` (RobustNetRegressor(loss='l2') on the contaminated
-    data) and ``oracle`` (L2 on the clean rows). Clean test set: 2,000 rows of the
+    ``0..S-1`` (S = 9 in the full mode: the ratios below move by ~0.1 between
+    groups of 3 seeds; ``--seeds`` overrides) drive both the draw and
+    ``random_state``. Methods: ``deepgum`` (DeepGUMRegressor on the contaminated
+    data), ``deepgum_clean`` (DeepGUM on the truly clean rows), ``deepgum_wd0``
+    (DeepGUM with ``weight_decay=0``: the ablation of that default, the one
+    non-default estimator of the script), ``l2`` (RobustNetRegressor(loss='l2') on
+    the contaminated data) and ``oracle`` (L2 on the clean rows). Clean test set: 2,000 rows of the
     same law with ``outlier_rate=0, noise=0`` (targets are ``f(X)``), one fixed
     ``random_state`` (:data:`TEST_SEED`). Reported: clean-test RMSE; for
     ``deepgum`` the ROC-AUC of ``outlier_scores_`` and the F1 of ``outliers_``
@@ -131,7 +134,10 @@ CACHE_VERSION = 1
 TEST_SEED = 1_000_003
 TEST_ROWS = 2000
 ROBUST_LAW = {"n_features": 5, "n_targets": 1, "outlier_kind": "uniform", "noise": 0.1}
-ROBUST_METHODS = ("deepgum", "deepgum_clean", "l2", "oracle")
+ROBUST_METHODS = ("deepgum", "deepgum_clean", "deepgum_wd0", "l2", "oracle")
+#: Full mode: the robustness section's seeds (its ratios are seed-sensitive); the
+#: other sections use ``--seeds`` (3).
+FULL_ROBUST_SEEDS = 9
 GROUP_METHODS = ("deepgum_row", "deepgum_each", "l2", "oracle")
 GROUP_RATE, GROUP_NOISE, GROUP_FEATURES = 0.2, 0.1, 5
 DNH_RATES = (0.0, 0.2)
@@ -147,6 +153,7 @@ class Settings:
 
     quick: bool
     seeds: tuple[int, ...]
+    robust_seeds: tuple[int, ...]
     rates: tuple[float, ...]
     n_robust: int
     n_groups: int
@@ -201,6 +208,7 @@ def make_settings(args) -> Settings:
         return Settings(
             quick=True,
             seeds=tuple(range(args.seeds if args.seeds_given else 1)),
+            robust_seeds=tuple(range(args.seeds if args.seeds_given else 1)),
             rates=(0.0, 0.4),
             n_robust=300,
             n_groups=300,
@@ -214,6 +222,9 @@ def make_settings(args) -> Settings:
     return Settings(
         quick=False,
         seeds=tuple(range(args.seeds)),
+        robust_seeds=tuple(
+            range(args.seeds if args.seeds_given else FULL_ROBUST_SEEDS)
+        ),
         rates=(0.0, 0.2, 0.4, 0.6),
         n_robust=1000,
         n_groups=1000,
@@ -237,7 +248,8 @@ def make_estimator(method: str, seed: int, settings: Settings):
     Parameters
     ----------
     method : str
-        ``deepgum*`` names give a DeepGUMRegressor (``deepgum_each``: groups="each");
+        ``deepgum*`` names give a DeepGUMRegressor (``deepgum_each``: groups="each";
+        ``deepgum_wd0``: weight_decay=0, the ablation of that default);
         ``l2`` and ``oracle`` a RobustNetRegressor(loss='l2').
     seed : int
         ``random_state``.
@@ -249,6 +261,8 @@ def make_estimator(method: str, seed: int, settings: Settings):
         kwargs["max_epochs"] = settings.max_epochs
     if method == "deepgum_each":
         return DeepGUMRegressor(groups="each", **kwargs)
+    if method == "deepgum_wd0":
+        return DeepGUMRegressor(weight_decay=0.0, **kwargs)
     if method.startswith("deepgum"):
         return DeepGUMRegressor(**kwargs)
     if method in ("l2", "oracle"):
@@ -678,7 +692,7 @@ def ratio_of_means(rows, metric, num: dict, den: dict) -> tuple[float, str]:
 def robustness_cell(method, data, test, seed, settings) -> dict:
     """Fit one robustness method on one draw and score it."""
     clean = ~data.outlier_mask
-    if method in ("deepgum", "l2"):
+    if method in ("deepgum", "deepgum_wd0", "l2"):
         X, y = data.X, data.y
     else:
         X, y = data.X[clean], data.y[clean]
@@ -698,7 +712,7 @@ def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
     test = clean_test_set(ROBUST_LAW["n_features"], ROBUST_LAW["n_targets"])
     laws = {}
     for rate in settings.rates:
-        for seed in settings.seeds:
+        for seed in settings.robust_seeds:
             data = robustness_data(rate, seed, settings.n_robust)
             laws.setdefault(rate, data.law)
             for method in ROBUST_METHODS:
@@ -726,7 +740,7 @@ def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
 
 def robustness_tables(rows, settings: Settings) -> list[str]:
     """RMSE table and detection table (mean ± std over seeds)."""
-    n_seeds = len(settings.seeds)
+    n_seeds = len(settings.robust_seeds)
     rmse_rows, det_rows = [], []
     for rate in settings.rates:
         cells = [
@@ -826,6 +840,16 @@ def robustness_checks(rows, settings: Settings) -> list[dict]:
                     )
                 )
     for rate in settings.rates:
+        if rate in ratio_targets:
+            value, detail = ratio_of_means(
+                rows,
+                "rmse",
+                {"method": "deepgum_wd0", "rate": rate},
+                {"method": "deepgum_clean", "rate": rate},
+            )
+            name = f"RMSE deepgum_wd0 / deepgum_clean @ {rate:g}"
+            out.append(check(sec, name, value, "(ablation, no target)", "info", detail))
+    for rate in settings.rates:
         for method in ("deepgum", "l2"):
             value, detail = ratio_of_means(
                 rows,
@@ -861,7 +885,8 @@ def write_robustness_plot(rows, settings: Settings, path: Path) -> None:
     ax.set_ylabel("clean-test RMSE")
     mode = "quick" if settings.quick else "full"
     ax.set_title(
-        f"robustness, n={settings.n_robust}, {len(settings.seeds)} seed(s), {mode}"
+        f"robustness, n={settings.n_robust}, {len(settings.robust_seeds)} seed(s), "
+        f"{mode}"
     )
     ax.legend()
     fig.tight_layout()
@@ -1308,7 +1333,12 @@ def header_lines(command, env, settings, fingerprint, cache) -> list[str]:
             "Full run: every estimator at its defaults (only random_state/groups set)."
         )
     lines = ["# bench_regressor results", "", f"Command: `{command}`", "", mode, ""]
-    lines += [f"Seeds: {list(settings.seeds)}.", "", "Environment:", ""]
+    lines += [
+        f"Seeds: {list(settings.seeds)} (robustness: {list(settings.robust_seeds)}).",
+        "",
+        "Environment:",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in env.items()]
     lines += ["", "Estimator defaults measured:", "", *estimator_defaults(), ""]
     lines += [

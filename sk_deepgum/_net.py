@@ -16,6 +16,7 @@ the schedules run unchanged while inputs are loaded one batch at a time.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import math
 import os
@@ -603,6 +604,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "module": [None, type, nn.Module],
         "optimizer": [type],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
@@ -859,11 +861,32 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             callbacks=copy.deepcopy(self.callbacks),
             device=str(device),
             verbose=0,
-            **{f"optimizer__{k}": v for k, v in self._prefixed("optimizer__").items()},
+            **{f"optimizer__{k}": v for k, v in self._optimizer_kwargs().items()},
         )
         net.batch_generator_ = torch.Generator().manual_seed(seed)
         net.initialize()
         return net
+
+    def _optimizer_kwargs(self) -> dict:
+        """The ``optimizer__*`` arguments plus ``weight_decay`` (when non-zero)."""
+        kwargs = self._prefixed("optimizer__")
+        if "weight_decay" in kwargs:
+            raise ValueError(
+                "Set the weight decay with the weight_decay parameter, not "
+                "optimizer__weight_decay."
+            )
+        if self.weight_decay == 0:
+            # Left out so optimizers without a weight_decay argument work.
+            return kwargs
+        accepted = inspect.signature(self.optimizer).parameters
+        if "weight_decay" not in accepted and not any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()
+        ):
+            raise TypeError(
+                f"The optimizer {self.optimizer.__name__} has no weight_decay "
+                f"argument; set weight_decay=0 (it is {self.weight_decay})."
+            )
+        return {**kwargs, "weight_decay": self.weight_decay}
 
     def _train_epochs(
         self, state: FitState, epochs: int, describe: Callable | None = None

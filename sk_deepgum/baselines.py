@@ -36,6 +36,13 @@ class RobustNetRegressor(NetRegressorBase):
         Optimizer; its arguments as ``optimizer__<name>=value``.
     lr : float, default=1e-3
         Learning rate.
+    weight_decay : float, default=3e-4
+        L2 penalty handed to the optimizer as its ``weight_decay`` (the gradient
+        gets :math:`\\lambda \\theta` added: a penalty
+        :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss); 0 turns it off
+        and is needed for an optimizer without a ``weight_decay`` argument. The
+        same default as :class:`~sk_deepgum.DeepGUMRegressor`, so the baselines
+        are compared like for like.
     batch_size : int, default=32
         Mini-batch size.
     validation_fraction : float or None, default=None
@@ -104,6 +111,7 @@ class RobustNetRegressor(NetRegressorBase):
         max_epochs=100,
         optimizer=torch.optim.Adam,
         lr=1e-3,
+        weight_decay=3e-4,
         batch_size=32,
         validation_fraction=None,
         n_iter_no_change=3,
@@ -118,6 +126,7 @@ class RobustNetRegressor(NetRegressorBase):
         self.max_epochs = max_epochs
         self.optimizer = optimizer
         self.lr = lr
+        self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -1,0 +1,77 @@
+"""The weight_decay parameter of the network estimators."""
+
+import numpy as np
+import pytest
+import torch
+
+from sk_deepgum import DeepGUMRegressor
+from sk_deepgum.baselines import RobustNetRegressor
+from sk_deepgum.datasets import make_contaminated_regression
+
+ESTIMATORS = [DeepGUMRegressor, RobustNetRegressor]
+FAST = dict(max_epochs=3, random_state=0)
+
+
+class NoDecaySGD(torch.optim.Optimizer):
+    """A plain SGD without a weight_decay argument (as some custom optimizers are)."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, {"lr": lr})
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        with torch.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-group["lr"])
+        return loss
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, _ = make_contaminated_regression(60, 3, outlier_rate=0.2, random_state=0)
+    return X, y
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_default_reaches_the_optimizer(Estimator, data):
+    model = Estimator(**FAST).fit(*data)
+    assert model.weight_decay == 3e-4
+    groups = model.net_.optimizer_.param_groups
+    assert all(g["weight_decay"] == 3e-4 for g in groups)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_decay_shrinks_the_weights(Estimator, data):
+    def norm(weight_decay):
+        model = Estimator(weight_decay=weight_decay, max_epochs=20, random_state=0)
+        model.fit(*data)
+        return sum(float(p.norm()) for p in model.net_.module_.parameters())
+
+    assert norm(0.1) < norm(0.0)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_optimizer_weight_decay_is_refused(Estimator, data):
+    model = Estimator(optimizer__weight_decay=1e-3, **FAST)
+    with pytest.raises(ValueError, match="weight_decay parameter"):
+        model.fit(*data)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_optimizer_without_weight_decay(Estimator, data):
+    model = Estimator(optimizer=NoDecaySGD, **FAST)
+    with pytest.raises(TypeError, match="NoDecaySGD has no weight_decay"):
+        model.fit(*data)
+    model.set_params(weight_decay=0.0).fit(*data)
+    assert np.isfinite(model.predict(data[0])).all()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_negative_weight_decay(Estimator, data):
+    with pytest.raises(ValueError, match="weight_decay"):
+        Estimator(weight_decay=-1.0, **FAST).fit(*data)
