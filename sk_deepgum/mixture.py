@@ -176,8 +176,9 @@ class EMResult:
 class EMData:
     """Per-fit constants derived once from the data and reused by every iteration.
 
-    Nothing here is of size n·D beyond the caller's ``XT``: squares and every other
-    per-row work array are formed chunk by chunk (``chunk_size`` rows at a time).
+    Nothing here is of size n·D beyond the caller's ``XT`` unless n fits in one
+    chunk: squares and every other per-row work array are formed chunk by chunk
+    (``chunk_size`` rows at a time).
     """
 
     XT: torch.Tensor  # (D, n) feature-major data
@@ -189,6 +190,9 @@ class EMData:
     mass_floor: torch.Tensor  # scalar, smallest Σr (or Σ(1-r)) treated as mass
     data_range: torch.Tensor  # (D, 2) min and max of the rows with positive weight
     chunk_size: int = EM_CHUNK_ROWS  # rows per chunk of every pass over XT
+    # (D, n) squares, kept only when the data is a single chunk (n <= chunk_size), so
+    # the cache stays O(chunk_size · D); otherwise None and formed per chunk.
+    X2T: torch.Tensor | None = None
     # Distributed EM: the group whose processes each hold a shard of the rows, or
     # None (no communication). Every statistic above is already group-wide.
     process_group: object | None = None
@@ -232,6 +236,19 @@ def _row_chunks(n: int, chunk_size: int) -> list[slice]:
     return [
         slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)
     ] or [slice(0, 0)]
+
+
+def _chunk_squares(data: EMData, XT: torch.Tensor) -> torch.Tensor:
+    """``XT * XT`` of a chunk, from the cache when the data is a single chunk."""
+    return data.X2T if data.X2T is not None else XT * XT
+
+
+def _take_rows(XT: torch.Tensor, w: torch.Tensor | None, rows: slice):
+    """Columns ``rows`` of (D, n) ``XT`` and entries of (n,) ``w``, as views (the
+    tensors themselves when ``rows`` covers them: same arithmetic, no view to make)."""
+    if rows.start == 0 and rows.stop == XT.shape[1]:
+        return XT, w
+    return XT[:, rows], None if w is None else w[rows]
 
 
 def _accumulate(total, part):
@@ -324,7 +341,8 @@ def prepare_data(
     """Weighted totals, floors and range of the data, in one chunked pass.
 
     Floors are relative to the weighted totals. Squares are formed per chunk of
-    ``chunk_size`` rows and dropped, never cached for all rows.
+    ``chunk_size`` rows and dropped; they are cached for the EM iterations only when
+    every row fits in one chunk (the cache is then O(chunk_size · D) too).
 
     Parameters
     ----------
@@ -341,16 +359,15 @@ def prepare_data(
     Returns
     -------
     EMData
-        Weighted totals, variance and mass floors, the data's range and the chunk
-        size.
+        Weighted totals, variance and mass floors, the data's range, the chunk size
+        and (one chunk only) the cached squares.
     """
     chunk_size = check_chunk_size(chunk_size)
     eps = _eps(XT.dtype)
     n = XT.shape[1]
     sum_w = total_first = total_second = low = high = None
     for rows in _row_chunks(n, chunk_size):
-        chunk = XT[:, rows]
-        w = None if sample_weight is None else sample_weight[rows]
+        chunk, w = _take_rows(XT, sample_weight, rows)
         squares = chunk * chunk
         if w is None:
             first, second = chunk.sum(1), squares.sum(1)
@@ -402,6 +419,7 @@ def prepare_data(
         10 * eps * sum_w,
         data_range,
         chunk_size,
+        squares if n <= chunk_size else None,
         process_group,
     )
 
@@ -747,9 +765,10 @@ def _sum_chunk(
     uniform: str,
     fit_mean: bool,
     scatter_means: torch.Tensor | None,
-) -> _MStepSums:
+) -> tuple[_MStepSums, torch.Tensor]:
     """:class:`_MStepSums` of one chunk of rows ``XT`` (D, c) with responsibilities
-    ``resp`` (G, c); ``X2T`` = ``XT * XT`` when :func:`_needs_squares`.
+    ``resp`` (G, c); ``X2T`` = ``XT * XT`` when :func:`_needs_squares`. Also returns
+    the chunk's scatter weights :math:`s` (G, c) (see :func:`_scatter_weights`).
 
     For 'full' covariances the scatter matrices around ``scatter_means`` are summed
     here when the means are known before the pass (``fit_mean=False``: the previous
@@ -773,7 +792,7 @@ def _sum_chunk(
         sums.scatter_mass = scatter_resp.sum(1)
     if covariance_type == "full" and scatter_means is not None:
         sums.scatters = _full_scatters(XT, scatter_resp, grouping, scatter_means)
-    return sums
+    return sums, scatter_resp
 
 
 def _accumulate_scatters(total, part):
@@ -934,15 +953,18 @@ def m_step(
     chunks = _row_chunks(data.XT.shape[1], data.chunk_size)
 
     def chunk_of(rows):
-        XT = data.XT[:, rows]
-        w = None if data.w is None else data.w[rows]
+        XT, w = _take_rows(data.XT, data.w, rows)
         return XT, w, None if scales is None else scales[:, rows]
 
     sums = None
     for rows in chunks:
         XT, w, scales_c = chunk_of(rows)
-        X2T = XT * XT if _needs_squares(covariance_type, uniform) else None
-        part = _sum_chunk(
+        X2T = (
+            _chunk_squares(data, XT)
+            if _needs_squares(covariance_type, uniform)
+            else None
+        )
+        part, _ = _sum_chunk(
             XT,
             X2T,
             w,
@@ -1105,22 +1127,19 @@ def _em_pass(
     chunks = _row_chunks(data.XT.shape[1], data.chunk_size)
     squares = _needs_squares(covariance_type, uniform)
     total = sums = None
-    last = None
     for rows in chunks:
-        XT = data.XT[:, rows]
-        w = None if data.w is None else data.w[rows]
-        X2T = XT * XT if squares else None
+        XT, w = _take_rows(data.XT, data.w, rows)
+        X2T = _chunk_squares(data, XT) if squares else None
         logit, outlier_term, scales = e_step(
             XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean, df=df
         )
         log_lik = torch.nn.functional.softplus(logit).sum(0)
         total = _accumulate(total, log_lik.sum() if w is None else log_lik @ w)
-        resp = torch.sigmoid(logit)
-        part = _sum_chunk(
+        part, scatter_resp = _sum_chunk(
             XT,
             X2T,
             w,
-            resp,
+            torch.sigmoid(logit),
             scales,
             grouping,
             covariance_type,
@@ -1129,20 +1148,17 @@ def _em_pass(
             None if fit_mean else params.means,
         )
         sums = _accumulate(sums, part)
-        last = (XT, w, resp, scales)
+    # One chunk: its rows and scatter weights, kept for the second pass.
+    single = (XT, scatter_resp) if len(chunks) == 1 else None
 
     def scatter_pass(means):
-        if len(chunks) == 1:
-            # One chunk: its responsibilities are still at hand.
-            XT, w, resp, scales = last
-            _, scatter_resp = _scatter_weights(resp, w, scales)
-            return _full_scatters(XT, scatter_resp, grouping, means)
+        if single is not None:
+            return _full_scatters(*single, grouping, means)
         scatters = None
         for rows in chunks:
             # Recompute the chunk's E-step under the same parameters (bitwise the
             # same responsibilities) rather than keep (G, n) of them.
-            XT = data.XT[:, rows]
-            w = None if data.w is None else data.w[rows]
+            XT, w = _take_rows(data.XT, data.w, rows)
             logit, _, scales = e_step(
                 XT, params, grouping, covariance_type, fit_mean=fit_mean, df=df
             )
