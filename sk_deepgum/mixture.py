@@ -1007,24 +1007,35 @@ def m_step(
 def _weighted_quantile(
     XT: torch.Tensor, w: torch.Tensor | None, q: float
 ) -> torch.Tensor:
-    """Per-row (weighted) ``q``-quantile of a (D, n) tensor, shape (D,).
-
-    One row at a time: the selection's copies and index buffers are then O(n), not
-    O(D · n) (the quantile of each row is the same either way: a selection is exact).
-    """
-    return torch.stack([_weighted_quantile_1d(row, w, q) for row in XT])
-
-
-def _weighted_quantile_1d(x: torch.Tensor, w: torch.Tensor | None, q: float):
-    """(Weighted) ``q``-quantile of a 1-D tensor: the smallest value whose
-    cumulative weight reaches ``q`` times the total."""
+    """Per-row (weighted) ``q``-quantile of a (D, n) tensor, shape (D,)."""
     if w is None:
-        k = min(int(q * x.shape[0]), x.shape[0] - 1)
-        return x.kthvalue(k + 1).values
-    values, order = torch.sort(x)
-    cum = torch.cumsum(w[order], dim=0)
-    idx = torch.searchsorted(cum, q * cum[-1:]).clamp_max(x.shape[0] - 1)
-    return values[idx[0]]
+        k = min(int(q * XT.shape[1]), XT.shape[1] - 1)
+        return XT.kthvalue(k + 1, dim=1).values
+    values, order = torch.sort(XT, dim=1)
+    cum = torch.cumsum(w[order], dim=1)
+    idx = torch.searchsorted(cum, q * cum[:, -1:]).clamp_max(XT.shape[1] - 1)
+    return values.gather(1, idx).squeeze(1)
+
+
+def _centre_and_spread(
+    XT: torch.Tensor, w: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row median and 25 % quantile of |x - median| of a (D, n) tensor.
+
+    Rows go in blocks of about ``_INIT_MAX_ROWS`` entries, so the selections'
+    copies, index buffers and the deviations are O(_INIT_MAX_ROWS), not O(D · n),
+    while small inputs are one block (one batched call). A quantile is a selection,
+    exact, so the blocking does not change it.
+    """
+    block = max(1, _INIT_MAX_ROWS // max(1, XT.shape[1]))
+    centres, spreads = [], []
+    for start in range(0, XT.shape[0], block):
+        rows = XT[start : start + block]
+        centre = _weighted_quantile(rows, w, 0.5)
+        centres.append(centre)
+        deviation = (rows - centre[:, None]).abs()
+        spreads.append(_weighted_quantile(deviation, w, _INIT_QUANTILE))
+    return torch.cat(centres), torch.cat(spreads)
 
 
 def uniform_from_bounds(bounds: torch.Tensor, grouping: Grouping, data: EMData):
@@ -1065,14 +1076,7 @@ def initialize_params(
     XT = data.XT[:, ::step]
     w = None if data.w is None else data.w[::step]
     XT, w = _all_gather_rows([XT, w], data.process_group)
-    centre = _weighted_quantile(XT, w, 0.5)
-    # |x - median| one row at a time, so no (D, n) deviation array is formed.
-    spread = torch.stack(
-        [
-            _weighted_quantile_1d((row - c).abs(), w, _INIT_QUANTILE)
-            for row, c in zip(XT, centre, strict=True)
-        ]
-    )
+    centre, spread = _centre_and_spread(XT, w)
     var = (spread / _INIT_QUANTILE_Z) ** 2
     # Columns where most rows coincide have a zero quantile: use the weighted
     # variance instead, then the floor.
