@@ -19,7 +19,11 @@ Groups are independent, so a row's log-likelihood is the sum over groups.
 Layout: the core works on *feature-major* tensors ``XT`` of shape (D, n) and returns
 per-group quantities of shape (G, n). Every per-iteration reduction is then a
 contiguous matrix-vector product or a reduction over a short leading axis, which is
-what makes float32 EM fast on a CPU (a (n, D) @ (D,) product is not).
+what makes float32 EM fast on a CPU (a (n, D) @ (D,) product is not). Passes over
+all rows (:func:`fit_gum`, :func:`estimate_inlier_logit`) take the columns of ``XT``
+in chunks of at most ``chunk_size`` rows (:data:`EM_CHUNK_ROWS` by default) and add
+up the sufficient statistics, so their work arrays are O(chunk_size · D), not
+O(n · D).
 """
 
 from __future__ import annotations
@@ -1199,12 +1203,16 @@ def fit_gum(
     M-step sufficient statistics (weighted counts, first and second sums per column,
     scale-weighted sums, 'full' scatter matrices) are added to running totals and
     the chunk's work arrays are dropped; the parameters are then updated from the
-    totals. Beyond ``XT`` itself, memory is therefore O(chunk_size · D) (plus the
-    initial quantiles' strided subsample of at most about 2^18 rows): no (D, n) or
-    (G, n) array is ever formed, so residuals of millions of rows by many outputs
+    totals. Beyond ``XT`` itself, memory is therefore O(chunk_size · D), because
+    only one chunk's work arrays are alive at a time and the totals are (D,) vectors
+    and (D_g, D_g) matrices; the starting point adds O(2^18) entries (quantiles of a
+    strided subsample, a block of columns at a time). No (D, n) or (G, n) array is
+    formed (when ``n <= chunk_size`` the squares ``XT * XT`` are cached, which is
+    then O(chunk_size · D) too), so residuals of millions of rows by many outputs
     fit in little more than their own buffer. With ``n <= chunk_size`` (one chunk)
     the arithmetic is exactly that of an unchunked pass; with several chunks the
-    sums differ only by floating-point summation order.
+    sums differ only by floating-point summation order. Distributed EM gathers the
+    subsample for the quantiles: O(D · 2^18) there.
 
     Parameters
     ----------
