@@ -19,7 +19,11 @@ Groups are independent, so a row's log-likelihood is the sum over groups.
 Layout: the core works on *feature-major* tensors ``XT`` of shape (D, n) and returns
 per-group quantities of shape (G, n). Every per-iteration reduction is then a
 contiguous matrix-vector product or a reduction over a short leading axis, which is
-what makes float32 EM fast on a CPU (a (n, D) @ (D,) product is not).
+what makes float32 EM fast on a CPU (a (n, D) @ (D,) product is not). Passes over
+all rows (:func:`fit_gum`, :func:`estimate_inlier_logit`) take the columns of ``XT``
+in chunks of at most ``chunk_size`` rows (:data:`EM_CHUNK_ROWS` by default) and add
+up the sufficient statistics, so their work arrays are O(chunk_size · D), not
+O(n · D).
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ _INIT_QUANTILE_Z = 0.31863936396437515
 _INIT_MAX_ROWS = 1 << 17
 # The moment-matched outlier box is never narrower than ±5 inlier sd per column.
 _MIN_BOX_HALF_WIDTH_SD = 5.0
+# Rows per chunk of every pass over the data (EM statistics, E-steps): the work
+# arrays of a pass are O(EM_CHUNK_ROWS · D) instead of O(n · D). 65 536 rows keep the
+# per-chunk products large enough to run at full speed and the work arrays of 8
+# float32 columns near 2 MiB each.
+EM_CHUNK_ROWS = 65_536
 
 
 # ---------------------------------------------------------------------------
@@ -169,10 +178,14 @@ class EMResult:
 
 @dataclass
 class EMData:
-    """Per-fit constants derived once from the data and reused by every iteration."""
+    """Per-fit constants derived once from the data and reused by every iteration.
+
+    Nothing here is of size n·D beyond the caller's ``XT`` unless n fits in one
+    chunk: squares and every other per-row work array are formed chunk by chunk
+    (``chunk_size`` rows at a time).
+    """
 
     XT: torch.Tensor  # (D, n) feature-major data
-    X2T: torch.Tensor  # (D, n) squared entries
     w: torch.Tensor | None  # (n,) sample weights, None = all ones
     sum_w: torch.Tensor  # scalar, Σ_n w_n
     total_first: torch.Tensor  # (D,) Σ_n w_n x_nd
@@ -180,6 +193,10 @@ class EMData:
     var_floor: torch.Tensor  # (D,) smallest variance allowed per column
     mass_floor: torch.Tensor  # scalar, smallest Σr (or Σ(1-r)) treated as mass
     data_range: torch.Tensor  # (D, 2) min and max of the rows with positive weight
+    chunk_size: int = EM_CHUNK_ROWS  # rows per chunk of every pass over XT
+    # (D, n) squares, kept only when the data is a single chunk (n <= chunk_size), so
+    # the cache stays O(chunk_size · D); otherwise None and formed per chunk.
+    X2T: torch.Tensor | None = None
     # Distributed EM: the group whose processes each hold a shard of the rows, or
     # None (no communication). Every statistic above is already group-wide.
     process_group: object | None = None
@@ -187,6 +204,65 @@ class EMData:
 
 def _eps(dtype: torch.dtype) -> float:
     return float(torch.finfo(dtype).eps)
+
+
+def check_chunk_size(chunk_size) -> int:
+    """Resolve ``chunk_size``: None gives :data:`EM_CHUNK_ROWS`, else a positive int.
+
+    Raises
+    ------
+    TypeError
+        If ``chunk_size`` is neither None nor an integer (bools are refused too).
+    ValueError
+        If ``chunk_size`` is an integer below 1.
+    """
+    if chunk_size is None:
+        return EM_CHUNK_ROWS
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, Integral):
+        raise TypeError(
+            f"chunk_size must be a positive integer (rows per chunk) or None; "
+            f"got {chunk_size!r} of type {type(chunk_size).__name__}."
+        )
+    if chunk_size < 1:
+        raise ValueError(
+            f"chunk_size must be a positive integer (rows per chunk) or None; "
+            f"got {chunk_size!r}."
+        )
+    return int(chunk_size)
+
+
+def _row_chunks(n: int, chunk_size: int) -> list[slice]:
+    """Consecutive slices of at most ``chunk_size`` rows covering ``range(n)``.
+
+    An empty shard (n = 0, possible in distributed EM) still gets one empty chunk, so
+    every pass produces its (zero) sums.
+    """
+    return [
+        slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)
+    ] or [slice(0, 0)]
+
+
+def _chunk_squares(data: EMData, XT: torch.Tensor) -> torch.Tensor:
+    """``XT * XT`` of a chunk, from the cache when the data is a single chunk."""
+    return data.X2T if data.X2T is not None else XT * XT
+
+
+def _take_rows(XT: torch.Tensor, w: torch.Tensor | None, rows: slice):
+    """Columns ``rows`` of (D, n) ``XT`` and entries of (n,) ``w``, as views (the
+    tensors themselves when ``rows`` covers them: same arithmetic, no view to make)."""
+    if rows.start == 0 and rows.stop == XT.shape[1]:
+        return XT, w
+    return XT[:, rows], None if w is None else w[rows]
+
+
+def _accumulate(total, part):
+    """``total + part`` where ``total`` may still be None (first chunk).
+
+    The first chunk's sums are taken as they are, not added to zeros, so a single
+    chunk runs exactly the arithmetic of an unchunked pass (``0.0 + (-0.0)`` would
+    not even keep the sign of a zero).
+    """
+    return part if total is None else total + part
 
 
 # ---------------------------------------------------------------------------
@@ -260,9 +336,17 @@ def _count_rows(n_local: int, process_group) -> int:
 
 
 def prepare_data(
-    XT: torch.Tensor, sample_weight: torch.Tensor | None, process_group=None
+    XT: torch.Tensor,
+    sample_weight: torch.Tensor | None,
+    process_group=None,
+    *,
+    chunk_size: int | None = None,
 ) -> EMData:
-    """Cache squares and weighted totals; floors are relative to the weighted totals.
+    """Weighted totals, floors and range of the data, in one chunked pass.
+
+    Floors are relative to the weighted totals. Squares are formed per chunk of
+    ``chunk_size`` rows and dropped; they are cached for the EM iterations only when
+    every row fits in one chunk (the cache is then O(chunk_size · D) too).
 
     Parameters
     ----------
@@ -273,20 +357,37 @@ def prepare_data(
     process_group : torch.distributed.ProcessGroup or None, default=None
         Distributed EM: this process holds a shard of the rows; the totals and the
         range are reduced over the group. None: no communication.
+    chunk_size : int or None, default=None
+        Rows per chunk (None: :data:`EM_CHUNK_ROWS`).
 
     Returns
     -------
     EMData
-        Squares, weighted totals, variance and mass floors and the data's range.
+        Weighted totals, variance and mass floors, the data's range, the chunk size
+        and (one chunk only) the cached squares.
     """
+    chunk_size = check_chunk_size(chunk_size)
     eps = _eps(XT.dtype)
-    X2T = XT * XT
+    n = XT.shape[1]
+    sum_w = total_first = total_second = low = high = None
+    for rows in _row_chunks(n, chunk_size):
+        chunk, w = _take_rows(XT, sample_weight, rows)
+        squares = chunk * chunk
+        if w is None:
+            first, second = chunk.sum(1), squares.sum(1)
+        else:
+            first, second = chunk @ w, squares @ w
+            sum_w = _accumulate(sum_w, w.sum())
+        total_first = _accumulate(total_first, first)
+        total_second = _accumulate(total_second, second)
+        kept = chunk if w is None else chunk[:, w > 0]
+        if kept.shape[1] > 0:
+            # min and max are exact, so any chunking gives the unchunked range.
+            chunk_low, chunk_high = kept.amin(1), kept.amax(1)
+            low = chunk_low if low is None else torch.minimum(low, chunk_low)
+            high = chunk_high if high is None else torch.maximum(high, chunk_high)
     if sample_weight is None:
-        sum_w = XT.new_tensor(float(XT.shape[1]))
-        total_first, total_second = XT.sum(1), X2T.sum(1)
-    else:
-        sum_w = sample_weight.sum()
-        total_first, total_second = XT @ sample_weight, X2T @ sample_weight
+        sum_w = XT.new_tensor(float(n))
     sum_w, total_first, total_second = _all_reduce_sum(
         [sum_w, total_first, total_second], process_group
     )
@@ -294,8 +395,17 @@ def prepare_data(
     # the tiny absolute term keeps an all-zero column finite.
     tiny = math.sqrt(torch.finfo(XT.dtype).tiny)
     var_floor = 10 * eps * total_second / sum_w + tiny
-    kept = XT if sample_weight is None else XT[:, sample_weight > 0]
-    data_range = torch.stack([kept.amin(1), kept.amax(1)], dim=1)
+    if low is None:
+        if process_group is None:
+            raise ValueError(
+                "No row has a positive sample weight (or there are no rows): the "
+                "mixture cannot be fitted. Give at least one row a positive weight."
+            )
+        # This shard has no weighted row: the identity of min/max, the other shards
+        # supply the range.
+        low = XT.new_full((XT.shape[0],), math.inf)
+        high = XT.new_full((XT.shape[0],), -math.inf)
+    data_range = torch.stack([low, high], dim=1)
     if process_group is not None:
         # Group-wide min and max in one MAX reduction: min(a) = -max(-a), exactly.
         signed = torch.stack([-data_range[:, 0], data_range[:, 1]], dim=1)
@@ -305,7 +415,6 @@ def prepare_data(
         data_range = torch.stack([-signed[:, 0], signed[:, 1]], dim=1)
     return EMData(
         XT,
-        X2T,
         sample_weight,
         sum_w,
         total_first,
@@ -313,6 +422,8 @@ def prepare_data(
         var_floor,
         10 * eps * sum_w,
         data_range,
+        chunk_size,
+        squares if n <= chunk_size else None,
         process_group,
     )
 
@@ -458,12 +569,48 @@ def estimate_inlier_logit(
     X2T: torch.Tensor | None = None,
     fit_mean: bool = True,
     df: float | None = None,
+    *,
+    chunk_size: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-odds of "inlier" (G, n) and outlier term (G,): :func:`e_step` without the
-    scales."""
-    logit, outlier_term, _ = e_step(
-        XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean, df=df
-    )
+    scales, run over chunks of ``chunk_size`` rows.
+
+    Only the (G, n) answer spans every row; the E-step's work arrays (squares,
+    distances, Student-t scales) are O(chunk_size · D). With ``n <= chunk_size`` it
+    is exactly one :func:`e_step` call.
+
+    Parameters
+    ----------
+    XT, params, grouping, covariance_type, X2T, fit_mean, df
+        As for :func:`e_step` (``X2T``, when given, is sliced like ``XT``).
+    chunk_size : int or None, default=None
+        Rows per chunk (None: :data:`EM_CHUNK_ROWS`).
+
+    Returns
+    -------
+    logit : Tensor of shape (G, n)
+        Log-odds that group ``g`` of row ``n`` is an inlier.
+    outlier_term : Tensor of shape (G,)
+        :math:`b_g = \\log(1 - \\pi_g) + \\log \\gamma_g`.
+    """
+    chunk_size = check_chunk_size(chunk_size)
+    n = XT.shape[1]
+    if n <= chunk_size:
+        logit, outlier_term, _ = e_step(
+            XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean, df=df
+        )
+        return logit, outlier_term
+    logit = XT.new_empty((grouping.n_groups, n))
+    for rows in _row_chunks(n, chunk_size):
+        logit[:, rows], outlier_term, _ = e_step(
+            XT[:, rows],
+            params,
+            grouping,
+            covariance_type,
+            X2T=None if X2T is None else X2T[:, rows],
+            fit_mean=fit_mean,
+            df=df,
+        )
     return logit, outlier_term
 
 
@@ -533,69 +680,154 @@ def _moment_uniform(
     return bounds, log_density
 
 
-def m_step(
-    data: EMData,
+@dataclass
+class _MStepSums:
+    r"""Sufficient statistics of the M-step, summed over rows (chunks, then processes).
+
+    With :math:`\tilde r_{gn} = w_n r_{gn}` and :math:`s_{gn} = \tilde r_{gn} u_{gn}`
+    (:math:`u` the Student-t scales; :math:`s = \tilde r` for a Gaussian inlier),
+    entries that the configuration does not need are None.
+
+    Parameters
+    ----------
+    resp_mass : Tensor of shape (G,)
+        :math:`\sum_n \tilde r_{gn}`.
+    first, second : Tensor of shape (D,) or None
+        :math:`\sum_n \tilde r_{g(d)n} x_{dn}` and :math:`\sum_n \tilde r_{g(d)n}
+        x_{dn}^2`.
+    scatter_mass : Tensor of shape (G,) or None
+        :math:`\sum_n s_{gn}` (Student-t only).
+    scatter_first, scatter_second : Tensor of shape (D,) or None
+        As ``first`` and ``second`` with :math:`s` (Student-t only).
+    scatters : list of Tensor of shape (D_g, D_g) or None
+        ``'full'``: :math:`\sum_n s_{gn} (x_n - \mu_g)(x_n - \mu_g)^\top` when the
+        means are known before the pass (``fit_mean=False``); None otherwise.
+    """
+
+    resp_mass: torch.Tensor
+    first: torch.Tensor | None = None
+    second: torch.Tensor | None = None
+    scatter_mass: torch.Tensor | None = None
+    scatter_first: torch.Tensor | None = None
+    scatter_second: torch.Tensor | None = None
+    scatters: list[torch.Tensor] | None = None
+
+    def __add__(self, other: _MStepSums) -> _MStepSums:
+        def add(a, b):
+            if a is None:
+                return None
+            if isinstance(a, list):
+                return [x + y for x, y in zip(a, b, strict=True)]
+            return a + b
+
+        return _MStepSums(
+            *(
+                add(getattr(self, name), getattr(other, name))
+                for name in self.__dataclass_fields__
+            )
+        )
+
+
+def _scatter_weights(
+    resp: torch.Tensor, w: torch.Tensor | None, scales: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r""":math:`\tilde r = w r` and the scatter weights :math:`s = \tilde r u` (G, c)."""
+    weighted_resp = resp if w is None else resp * w
+    return weighted_resp, weighted_resp if scales is None else weighted_resp * scales
+
+
+def _full_scatters(
+    XT: torch.Tensor, scatter_resp: torch.Tensor, grouping: Grouping, means
+) -> list[torch.Tensor]:
+    r"""Centred scatter :math:`\sum_n s_{gn} (x_n - \mu_g)(x_n - \mu_g)^\top` of
+    every group over the rows of ``XT`` (D, c), a list of (D_g, D_g).
+
+    Centring before the product (not :math:`\sum s x x^\top - \mu \mu^\top \sum s`)
+    keeps float32 accurate when the mean is large against the spread.
+    """
+    scatters = []
+    for g, cols in enumerate(grouping.columns):
+        centred = XT[cols] - means[cols, None]
+        scatters.append((centred * scatter_resp[g]) @ centred.T)
+    return scatters
+
+
+def _needs_squares(covariance_type: str, uniform: str) -> bool:
+    """Whether a pass needs :math:`x^2`: diag/spherical distances and scatters, or
+    the moment-matched uniform."""
+    return covariance_type != "full" or uniform == "moments"
+
+
+def _sum_chunk(
+    XT: torch.Tensor,
+    X2T: torch.Tensor | None,
+    w: torch.Tensor | None,
     resp: torch.Tensor,
+    scales: torch.Tensor | None,
+    grouping: Grouping,
+    covariance_type: str,
+    uniform: str,
+    fit_mean: bool,
+    scatter_means: torch.Tensor | None,
+) -> tuple[_MStepSums, torch.Tensor]:
+    """:class:`_MStepSums` of one chunk of rows ``XT`` (D, c) with responsibilities
+    ``resp`` (G, c); ``X2T`` = ``XT * XT`` when :func:`_needs_squares`. Also returns
+    the chunk's scatter weights :math:`s` (G, c) (see :func:`_scatter_weights`).
+
+    For 'full' covariances the scatter matrices around ``scatter_means`` are summed
+    here when the means are known before the pass (``fit_mean=False``: the previous
+    means); with a fitted mean pass None: they need this pass's means and come from a
+    second pass (:func:`m_step_update`).
+    """
+    weighted_resp, scatter_resp = _scatter_weights(resp, w, scales)
+    need_first = fit_mean or uniform == "moments"
+    need_second = covariance_type != "full" or uniform == "moments"
+    sums = _MStepSums(
+        weighted_resp.sum(1),
+        _sum_by_column(weighted_resp, XT, grouping) if need_first else None,
+        _sum_by_column(weighted_resp, X2T, grouping) if need_second else None,
+    )
+    if scales is not None:
+        # The Gaussian's sums: weighted by r·u for a Student-t inlier.
+        if fit_mean:
+            sums.scatter_first = _sum_by_column(scatter_resp, XT, grouping)
+        if covariance_type != "full":
+            sums.scatter_second = _sum_by_column(scatter_resp, X2T, grouping)
+        sums.scatter_mass = scatter_resp.sum(1)
+    if covariance_type == "full" and scatter_means is not None:
+        sums.scatters = _full_scatters(XT, scatter_resp, grouping, scatter_means)
+    return sums, scatter_resp
+
+
+def _accumulate_scatters(total, part):
+    """Elementwise sum of two lists of scatter matrices (``total`` may be None)."""
+    if total is None:
+        return part
+    return [a + b for a, b in zip(total, part, strict=True)]
+
+
+def m_step_update(
+    data: EMData,
+    sums: _MStepSums,
     previous: GUMParams,
     grouping: Grouping,
     covariance_type: str,
     uniform: str,
     fit_mean: bool,
     reg_covar: float,
-    scales: torch.Tensor | None = None,
+    scatter_pass=None,
 ) -> GUMParams:
-    """Maximise the expected complete-data log-likelihood given responsibilities.
+    """Finish the M-step from this process's summed statistics (see :func:`m_step`).
 
-    With :math:`\\tilde r_{gn} = w_n r_{gn}` (sample weight times responsibility):
-
-    .. math::
-
-        \\pi_g = \\frac{\\sum_n \\tilde r_{gn}}{\\sum_n w_n}, \\quad
-        \\Sigma_g = \\frac{\\sum_n \\tilde r_{gn} (x_n - \\mu_g)(x_n - \\mu_g)^\\top}
-                        {\\sum_n \\tilde r_{gn}} + \\text{reg\\_covar}\\, I
-
-    ``'diag'`` keeps the diagonal, ``'spherical'`` its mean over the group's columns.
-    For a Student-t inlier the mean and scatter sums use :math:`\\tilde r u` (``u``
-    from :func:`e_step`) while the denominator of Σ stays :math:`\\sum \\tilde r`.
-    The uniform is refitted by moment matching when ``uniform == 'moments'``.
-
-    Parameters
-    ----------
-    data : EMData
-        Cached data and totals from :func:`prepare_data`.
-    resp : Tensor of shape (G, n)
-        Inlier responsibilities :math:`r_{gn}`.
-    previous : GUMParams
-        Parameters of the previous iteration (kept where nothing is estimated: a fixed
-        uniform, a zero mean, a group without outlier mass).
-    grouping : Grouping
-        Partition of the columns into independent latents.
-    covariance_type : {'full', 'diag', 'spherical'}
-        Covariance of the inlier component.
-    uniform : {'moments', 'range', 'fixed'}
-        'moments' refits the uniform's box; otherwise it is kept.
-    fit_mean : bool
-        Estimate the Gaussian's mean (False keeps ``previous.means``).
-    reg_covar : float
-        Added to the diagonal of every covariance.
-    scales : Tensor of shape (G, n) or None, default=None
-        Expected latent precision scales of a Student-t inlier (None: Gaussian).
-
-    Returns
-    -------
-    GUMParams
-        The updated parameters.
+    The sums are first reduced over ``data.process_group`` (distributed EM), then the
+    parameters are updated. ``scatter_pass(means)`` returns this process's 'full'
+    scatter matrices around ``means`` when ``sums.scatters`` is None (a second pass
+    over the rows once the new means are known).
     """
-    XT, w = data.XT, data.w
-    weighted_resp = resp if w is None else resp * w
-    resp_mass = weighted_resp.sum(1)  # (G,)
-    need_first = fit_mean or uniform == "moments"
-    first = _sum_by_column(weighted_resp, XT, grouping) if need_first else None
-    need_second = covariance_type != "full" or uniform == "moments"
-    second = _sum_by_column(weighted_resp, data.X2T, grouping) if need_second else None
+    XT = data.XT
     # Distributed EM: the sums so far cover this process's rows only.
     resp_mass, first, second = _all_reduce_sum(
-        [resp_mass, first, second], data.process_group
+        [sums.resp_mass, sums.first, sums.second], data.process_group
     )
     eps = _eps(XT.dtype)
     inlier_prior = (resp_mass / data.sum_w).clamp(eps, 1.0 - eps)
@@ -603,30 +835,22 @@ def m_step(
     mass_col = mass[grouping.col_group]
 
     # The Gaussian's sums: weighted by r, or by r·u for a Student-t inlier.
-    scatter_resp, scatter_first, scatter_second = weighted_resp, first, second
+    scatter_first, scatter_second = first, second
     scatter_mass_col = mass_col
-    if scales is not None:
-        scatter_resp = weighted_resp * scales
-        scatter_first = _sum_by_column(scatter_resp, XT, grouping) if fit_mean else None
-        scatter_second = (
-            _sum_by_column(scatter_resp, data.X2T, grouping)
-            if covariance_type != "full"
-            else None
-        )
-        scatter_mass = scatter_resp.sum(1)
+    if sums.scatter_mass is not None:
         scatter_first, scatter_second, scatter_mass = _all_reduce_sum(
-            [scatter_first, scatter_second, scatter_mass], data.process_group
+            [sums.scatter_first, sums.scatter_second, sums.scatter_mass],
+            data.process_group,
         )
         scatter_mass_col = scatter_mass.clamp_min(data.mass_floor)
         scatter_mass_col = scatter_mass_col[grouping.col_group]
     means = scatter_first / scatter_mass_col if fit_mean else previous.means
 
     if covariance_type == "full":
+        scatters = sums.scatters if sums.scatters is not None else scatter_pass(means)
         covariances = []
         for g, cols in enumerate(grouping.columns):
-            centred = XT[cols] - means[cols, None]
-            scatter = (centred * scatter_resp[g]) @ centred.T
-            (scatter,) = _all_reduce_sum([scatter], data.process_group)
+            (scatter,) = _all_reduce_sum([scatters[g]], data.process_group)
             cov = scatter / mass[g]
             cov = cov + reg_covar * torch.eye(
                 len(cols), dtype=XT.dtype, device=XT.device
@@ -673,6 +897,113 @@ def m_step(
     return GUMParams(inlier_prior, means, covariances, log_density, bounds)
 
 
+def m_step(
+    data: EMData,
+    resp: torch.Tensor,
+    previous: GUMParams,
+    grouping: Grouping,
+    covariance_type: str,
+    uniform: str,
+    fit_mean: bool,
+    reg_covar: float,
+    scales: torch.Tensor | None = None,
+) -> GUMParams:
+    """Maximise the expected complete-data log-likelihood given responsibilities.
+
+    With :math:`\\tilde r_{gn} = w_n r_{gn}` (sample weight times responsibility):
+
+    .. math::
+
+        \\pi_g = \\frac{\\sum_n \\tilde r_{gn}}{\\sum_n w_n}, \\quad
+        \\Sigma_g = \\frac{\\sum_n \\tilde r_{gn} (x_n - \\mu_g)(x_n - \\mu_g)^\\top}
+                        {\\sum_n \\tilde r_{gn}} + \\text{reg\\_covar}\\, I
+
+    ``'diag'`` keeps the diagonal, ``'spherical'`` its mean over the group's columns.
+    For a Student-t inlier the mean and scatter sums use :math:`\\tilde r u` (``u``
+    from :func:`e_step`) while the denominator of Σ stays :math:`\\sum \\tilde r`.
+    The uniform is refitted by moment matching when ``uniform == 'moments'``.
+
+    The sums run over chunks of ``data.chunk_size`` rows (:func:`_sum_chunk`), then
+    :func:`m_step_update` finishes; 'full' covariances with a fitted mean take a
+    second chunked pass for the scatter around the new means.
+
+    Parameters
+    ----------
+    data : EMData
+        Cached data and totals from :func:`prepare_data`.
+    resp : Tensor of shape (G, n)
+        Inlier responsibilities :math:`r_{gn}`.
+    previous : GUMParams
+        Parameters of the previous iteration (kept where nothing is estimated: a fixed
+        uniform, a zero mean, a group without outlier mass).
+    grouping : Grouping
+        Partition of the columns into independent latents.
+    covariance_type : {'full', 'diag', 'spherical'}
+        Covariance of the inlier component.
+    uniform : {'moments', 'range', 'fixed'}
+        'moments' refits the uniform's box; otherwise it is kept.
+    fit_mean : bool
+        Estimate the Gaussian's mean (False keeps ``previous.means``).
+    reg_covar : float
+        Added to the diagonal of every covariance.
+    scales : Tensor of shape (G, n) or None, default=None
+        Expected latent precision scales of a Student-t inlier (None: Gaussian).
+
+    Returns
+    -------
+    GUMParams
+        The updated parameters.
+    """
+    chunks = _row_chunks(data.XT.shape[1], data.chunk_size)
+
+    def chunk_of(rows):
+        XT, w = _take_rows(data.XT, data.w, rows)
+        return XT, w, None if scales is None else scales[:, rows]
+
+    sums = None
+    for rows in chunks:
+        XT, w, scales_c = chunk_of(rows)
+        X2T = (
+            _chunk_squares(data, XT)
+            if _needs_squares(covariance_type, uniform)
+            else None
+        )
+        part, _ = _sum_chunk(
+            XT,
+            X2T,
+            w,
+            resp[:, rows],
+            scales_c,
+            grouping,
+            covariance_type,
+            uniform,
+            fit_mean,
+            None if fit_mean else previous.means,
+        )
+        sums = _accumulate(sums, part)
+
+    def scatter_pass(means):
+        scatters = None
+        for rows in chunks:
+            XT, w, scales_c = chunk_of(rows)
+            _, scatter_resp = _scatter_weights(resp[:, rows], w, scales_c)
+            part = _full_scatters(XT, scatter_resp, grouping, means)
+            scatters = _accumulate_scatters(scatters, part)
+        return scatters
+
+    return m_step_update(
+        data,
+        sums,
+        previous,
+        grouping,
+        covariance_type,
+        uniform,
+        fit_mean,
+        reg_covar,
+        scatter_pass,
+    )
+
+
 # ---------------------------------------------------------------------------
 # Initialisation
 
@@ -688,6 +1019,27 @@ def _weighted_quantile(
     cum = torch.cumsum(w[order], dim=1)
     idx = torch.searchsorted(cum, q * cum[:, -1:]).clamp_max(XT.shape[1] - 1)
     return values.gather(1, idx).squeeze(1)
+
+
+def _centre_and_spread(
+    XT: torch.Tensor, w: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row median and 25 % quantile of |x - median| of a (D, n) tensor.
+
+    Rows go in blocks of about ``_INIT_MAX_ROWS`` entries, so the selections'
+    copies, index buffers and the deviations are O(_INIT_MAX_ROWS), not O(D · n),
+    while small inputs are one block (one batched call). A quantile is a selection,
+    exact, so the blocking does not change it.
+    """
+    block = max(1, _INIT_MAX_ROWS // max(1, XT.shape[1]))
+    centres, spreads = [], []
+    for start in range(0, XT.shape[0], block):
+        rows = XT[start : start + block]
+        centre = _weighted_quantile(rows, w, 0.5)
+        centres.append(centre)
+        deviation = (rows - centre[:, None]).abs()
+        spreads.append(_weighted_quantile(deviation, w, _INIT_QUANTILE))
+    return torch.cat(centres), torch.cat(spreads)
 
 
 def uniform_from_bounds(bounds: torch.Tensor, grouping: Grouping, data: EMData):
@@ -728,8 +1080,7 @@ def initialize_params(
     XT = data.XT[:, ::step]
     w = None if data.w is None else data.w[::step]
     XT, w = _all_gather_rows([XT, w], data.process_group)
-    centre = _weighted_quantile(XT, w, 0.5)
-    spread = _weighted_quantile((XT - centre[:, None]).abs(), w, _INIT_QUANTILE)
+    centre, spread = _centre_and_spread(XT, w)
     var = (spread / _INIT_QUANTILE_Z) ** 2
     # Columns where most rows coincide have a zero quantile: use the weighted
     # variance instead, then the floor.
@@ -757,6 +1108,76 @@ def initialize_params(
 # EM loop
 
 
+def _em_pass(
+    data: EMData,
+    params: GUMParams,
+    grouping: Grouping,
+    covariance_type: str,
+    uniform: str,
+    fit_mean: bool,
+    df: float | None,
+):
+    """One chunked pass of an EM iteration: E-step, log-likelihood, M-step sums.
+
+    Returns
+    -------
+    total : Tensor (scalar)
+        :math:`\\sum_n w_n \\sum_g \\operatorname{softplus}(z_{gn})`, this process's
+        rows (the log-likelihood without the constant :math:`\\sum_g b_g`).
+    outlier_term : Tensor of shape (G,)
+        :math:`b_g` of :func:`e_step`.
+    sums : _MStepSums
+        This process's M-step statistics under ``params``.
+    scatter_pass : callable
+        ``scatter_pass(means)``: this process's 'full' scatter matrices around the
+        new means, for :func:`m_step_update` when ``sums.scatters`` is None.
+    """
+    chunks = _row_chunks(data.XT.shape[1], data.chunk_size)
+    squares = _needs_squares(covariance_type, uniform)
+    total = sums = None
+    for rows in chunks:
+        XT, w = _take_rows(data.XT, data.w, rows)
+        X2T = _chunk_squares(data, XT) if squares else None
+        logit, outlier_term, scales = e_step(
+            XT, params, grouping, covariance_type, X2T=X2T, fit_mean=fit_mean, df=df
+        )
+        log_lik = torch.nn.functional.softplus(logit).sum(0)
+        total = _accumulate(total, log_lik.sum() if w is None else log_lik @ w)
+        part, scatter_resp = _sum_chunk(
+            XT,
+            X2T,
+            w,
+            torch.sigmoid(logit),
+            scales,
+            grouping,
+            covariance_type,
+            uniform,
+            fit_mean,
+            None if fit_mean else params.means,
+        )
+        sums = _accumulate(sums, part)
+    # One chunk: its rows and scatter weights, kept for the second pass.
+    single = (XT, scatter_resp) if len(chunks) == 1 else None
+
+    def scatter_pass(means):
+        if single is not None:
+            return _full_scatters(*single, grouping, means)
+        scatters = None
+        for rows in chunks:
+            # Recompute the chunk's E-step under the same parameters (bitwise the
+            # same responsibilities) rather than keep (G, n) of them.
+            XT, w = _take_rows(data.XT, data.w, rows)
+            logit, _, scales = e_step(
+                XT, params, grouping, covariance_type, fit_mean=fit_mean, df=df
+            )
+            _, scatter_resp = _scatter_weights(torch.sigmoid(logit), w, scales)
+            part = _full_scatters(XT, scatter_resp, grouping, means)
+            scatters = _accumulate_scatters(scatters, part)
+        return scatters
+
+    return total, outlier_term, sums, scatter_pass
+
+
 def fit_gum(
     XT: torch.Tensor,
     sample_weight: torch.Tensor | None,
@@ -773,8 +1194,25 @@ def fit_gum(
     df: float | None = None,
     verbose: int = 0,
     process_group=None,
+    chunk_size: int | None = None,
 ) -> EMResult:
     """Run EM until the mean log-likelihood gains less than ``tol``.
+
+    Every iteration is one pass over the rows in chunks of ``chunk_size``: each
+    chunk's E-step (log-odds, Student-t scales) is formed, its log-likelihood and
+    M-step sufficient statistics (weighted counts, first and second sums per column,
+    scale-weighted sums, 'full' scatter matrices) are added to running totals and
+    the chunk's work arrays are dropped; the parameters are then updated from the
+    totals. Beyond ``XT`` itself, memory is therefore O(chunk_size · D), because
+    only one chunk's work arrays are alive at a time and the totals are (D,) vectors
+    and (D_g, D_g) matrices; the starting point adds O(2^18) entries (quantiles of a
+    strided subsample, a block of columns at a time). No (D, n) or (G, n) array is
+    formed (when ``n <= chunk_size`` the squares ``XT * XT`` are cached, which is
+    then O(chunk_size · D) too), so residuals of millions of rows by many outputs
+    fit in little more than their own buffer. With ``n <= chunk_size`` (one chunk)
+    the arithmetic is exactly that of an unchunked pass; with several chunks the
+    sums differ only by floating-point summation order. Distributed EM gathers the
+    subsample for the quantiles: O(D · 2^18) there.
 
     Parameters
     ----------
@@ -815,6 +1253,15 @@ def fit_gum(
         process fitted on all the rows (up to floating-point summation order). Pass
         ``torch.distributed.group.WORLD`` for the default group. None: no
         communication, the single-process computation.
+    chunk_size : int or None, default=None
+        Rows per chunk of every pass over ``XT`` (None: :data:`EM_CHUNK_ROWS` =
+        65 536). Smaller chunks lower the peak memory (O(chunk_size · D) beyond
+        ``XT``) at the cost of more, smaller products. For 'full' covariances with
+        ``fit_mean=True`` and more than one chunk, each iteration takes a second
+        pass (recomputing each chunk's E-step) to sum the scatter around the new
+        means: centring before the product stays accurate in float32, where the
+        uncentred identity :math:`\\sum s x x^\\top - \\mu \\mu^\\top \\sum s`
+        cancels catastrophically when the mean is large against the spread.
 
     Returns
     -------
@@ -822,7 +1269,8 @@ def fit_gum(
         ``lower_bounds[k]`` is the weighted mean log-likelihood of the parameters
         entering iteration ``k`` (as in :class:`sklearn.mixture.GaussianMixture`).
     """
-    data = prepare_data(XT, sample_weight, process_group)
+    chunk_size = check_chunk_size(chunk_size)
+    data = prepare_data(XT, sample_weight, process_group, chunk_size=chunk_size)
     uniform_mode = "fixed" if isinstance(uniform, torch.Tensor) else uniform
     if init_params is None:
         params = initialize_params(
@@ -847,17 +1295,9 @@ def fit_gum(
     previous = -math.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        logit, outlier_term, scales = e_step(
-            XT,
-            params,
-            grouping,
-            covariance_type,
-            X2T=data.X2T,
-            fit_mean=fit_mean,
-            df=df,
+        total, outlier_term, sums, scatter_pass = _em_pass(
+            data, params, grouping, covariance_type, uniform_mode, fit_mean, df
         )
-        log_lik = torch.nn.functional.softplus(logit).sum(0)
-        total = log_lik.sum() if data.w is None else log_lik @ data.w
         # Distributed EM: every process gets the same total, hence the same stopping
         # decision (a process leaving the loop alone would deadlock the others).
         (total,) = _all_reduce_sum([total], process_group)
@@ -867,16 +1307,16 @@ def fit_gum(
                 "The GUM log-likelihood became non-finite; the data may hold values too "
                 "large for its dtype (rescale it) or reg_covar may be too small."
             )
-        params = m_step(
+        params = m_step_update(
             data,
-            torch.sigmoid(logit),
+            sums,
             params,
             grouping,
             covariance_type,
             uniform_mode,
             fit_mean,
             reg_covar,
-            scales=scales,
+            scatter_pass,
         )
         lower_bounds.append(lower_bound)
         if verbose >= 2:

@@ -1,0 +1,210 @@
+"""EM in row chunks: ``fit_gum(..., chunk_size=...)`` sums its statistics over chunks.
+
+Chunking changes only the order of the floating-point sums, so a chunked fit must
+match the one-chunk fit to rounding, and a chunk larger than the data must be the
+one-chunk fit exactly.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from sk_deepgum.mixture import (
+    EM_CHUNK_ROWS,
+    check_groups,
+    estimate_inlier_logit,
+    fit_gum,
+    make_grouping,
+)
+
+N_ROWS = 301
+CHUNK = 37  # 301 = 8 * 37 + 5: nine chunks, the last one short
+
+# (covariance_type, uniform, df, groups, weighted, fit_mean, dtype), as in
+# test_distributed_em.py — per-column sums, per-group scatter matrices (a second
+# chunked pass for 'full' with a fitted mean), Student-t scale-weighted sums, the
+# min/max range box, weighted quantiles — plus fixed uniform bounds.
+FIXED = "fixed"
+CONFIGS = [
+    ("diag", "moments", None, None, False, False, torch.float64),
+    ("full", "moments", 5.0, [[0, 1], [2]], True, True, torch.float64),
+    ("spherical", "range", None, "each", True, False, torch.float64),
+    ("diag", "moments", 5.0, "each", False, False, torch.float32),
+    ("full", FIXED, None, None, True, False, torch.float64),
+    ("full", "moments", None, None, False, True, torch.float32),
+    ("spherical", FIXED, 5.0, [[0, 2], [1]], False, True, torch.float64),
+]
+
+
+def _data(n_rows=N_ROWS):
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=0.3, scale=[1.0, 0.5, 2.0], size=(n_rows, 3))
+    outliers = rng.random(n_rows) < 0.25
+    X[outliers] = rng.uniform(-15, 15, size=(outliers.sum(), 3))
+    w = rng.uniform(0.5, 2.0, size=n_rows)
+    w[:40] = 0.0  # the whole first chunk of 37 rows carries no weight
+    return X, w
+
+
+def _fit(config, chunk_size, n_rows=N_ROWS, **kwargs):
+    covariance_type, uniform, df, groups, weighted, fit_mean, dtype = config
+    X, w = _data(n_rows)
+    XT = torch.as_tensor(X.T.copy(), dtype=dtype)
+    sample_weight = torch.as_tensor(w, dtype=dtype) if weighted else None
+    if uniform == FIXED:
+        uniform = torch.tensor(
+            [[-16.0, 16.0], [-15.0, 17.0], [-18.0, 15.0]], dtype=dtype
+        )
+    grouping = make_grouping(check_groups(groups, X.shape[1]))
+    result = fit_gum(
+        XT,
+        sample_weight,
+        grouping,
+        covariance_type=covariance_type,
+        uniform=uniform,
+        df=df,
+        fit_mean=fit_mean,
+        chunk_size=chunk_size,
+        **kwargs,
+    )
+    logit, outlier_term = estimate_inlier_logit(
+        XT,
+        result.params,
+        grouping,
+        covariance_type,
+        fit_mean=fit_mean,
+        df=df,
+        chunk_size=chunk_size,
+    )
+    p = result.params
+    covariances = p.covariances if covariance_type == "full" else [p.covariances]
+    return {
+        "inlier_prior": p.inlier_prior,
+        "means": p.means,
+        "covariances": covariances,
+        "uniform_log_density": p.uniform_log_density,
+        "uniform_bounds": p.uniform_bounds,
+        "lower_bounds": torch.tensor(result.lower_bounds, dtype=torch.float64),
+        "logit": logit,
+        "outlier_term": outlier_term,
+        "n_iter": result.n_iter,
+        "converged": result.converged,
+    }
+
+
+def _tensors(fit):
+    return [
+        v for k, v in fit.items() if k not in ("covariances", "n_iter", "converged")
+    ]
+
+
+def _assert_close(got, expected, rtol):
+    assert got["n_iter"] == expected["n_iter"]
+    assert got["converged"] == expected["converged"]
+    for key in expected:
+        if key in ("n_iter", "converged"):
+            continue
+        if key == "covariances":
+            for a, b in zip(got[key], expected[key], strict=True):
+                np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, err_msg=key)
+            continue
+        np.testing.assert_allclose(
+            got[key].numpy(), expected[key].numpy(), rtol=rtol, atol=0, err_msg=key
+        )
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(map(str, c)))
+def test_chunked_fit_matches_one_chunk(config):
+    one_chunk = _fit(config, chunk_size=N_ROWS, max_iter=50)
+    chunked = _fit(config, chunk_size=CHUNK, max_iter=50)
+    assert one_chunk["n_iter"] > 2  # EM really iterated: the sums were reused
+    rtol = 1e-5 if config[-1] == torch.float32 else 1e-10
+    _assert_close(chunked, one_chunk, rtol)
+
+
+@pytest.mark.parametrize("config", CONFIGS[:3], ids=lambda c: "-".join(map(str, c)))
+def test_chunk_larger_than_data_is_exactly_one_chunk(config):
+    default = _fit(config, chunk_size=None, max_iter=50)
+    larger = _fit(config, chunk_size=10 * N_ROWS, max_iter=50)
+    assert N_ROWS < EM_CHUNK_ROWS
+    assert default["n_iter"] == larger["n_iter"]
+    assert default["covariances"] is not larger["covariances"]
+    for a, b in zip(_tensors(default), _tensors(larger), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(default["covariances"], larger["covariances"], strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("config", [CONFIGS[1], CONFIGS[2]], ids=["full-t", "range"])
+def test_one_row_per_chunk(config):
+    # 60 rows, 5 iterations: a chunk per row is slow, not different.
+    options = dict(n_rows=60, max_iter=5, tol=0.0)
+    one_chunk = _fit(config, chunk_size=60, **options)
+    per_row = _fit(config, chunk_size=1, **options)
+    assert per_row["n_iter"] == 5
+    _assert_close(per_row, one_chunk, rtol=1e-10)
+
+
+def test_range_box_ignores_zero_weight_rows_across_chunks():
+    # Rows 0..39 have zero weight: the first chunk has none with positive weight
+    # and must not contribute to (or break) the min-max box.
+    config = ("diag", "range", None, None, True, False, torch.float64)
+    X, w = _data()
+    expected = np.stack([X[w > 0].min(0), X[w > 0].max(0)], axis=1)
+    assert not np.allclose(expected, np.stack([X.min(0), X.max(0)], axis=1))
+    got = _fit(config, chunk_size=CHUNK, max_iter=3)["uniform_bounds"]
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_inputs_are_not_modified():
+    X, w = _data()
+    XT = torch.as_tensor(X.T.copy())
+    weights = torch.as_tensor(w)
+    XT_before, weights_before = XT.clone(), weights.clone()
+    grouping = make_grouping(check_groups(None, 3))
+    fit_gum(
+        XT, weights, grouping, covariance_type="full", fit_mean=True, chunk_size=CHUNK
+    )
+    assert torch.equal(XT, XT_before)
+    assert torch.equal(weights, weights_before)
+
+
+def test_no_positive_weight_is_a_clear_error():
+    X, _ = _data()
+    grouping = make_grouping(check_groups(None, 3))
+    with pytest.raises(ValueError, match="positive sample weight"):
+        fit_gum(
+            torch.as_tensor(X.T.copy()),
+            torch.zeros(N_ROWS, dtype=torch.float64),
+            grouping,
+            chunk_size=CHUNK,
+        )
+
+
+@pytest.mark.parametrize(
+    ("chunk_size", "error"),
+    [
+        (0, ValueError),
+        (-5, ValueError),
+        (37.0, TypeError),
+        ("37", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_bad_chunk_size_is_rejected(chunk_size, error):
+    X, _ = _data()
+    XT = torch.as_tensor(X.T.copy())
+    grouping = make_grouping(check_groups(None, 3))
+    with pytest.raises(error, match=r"chunk_size must be a positive integer.*got"):
+        fit_gum(XT, None, grouping, chunk_size=chunk_size)
+    params = fit_gum(XT, None, grouping, max_iter=2).params
+    with pytest.raises(error, match="chunk_size"):
+        estimate_inlier_logit(XT, params, grouping, "diag", chunk_size=chunk_size)
+
+
+def test_numpy_integer_chunk_size_is_accepted():
+    config = CONFIGS[0]
+    expected = _fit(config, chunk_size=CHUNK, max_iter=5)
+    got = _fit(config, chunk_size=np.int64(CHUNK), max_iter=5)
+    for a, b in zip(_tensors(expected), _tensors(got), strict=True):
+        assert torch.equal(a, b)
