@@ -45,6 +45,24 @@ two targets, 20 % of the rows with their targets replaced by uniform draws.
 Sizes: n = 1e3, 1e4, 1e5, 1e6, 3 repeats. ``--quick`` (CI smoke run): n = 1e3 and
 1e4, 2 repeats, one thread per pool.
 
+EM working memory: chunked versus whole buffer
+----------------------------------------------
+A second table isolates the EM: :func:`sk_deepgum.mixture.fit_gum` alone, 10
+iterations (``tol=0``), on a feature-major float32 buffer of D = 8 columns and n =
+1e6 rows (``--quick``: 2e5; both above the chunk size) of residual-like data
+(standard normal, 20 % of the rows replaced by ``U(-20, 20)``, ``default_rng(0)``),
+in four configurations (diag; one latent per column with a Student-t inlier; full
+covariance with a fitted mean; full covariance on 4 column pairs with sample
+weights). Each configuration runs twice, each time in a fresh process: with the
+default row chunks (``chunk_size=None``, ``EM_CHUNK_ROWS`` rows) and with
+``chunk_size=n`` (one chunk: the whole buffer at once, what the EM did before it was
+chunked). The peak extra resident memory of the call (``VmHWM - VmRSS``, as above)
+is read after a small untimed warm-up fit. The children run with
+``MALLOC_MMAP_THRESHOLD_=131072`` so that glibc returns freed large blocks to the
+system at once: with its default, freed arrays linger in the heap and the high-water
+mark depends on allocation history rather than on what the EM needs. Reported: both
+peaks, their ratio, both times.
+
 Threading
 ---------
 As in ``bench_mixture.py``: the full run keeps the libraries' default thread pools;
@@ -75,6 +93,7 @@ import csv
 import gc
 import json
 import math
+import os
 import shlex
 import subprocess
 import sys
@@ -113,6 +132,24 @@ QUICK = {"sizes": (10**3, 10**4), "repeats": 2, "threads": 1}
 WARM_UP_ROWS = 500
 PARTS = ("em", "residual_pass", "sgd")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "scaling"
+EM_COLUMNS, EM_ITERATIONS = 8, 10
+EM_ROWS = {"full": 10**6, "quick": 2 * 10**5}  # both above EM_CHUNK_ROWS
+#: fit_gum keyword arguments of each EM-memory configuration.
+EM_CONFIGS = {
+    "diag": {"covariance_type": "diag"},
+    "diag, groups='each', df=5": {
+        "covariance_type": "diag",
+        "groups": "each",
+        "df": 5.0,
+    },
+    "full, fit_mean": {"covariance_type": "full", "fit_mean": True},
+    "full, 4 pairs, weighted": {
+        "covariance_type": "full",
+        "groups": [[0, 1], [2, 3], [4, 5], [6, 7]],
+        "weighted": True,
+    },
+}
+EM_CHUNKINGS = ("chunked", "whole")
 
 
 # ---------------------------------------------------------------------------
@@ -250,6 +287,118 @@ def run_child(n, device, threads):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def em_child(config: str, n: int, chunking: str, threads):
+    """Body of the fresh process: peak extra memory and time of ``fit_gum`` alone.
+
+    Returns
+    -------
+    result : dict
+        ``extra_bytes`` (VmHWM - VmRSS around the call), ``seconds``,
+        ``buffer_bytes``, ``n_iter`` and ``hwm_reset``.
+    """
+    from sk_deepgum.mixture import check_groups, fit_gum, make_grouping
+
+    apply_threads(threads)
+    options = dict(EM_CONFIGS[config])
+    groups = options.pop("groups", None)
+    weighted = options.pop("weighted", False)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((EM_COLUMNS, n)).astype(np.float32)
+    wrong = rng.random(n) < 0.2
+    data[:, wrong] = rng.uniform(-20, 20, (EM_COLUMNS, int(wrong.sum())))
+    XT = torch.from_numpy(data)
+    weights = None
+    if weighted:
+        weights = torch.from_numpy(rng.uniform(0.5, 2.0, n).astype(np.float32))
+    grouping = make_grouping(check_groups(groups, EM_COLUMNS))
+    chunk_size = n if chunking == "whole" else None
+    small = None if weights is None else weights[:1000].contiguous()
+    fit_gum(XT[:, :1000].contiguous(), small, grouping, max_iter=2, **options)
+    gc.collect()
+    _release_free_memory()
+    rss_before = _proc_status_kib("VmRSS")
+    hwm_reset = _reset_peak_rss()
+    start = time.perf_counter()
+    result = fit_gum(
+        XT,
+        weights,
+        grouping,
+        max_iter=EM_ITERATIONS,
+        tol=0.0,
+        chunk_size=chunk_size,
+        **options,
+    )
+    seconds = time.perf_counter() - start
+    extra = None
+    if hwm_reset and rss_before is not None:
+        extra = (_proc_status_kib("VmHWM") - rss_before) * 1024
+    return {
+        "extra_bytes": extra,
+        "seconds": seconds,
+        "buffer_bytes": XT.numel() * XT.element_size(),
+        "n_iter": result.n_iter,
+        "hwm_reset": hwm_reset,
+    }
+
+
+def run_em_child(config: str, n: int, chunking: str, threads):
+    """Run :func:`em_child` in a fresh interpreter (glibc returning freed blocks)."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--em-child",
+        config,
+        str(n),
+        chunking,
+        str(threads or 0),
+    ]
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {shlex.join(command)} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def em_memory_table(n: int, threads) -> tuple[str, list[dict]]:
+    """Measure every EM configuration both ways; return the markdown and the rows."""
+    rows = []
+    for config in EM_CONFIGS:
+        runs = {c: run_em_child(config, n, c, threads) for c in EM_CHUNKINGS}
+        rows.append({"config": config, "n": n, **runs})
+        chunked, whole = runs["chunked"], runs["whole"]
+        print(
+            f"  EM {config}: whole buffer {_mib(whole['extra_bytes'])} MiB "
+            f"{whole['seconds']:.3g} s, chunked {_mib(chunked['extra_bytes'])} MiB "
+            f"{chunked['seconds']:.3g} s",
+            flush=True,
+        )
+    buffer = rows[0]["chunked"]["buffer_bytes"]
+    lines = [
+        f"fit_gum alone, {EM_ITERATIONS} iterations on a float32 buffer of "
+        f"{EM_COLUMNS} x {n:.0e} ({buffer / MIB:.1f} MiB); peak extra RSS with "
+        "MALLOC_MMAP_THRESHOLD_=131072, one fresh process per cell.",
+        "",
+        "| configuration | whole buffer: peak (MiB) | chunked: peak (MiB) | "
+        "whole / chunked | whole buffer (s) | chunked (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        chunked, whole = row["chunked"], row["whole"]
+        ratio = "n/a"
+        if chunked["extra_bytes"] and whole["extra_bytes"] is not None:
+            ratio = f"{whole['extra_bytes'] / chunked['extra_bytes']:.1f}x"
+        lines.append(
+            f"| {row['config']} | {_mib(whole['extra_bytes'])} | "
+            f"{_mib(chunked['extra_bytes'])} | {ratio} | {whole['seconds']:.3g} | "
+            f"{chunked['seconds']:.3g} |"
+        )
+    return "\n".join(lines), rows
+
+
+def _mib(value) -> str:
+    return "n/a" if value is None else f"{value / MIB:.1f}"
+
+
 # ---------------------------------------------------------------------------
 # Results
 
@@ -381,7 +530,7 @@ def write_plot(rows, path):
     plt.close(fig)
 
 
-def write_markdown(path, command, env, settings, table, lines, files):
+def write_markdown(path, command, env, settings, table, lines, files, em_table):
     env_lines = "\n".join(f"- {key}: {value}" for key, value in env.items())
     setting_lines = "\n".join(f"- {key}: {value}" for key, value in settings.items())
     verdict_lines = "\n".join(f"- {line}" for line in lines)
@@ -394,6 +543,7 @@ def write_markdown(path, command, env, settings, table, lines, files):
         "over repeats; slope = log-log slope from the previous size (1 = linear). "
         "See the docstring of benchmarks/bench_scaling.py for the data law and "
         f"method.\n\n## Results\n\n{table}\n\n## Verdict\n\n{verdict_lines}\n\n"
+        f"## EM working memory: chunked vs whole buffer\n\n{em_table}\n\n"
         f"Files: {', '.join(files)}\n"
     )
     Path(path).write_text(text)
@@ -432,6 +582,13 @@ def parse_args(argv=None):
         metavar=("N", "DEVICE", "THREADS"),
         help=argparse.SUPPRESS,
     )
+    parser.add_argument(
+        "--em-child",
+        nargs=4,
+        default=None,
+        metavar=("CONFIG", "N", "CHUNKING", "THREADS"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     if args.sizes is None:
@@ -459,6 +616,10 @@ def main(argv=None):
     if args.child is not None:
         n, device, threads = args.child
         print(json.dumps(child(int(n), device, int(threads) or None)))
+        return
+    if args.em_child is not None:
+        config, n, chunking, threads = args.em_child
+        print(json.dumps(em_child(config, int(n), chunking, int(threads) or None)))
         return
     apply_threads(args.threads)
     settings = {
@@ -499,6 +660,9 @@ def main(argv=None):
     lines += parallelism_warning(env, args.threads)
     print(f"\n{table}\n")
     print("\n".join(lines))
+    print("\nEM working memory, chunked vs whole buffer:", flush=True)
+    em_table, _ = em_memory_table(EM_ROWS[settings["mode"]], args.threads)
+    print(f"\n{em_table}\n")
 
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"bench_scaling_{settings['mode']}"
@@ -506,7 +670,14 @@ def main(argv=None):
     write_csv(rows, files[0])
     write_plot(rows, files[1])
     write_markdown(
-        files[2], command, env, settings, table, lines, [f.name for f in files]
+        files[2],
+        command,
+        env,
+        settings,
+        table,
+        lines,
+        [f.name for f in files],
+        em_table,
     )
     print(
         f"\nWrote {', '.join(str(f) for f in files)} "
