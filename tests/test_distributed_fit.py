@@ -23,7 +23,8 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from sk_deepgum import DeepGUMRegressor
-from sk_deepgum._net import robust_target_scale
+from sk_deepgum._distributed import Shards, shard_loss_normaliser
+from sk_deepgum._net import IndexedDataset, ShuffledBatches, robust_target_scale
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import make_contaminated_regression
 
@@ -139,6 +140,14 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
         rows = slice(0, SPLIT) if rank == 0 else slice(SPLIT, N_ROWS)
         X, y, _ = _data()
         X_r, y_r = X[rows], y[rows]
+        # Bad data on one process: both raise (no process waits for the other).
+        y_bad = y_r.copy()
+        y_bad[0] = np.nan if rank == 1 else y_bad[0]
+        try:
+            _deepgum().fit(X_r, y_bad, process_group=group)
+            error = None
+        except (ValueError, RuntimeError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
         gum = _deepgum().fit(X_r, y_r, process_group=group)
         X2, Y2, w2 = _multi_output_data()
         # Only rank 0 passes weights: rank 1 weighs its rows 1.
@@ -150,6 +159,7 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
             _summary(gum, X_r, y_r),
             _summary(held, X2[rows], Y2[rows]),
             _summary(huber, X_r, y_r),
+            error,
         )
         Path(out_dir, f"rank{rank}.pkl").write_bytes(pickle.dumps(result))
         dist.barrier()  # neither rank tears the group down while the other still talks
@@ -262,6 +272,47 @@ def test_a_group_without_torch_distributed_is_a_value_error(rank_fits):
     with pytest.raises(ValueError, match="torchrun"):
         # Stands for any group while torch.distributed is not initialised here.
         RobustNetRegressor(max_epochs=1).fit(X, y, process_group=object())
+
+
+def test_bad_data_on_one_process_stops_every_process(rank_fits):
+    assert rank_fits[1][4].startswith("ValueError: Input y contains NaN")
+    assert rank_fits[0][4].startswith("RuntimeError: fit failed on process(es) [1]")
+
+
+def test_every_shard_runs_the_same_batches():
+    # DDP deadlocks unless every process takes the same number of steps: a shard of
+    # 150 rows runs the batches of the largest (250 rows), wrapping around.
+    def batches(n):
+        data = IndexedDataset(torch.zeros((n, 1)), torch.zeros((n, 1)))
+        generator = torch.Generator().manual_seed(0)
+        loader = ShuffledBatches(data, 32, True, generator, rows_per_epoch=250)
+        return [X["index"] for X, _ in loader]
+
+    small, large = batches(150), batches(250)
+    assert len(large) == 8  # ceil(250 / 32)
+    assert [len(b) for b in small] == [len(b) for b in large]
+    assert torch.equal(torch.cat(large).sort().values, torch.arange(250))
+    visits = torch.bincount(torch.cat(small), minlength=150)
+    assert visits.min() == 1 and visits.max() == 2 and visits.sum() == 250
+
+
+def test_shard_normalisers_count_every_row_alike():
+    # DDP averages the processes' gradients. With each process's normaliser, the
+    # average of the expected batch losses (unit element loss, so the loss of a
+    # batch is its weight) is the single-process one on all rows, although the
+    # smaller shard visits its rows more often.
+    W = torch.as_tensor(np.random.default_rng(0).uniform(0, 1, (N_ROWS, 2)))
+    parts, n_train = (W[:SPLIT], W[SPLIT:]), np.array([SPLIT, N_ROWS - SPLIT])
+    expected = []
+    for rank, part in enumerate(parts):
+        shards = Shards(None, rank, 2, torch.device("cpu"), n_train, n_train, False)
+        shards.all_reduce = lambda t, op=None: t.new_tensor([float(W.sum())])
+        normaliser = shard_loss_normaliser(shards, part)
+        expected.append(float(part.sum(1).mean() / normaliser))
+    single = float(W.sum(1).mean() / W.mean())
+    assert np.mean(expected) == pytest.approx(single, rel=1e-12)
+    # Not trivially so: the shards' own mean weights differ.
+    assert float(parts[0].sum(1).mean()) != pytest.approx(float(parts[1].sum(1).mean()))
 
 
 @pytest.mark.cuda
