@@ -35,7 +35,7 @@ _SUMMARY_FIELDS = (
 )
 
 
-def check_process_group(process_group):
+def check_process_group(process_group: object) -> object | None:
     """The ``process_group`` argument of ``fit``: None, or a usable group.
 
     Raises
@@ -66,21 +66,25 @@ def check_process_group(process_group):
 def resolve_shard_device(device: torch.device) -> torch.device:
     """One CUDA device per process: ``'cuda'`` without an index becomes
     ``cuda:LOCAL_RANK`` (set by torchrun), else the current CUDA device
-    (:func:`torch.cuda.set_device`); an explicit index is kept."""
+    (:func:`torch.cuda.set_device`); an explicit index is kept. A process that sees
+    a single GPU (``CUDA_VISIBLE_DEVICES`` set per process) uses it."""
     if device.type != "cuda" or device.index is not None:
         return device
     local_rank = os.environ.get("LOCAL_RANK")
     index = int(local_rank) if local_rank is not None else torch.cuda.current_device()
-    if index >= torch.cuda.device_count():
+    visible = torch.cuda.device_count()
+    if index >= visible and visible == 1:
+        index = 0
+    if index >= visible:
         raise ValueError(
             f"device='cuda' resolves to cuda:{index} (LOCAL_RANK={local_rank}) but "
-            f"only {torch.cuda.device_count()} CUDA device(s) are visible; run one "
-            "process per GPU or pass device='cuda:N'."
+            f"only {visible} CUDA device(s) are visible; run one process per GPU or "
+            "pass device='cuda:N'."
         )
     return torch.device("cuda", index)
 
 
-def layout_code(input_shape: tuple, n_outputs: int) -> int:
+def layout_code(input_shape: tuple[int, ...], n_outputs: int) -> int:
     """A number that differs between processes whose data cannot train one model."""
     return zlib.crc32(repr((tuple(input_shape), int(n_outputs))).encode())
 
@@ -164,7 +168,7 @@ class Shards:
             torch.distributed.broadcast(buffer, src=source, group=self.group)
 
 
-def check_backend(group, device: torch.device) -> None:
+def check_backend(group: object, device: torch.device) -> None:
     """Fail early when the group's backend cannot carry the device's tensors."""
     if torch.distributed.get_backend(group) == "nccl" and device.type != "cuda":
         raise ValueError(
@@ -174,7 +178,7 @@ def check_backend(group, device: torch.device) -> None:
         )
 
 
-def _summary_device(group, device: torch.device) -> torch.device:
+def _summary_device(group: object, device: torch.device | None) -> torch.device:
     """Where the summary exchange runs: a CUDA device for nccl, else the CPU (it
     must work even when this process failed to resolve its own device)."""
     if torch.distributed.get_backend(group) != "nccl":
@@ -185,7 +189,7 @@ def _summary_device(group, device: torch.device) -> torch.device:
 
 
 def agree_on_shards(
-    group,
+    group: object,
     device: torch.device | None,
     *,
     failed: bool,

@@ -11,6 +11,13 @@ pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedul
 ``X`` may also be a map-style torch Dataset of (x, y) pairs: a pre-pass reads the
 targets, and a lazy :class:`DatasetRows` view stands in for the input tensor, so
 the schedules run unchanged while inputs are loaded one batch at a time.
+
+``fit(..., process_group=group)`` trains across the processes of a
+``torch.distributed`` group (:mod:`sk_deepgum._distributed`): the state carries the
+group's :class:`~sk_deepgum._distributed.Shards`, the training forwards go through
+DistributedDataParallel, and the few numbers the schedules reduce (loss normaliser,
+epoch loss, held-out score) go through :class:`FitState`'s helpers, which are the
+single-process arithmetic when there is no group.
 """
 
 from __future__ import annotations
