@@ -11,10 +11,18 @@ pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedul
 ``X`` may also be a map-style torch Dataset of (x, y) pairs: a pre-pass reads the
 targets, and a lazy :class:`DatasetRows` view stands in for the input tensor, so
 the schedules run unchanged while inputs are loaded one batch at a time.
+
+``fit(..., process_group=group)`` trains across the processes of a
+``torch.distributed`` group (:mod:`sk_deepgum._distributed`): the state carries the
+group's :class:`~sk_deepgum._distributed.Shards`, the training forwards go through
+DistributedDataParallel, and the few numbers the schedules reduce (loss normaliser,
+epoch loss, held-out score) go through :class:`FitState`'s helpers, which are the
+single-process arithmetic when there is no group.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
@@ -23,6 +31,7 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -39,8 +48,9 @@ from sklearn.utils.validation import (
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
-from sk_deepgum import _persistence
+from sk_deepgum import _distributed, _persistence
 from sk_deepgum.backbones import MLP, build_module
 from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_data
 
@@ -195,20 +205,34 @@ class ShuffledBatches:
 
     Batches are as equal as possible (``tensor_split``), so none has a single
     sample (BatchNorm cannot train on one).
+
+    ``rows_per_epoch`` (data-parallel fits) makes every process of a group run the
+    same number of batches of the same sizes: a shard smaller than that wraps around
+    onto a fresh permutation of its rows, as ``DistributedSampler`` pads.
     """
 
-    def __init__(self, dataset, batch_size, shuffle, generator=None):
+    def __init__(
+        self, dataset, batch_size, shuffle, generator=None, rows_per_epoch=None
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.rows_per_epoch = rows_per_epoch
+
+    def _n_rows(self) -> int:
+        return len(self.dataset) if self.rows_per_epoch is None else self.rows_per_epoch
 
     def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return math.ceil(self._n_rows() / self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        if self.shuffle:
+        if self.rows_per_epoch is not None:
+            order = _distributed.padded_order(
+                n, self.rows_per_epoch, self.generator, self.shuffle
+            )
+        elif self.shuffle:
             order = torch.randperm(n, generator=self.generator)
         else:
             order = torch.arange(n)
@@ -490,10 +514,19 @@ class WeightedLoss(nn.Module):
         self.register_buffer("weights", weights.clone())
         self.register_buffer("normaliser", weights.mean())
 
-    def set_weights(self, weights: torch.Tensor) -> None:
-        """Replace the per-sample weights for the next round (same shape)."""
+    def set_weights(
+        self, weights: torch.Tensor, normaliser: torch.Tensor | None = None
+    ) -> None:
+        """Replace the per-sample weights for the next round (same shape).
+
+        ``normaliser`` replaces :math:`\\bar W` (a data-parallel fit passes the
+        group's, see :func:`~sk_deepgum._distributed.shard_loss_normaliser`); by
+        default it is the mean of ``weights``.
+        """
         self.weights.copy_(weights)
-        self.normaliser.copy_(weights.mean().clamp_min(torch.finfo(weights.dtype).tiny))
+        if normaliser is None:
+            normaliser = weights.mean().clamp_min(torch.finfo(weights.dtype).tiny)
+        self.normaliser.copy_(normaliser)
 
     def release(self) -> None:
         """Drop the training-set weights after fit: they grow with n and prediction
@@ -507,6 +540,19 @@ class WeightedLoss(nn.Module):
         return weighted / (self.normaliser * y_pred.shape[0])
 
 
+@dataclass
+class DataParallelTraining:
+    """What a data-parallel fit swaps into the net while it trains: the backbone
+    wrapped in DistributedDataParallel and the rows every process visits per epoch.
+
+    A plain holder, not an ``nn.Module``: skorch's ``__setattr__`` would register a
+    module assigned to the net as one of its components (moved, saved, pickled).
+    """
+
+    module: nn.Module
+    rows_per_epoch: int
+
+
 class _SkorchNet(NeuralNet):
     """skorch net whose loss weights come from the batch's sample indices.
 
@@ -514,6 +560,9 @@ class _SkorchNet(NeuralNet):
     the index before calling the backbone), the iterator (seeded shuffling, whole-batch
     gathers) and the default callbacks (no per-epoch table, no hidden split).
     """
+
+    #: Set only during the training epochs of a data-parallel fit.
+    data_parallel_: DataParallelTraining | None = None
 
     @property
     def _default_callbacks(self):
@@ -523,14 +572,23 @@ class _SkorchNet(NeuralNet):
         ]
 
     def infer(self, x, **fit_params):
-        return self.module_(x["X"], **fit_params)
+        # Training forwards go through DistributedDataParallel, whose backward
+        # averages the gradients over the group; skorch calls infer only to train.
+        dp = self.data_parallel_
+        module = self.module_ if dp is None else dp.module
+        return module(x["X"], **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, X["index"])
 
     def get_iterator(self, dataset, training=False):
+        dp = self.data_parallel_
         return ShuffledBatches(
-            dataset, self.batch_size, shuffle=training, generator=self.batch_generator_
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            generator=self.batch_generator_,
+            rows_per_epoch=None if dp is None else dp.rows_per_epoch,
         )
 
 
@@ -562,6 +620,77 @@ class FitState:
     best_state: dict | None = None
     rounds_without_improvement: int = 0
     progress: object = None
+    # Data-parallel fit (``fit(..., process_group=...)``): the group and its shards,
+    # and the backbone wrapped for training. None in a single-process fit.
+    shards: _distributed.Shards | None = None
+    data_parallel: DataParallelTraining | None = None
+
+    @property
+    def process_group(self):
+        """The group of a data-parallel fit (for :func:`fit_gum`), else None."""
+        return None if self.shards is None else self.shards.group
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process reports progress (the first of its group)."""
+        return self.shards is None or self.shards.rank == 0
+
+    def set_loss_weights(self, weights: torch.Tensor) -> None:
+        """Set the (n, D) loss weights of the next round; in a data-parallel fit
+        with the group's normaliser (:func:`_distributed.shard_loss_normaliser`)."""
+        criterion = self.net.criterion_
+        if self.shards is None:
+            criterion.set_weights(weights)
+        else:
+            normaliser = _distributed.shard_loss_normaliser(self.shards, weights)
+            criterion.set_weights(weights, normaliser)
+
+    def weighted_mean(
+        self, values: torch.Tensor, weights: torch.Tensor | None
+    ) -> float:
+        """:math:`\\sum_n w_n v_n / \\sum_n w_n` of (n,) values (plain mean without
+        weights), over the rows of the whole group in a data-parallel fit."""
+        if self.shards is None:
+            if weights is None:
+                return float(values.mean())
+            return float((values @ weights) / weights.sum().clamp_min(1e-12))
+        if weights is None:
+            total, mass = values.sum(), values.new_tensor(float(values.shape[0]))
+        else:
+            total, mass = values @ weights, weights.sum()
+        sums = self.shards.all_reduce(torch.stack([total, mass]).to(torch.float64))
+        return float(sums[0] / sums[1].clamp_min(1e-12))
+
+    def gather_rows(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The (n, ...) rows of every process of the group, in rank order (this
+        process's alone in a single-process fit)."""
+        return tensor if self.shards is None else self.shards.gather_rows(tensor)
+
+    @contextlib.contextmanager
+    def training(self):
+        """Train through DistributedDataParallel inside the block (data-parallel
+        fit); on leaving it, every process gets the first one's buffers."""
+        if self.data_parallel is None:
+            yield
+            return
+        self.net.data_parallel_ = self.data_parallel
+        try:
+            yield
+        finally:
+            del self.net.data_parallel_
+        self.shards.broadcast_buffers(self.net.module_)
+
+    def epoch_loss(self) -> float:
+        """The last epoch's training loss; the group's mean in a data-parallel fit,
+        written back to the net's history so that every process records it."""
+        loss = self.net.history[-1, "train_loss"]
+        if self.shards is None:
+            return loss
+        # Every process runs batches of the same sizes: the plain mean over the
+        # group is the mean over all batches.
+        loss = self.shards.sum(loss) / self.shards.world_size
+        self.net.history.record("train_loss", loss)
+        return loss
 
     def all_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and scaled targets of every row given to ``fit``, in its order."""
@@ -737,29 +866,57 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         """Train; return the extra fitted attributes (name → value) to assign."""
         raise NotImplementedError
 
-    def _fit(self, X, y, sample_weight=None):
+    def _fit(self, X, y, sample_weight=None, process_group=None):
         # Everything is built in locals and assigned at the end, so a refit that
         # fails or is interrupted (Ctrl-C) leaves the previous model intact.
-        X, y, sample_weight, seen = self._validate_fit_inputs(X, y, sample_weight)
-        y_2d = y.reshape(len(y), -1)
-        n_outputs = y_2d.shape[1]
-        device = resolve_device(self.device)
-        centre, scale = robust_target_scale(y_2d, sample_weight)
+        group = _distributed.check_process_group(process_group)
+        rng = check_random_state(self.random_state)
+        try:
+            X, y, sample_weight, seen = self._validate_fit_inputs(X, y, sample_weight)
+            y_2d = y.reshape(len(y), -1)
+            n_outputs = y_2d.shape[1]
+            device = resolve_device(self.device)
+            if group is not None:
+                device = _distributed.resolve_shard_device(device)
+                _distributed.check_backend(group, device)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            valid_rows = self._split_validation(len(X), rng)
+        except Exception:
+            if group is not None:
+                # Join the exchange the other processes are waiting in, so that
+                # they raise too instead of waiting for this one forever.
+                _distributed.agree_on_shards(group, None, failed=True)
+            raise
+        shards = None
+        if group is None:
+            centre, scale = robust_target_scale(y_2d, sample_weight)
+        else:
+            shards, sample_weight = self._agree_on_shards(
+                group, X, y_2d, sample_weight, valid_rows, device
+            )
+            centre, scale = self._group_target_scale(shards, y_2d, sample_weight)
         y_scaled = (y_2d - centre) / scale
 
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        valid_rows = self._split_validation(len(X), rng)
         cuda_devices = [device] if device.type == "cuda" else []
         # Seed torch inside a fork so the user's global RNG is left untouched.
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
             state = self._make_state(
-                X, y_scaled, scale, sample_weight, valid_rows, device, seed, n_outputs
+                X,
+                y_scaled,
+                scale,
+                sample_weight,
+                valid_rows,
+                device,
+                seed,
+                n_outputs,
+                shards,
             )
             extra = self._run_schedule(state)
 
         # Assign only now: an interrupted refit leaves the previous model intact.
+        # The group and the DDP wrapper stay in ``state``: nothing unpicklable is
+        # kept, and net_.module_ is the plain backbone on every process.
         state.net.criterion_.release()
         replace_fitted_state(
             self,
@@ -778,6 +935,43 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         )
         self._y_ndim = y.ndim
         return self
+
+    def _agree_on_shards(self, group, X, y_2d, sample_weight, valid_rows, device):
+        """Exchange and check each process's shard summary; a process without
+        ``sample_weight`` weighs its rows 1 when another process has weights."""
+        n = len(y_2d)
+        train = np.ones(n, dtype=bool)
+        if valid_rows is not None:
+            train[valid_rows] = False
+        positive = (
+            np.ones(n, dtype=bool) if sample_weight is None else sample_weight > 0
+        )
+        shards = _distributed.agree_on_shards(
+            group,
+            device,
+            failed=False,
+            n_rows=n,
+            n_train=int(train.sum()),
+            layout=_distributed.layout_code(X.shape[1:], y_2d.shape[1]),
+            weighted=sample_weight is not None,
+            positive_rows=int(positive.sum()),
+            positive_train=int(positive[train].sum()),
+        )
+        if shards.weighted and sample_weight is None:
+            sample_weight = np.ones(n)
+        return shards, sample_weight
+
+    @staticmethod
+    def _group_target_scale(shards, y_2d, sample_weight):
+        """The robust target scale of every row of the group, the same on every
+        process: the targets (and weights) are all-gathered, being small next to
+        the inputs, and scaled as one process holding them all would scale them."""
+        as_t = partial(torch.as_tensor, dtype=torch.float64, device=shards.device)
+        y_all = shards.gather_rows(as_t(y_2d)).cpu().numpy()
+        w_all = None
+        if sample_weight is not None:
+            w_all = shards.gather_rows(as_t(sample_weight)).cpu().numpy()
+        return robust_target_scale(y_all, w_all)
 
     def _split_validation(self, n: int, rng) -> np.ndarray | None:
         if self.validation_fraction is None:
@@ -801,6 +995,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         device,
         seed,
         n_outputs,
+        shards=None,
     ):
         if isinstance(X, DatasetRows):
             X_t = X.on(device)  # batches are gathered onto the device when needed
@@ -821,7 +1016,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             w_valid = None if w_t is None else w_t[valid_rows]
             y_t = y_t[train]
             w_t = None if w_t is None else w_t[train]
-            if w_t is not None and not bool((w_t > 0).any()):
+            # (A data-parallel fit checked the group's rows in _agree_on_shards.)
+            if shards is None and w_t is not None and not bool((w_t > 0).any()):
                 raise ValueError("All training rows have zero sample weight.")
 
         module = build_module(
@@ -833,7 +1029,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         criterion = WeightedLoss(self._make_criterion(n_outputs), base_weights)
         net = self._make_net(module, criterion, device, seed)
         check_backbone_output(net.module_, X_t[:2], n_outputs)
-        return FitState(
+        state = FitState(
             net,
             X_t,
             y_t,
@@ -844,7 +1040,27 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             device,
             target_scale,
             valid_rows,
+            shards=shards,
         )
+        if shards is not None:
+            self._prepare_data_parallel(state, seed)
+        return state
+
+    @staticmethod
+    def _prepare_data_parallel(state: FitState, seed: int) -> None:
+        """Wrap the backbone for data-parallel training and set the group's loss
+        normaliser. DistributedDataParallel's constructor copies the first
+        process's parameters and buffers to the others (they already agree when
+        every process passes the same ``random_state``)."""
+        shards, net = state.shards, state.net
+        # Each process shuffles its own shard with its own stream.
+        net.batch_generator_ = torch.Generator().manual_seed(seed + shards.rank)
+        device_ids = [state.device.index] if state.device.type == "cuda" else None
+        wrapped = DistributedDataParallel(
+            net.module_, device_ids=device_ids, process_group=shards.group
+        )
+        state.data_parallel = DataParallelTraining(wrapped, shards.rows_per_epoch)
+        state.set_loss_weights(net.criterion_.weights)
 
     def _make_net(
         self, module: nn.Module, criterion: nn.Module, device: torch.device, seed: int
@@ -899,21 +1115,24 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         dataset = IndexedDataset(state.X, state.y)
         if state.epochs_run == 0:
             net.notify("on_train_begin", X=dataset, y=None)
-        for _ in range(epochs):
-            net.fit_loop(dataset, epochs=1)
-            state.epochs_run += 1
-            loss = net.history[-1, "train_loss"]
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"The training loss became non-finite ({loss}) at epoch "
-                    f"{state.epochs_run}; try a smaller lr, a smaller batch-size "
-                    "variance (larger batch_size) or standardised inputs."
-                )
-            if state.progress is not None:
-                state.progress.update(1)
-                state.progress.set_postfix_str(
-                    f"loss {loss:.4g}" + (f", {describe()}" if describe else "")
-                )
+        with state.training():
+            for _ in range(epochs):
+                net.fit_loop(dataset, epochs=1)
+                state.epochs_run += 1
+                # The group's loss in a data-parallel fit: every process stops here
+                # together (one raising alone would leave the others waiting).
+                loss = state.epoch_loss()
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"The training loss became non-finite ({loss}) at epoch "
+                        f"{state.epochs_run}; try a smaller lr, a smaller batch-size "
+                        "variance (larger batch_size) or standardised inputs."
+                    )
+                if state.progress is not None:
+                    state.progress.update(1)
+                    state.progress.set_postfix_str(
+                        f"loss {loss:.4g}" + (f", {describe()}" if describe else "")
+                    )
 
     def _early_stopping_step(self, state: FitState, score: float) -> bool:
         """Track the validation score; return True when patience is exhausted."""

@@ -137,7 +137,7 @@ class RobustNetRegressor(NetRegressorBase):
         self._store_prefixed_kwargs(kwargs)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, process_group=None):
         """Fit the backbone with the chosen loss.
 
         Parameters
@@ -150,13 +150,24 @@ or torch.utils.data.Dataset
             Targets; None (required) when ``X`` is a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative per-sample loss weights.
+        process_group : torch.distributed.ProcessGroup or None, default=None
+            Data-parallel fit across the processes of a ``torch.distributed`` group,
+            as in :meth:`sk_deepgum.DeepGUMRegressor.fit`: each process passes its
+            own shard, the target scale is computed on every row of the group, the
+            backbone trains under
+            :class:`~torch.nn.parallel.DistributedDataParallel` with
+            ``ceil(n_max / batch_size)`` batches per epoch on every process (a
+            smaller shard wraps around), and the held-out score is computed on every
+            process's held-out rows. The Huber and Tukey losses still scale the
+            residuals by the MAD of each process's own batch. None: a
+            single-process fit.
 
         Returns
         -------
         self : RobustNetRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, process_group)
 
     def _make_criterion(self, n_outputs: int):
         return _LOSSES[self.loss]()
@@ -164,7 +175,7 @@ or torch.utils.data.Dataset
     def _run_schedule(self, state: FitState) -> dict:
         state.progress = tqdm(
             total=self.max_epochs,
-            disable=not self.verbose,
+            disable=not (self.verbose and state.is_main),
             desc=self.loss,
             unit="epoch",
         )
@@ -174,7 +185,9 @@ or torch.utils.data.Dataset
             while state.epochs_run < self.max_epochs:
                 self._train_epochs(state, 1)
                 residuals = state.residuals(state.X_valid, state.y_valid)
-                score = float(residuals.abs().median())
+                # Every process's held-out rows in a data-parallel fit: the same
+                # score, hence the same stopping decision, everywhere.
+                score = float(state.gather_rows(residuals).abs().median())
                 state.history.append(
                     {"epoch": state.epochs_run, "valid_median_ae": score}
                 )

@@ -291,7 +291,7 @@ default='moments'
         self._store_prefixed_kwargs(kwargs)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, process_group=None):
         """Fit the backbone robustly, alternating EM and SGD.
 
         Parameters
@@ -307,13 +307,33 @@ or torch.utils.data.Dataset
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, multiplied with the responsibilities in the loss and
             entering every EM statistic.
+        process_group : torch.distributed.ProcessGroup or None, default=None
+            Data-parallel fit across the processes of a ``torch.distributed`` group
+            (e.g. ``torch.distributed.group.WORLD`` after
+            ``torch.distributed.init_process_group``; one process per GPU under
+            ``torchrun``). Every process calls ``fit`` with its own shard of the rows
+            (shards may differ in size) and the same estimator parameters, and ends
+            with the same model: the robust target scale is computed on every row
+            of the group (the targets are all-gathered), the mixture's EM
+            statistics are all-reduced, the backbone trains under
+            :class:`~torch.nn.parallel.DistributedDataParallel` (gradients averaged),
+            and the epoch loss, the loss normaliser and the held-out score are
+            reduced, so every process takes the same decisions. Each epoch every
+            process runs ``ceil(n_max / batch_size)`` batches, ``n_max`` being the
+            largest training shard: a smaller shard wraps around onto a fresh
+            permutation of its rows, and its batches count in proportion to its
+            row count. Responsibilities stay with their rows: ``outlier_scores_``,
+            ``outliers_``, ``inlier_mask_`` and ``group_*`` describe this process's
+            shard; every other fitted attribute is the same on every process.
+            ``device='cuda'`` means ``cuda:LOCAL_RANK``. None: a single-process
+            fit.
 
         Returns
         -------
         self : DeepGUMRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, process_group)
 
     def _make_criterion(self, n_outputs: int):
         return QuadraticLoss(n_outputs)
@@ -336,7 +356,7 @@ or torch.utils.data.Dataset
         criterion = state.net.criterion_
         state.progress = tqdm(
             total=self.max_epochs,
-            disable=not self.verbose,
+            disable=not (self.verbose and state.is_main),
             desc="DeepGUM",
             unit="epoch",
         )
@@ -354,6 +374,7 @@ or torch.utils.data.Dataset
                 state.sample_weight,
                 grouping,
                 init_params=params,
+                process_group=state.process_group,
                 **em_options,
             )
             params = em.params
@@ -379,7 +400,7 @@ or torch.utils.data.Dataset
             weights = torch.sigmoid(logit).T[:, grouping.col_group]
             if state.sample_weight is not None:
                 weights = weights * state.sample_weight[:, None]
-            criterion.set_weights(weights)
+            state.set_loss_weights(weights)
             precision = loss_precision(
                 params, grouping, self.covariance_type, n_outputs
             )
@@ -397,6 +418,7 @@ or torch.utils.data.Dataset
                 state.sample_weight,
                 grouping,
                 init_params=params,
+                process_group=state.process_group,
                 **em_options,
             )
             params = em.params
@@ -428,9 +450,9 @@ or torch.utils.data.Dataset
         residuals = state.residuals(state.X_valid, state.y_valid)
         logit, outlier_term = self._inlier_logit(residuals, params, grouping)
         log_lik = row_log_likelihood(logit, outlier_term)
-        w = state.sample_weight_valid
-        mean = log_lik.mean() if w is None else (log_lik @ w) / w.sum().clamp_min(1e-12)
-        return -float(mean)
+        # Over every process's held-out rows in a data-parallel fit, so that all
+        # take the same early-stopping decision.
+        return -state.weighted_mean(log_lik, state.sample_weight_valid)
 
     def _outlier_attributes(self, state, params, grouping, column_groups, em) -> dict:
         """Scores for every row given to ``fit`` and the mixture in target units."""

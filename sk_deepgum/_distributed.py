@@ -1,0 +1,317 @@
+"""Data-parallel ``fit`` across the processes of a ``torch.distributed`` group.
+
+``fit(X, y, process_group=group)`` trains one model on the union of the shards the
+processes of ``group`` hold: the target scaling is computed on every row (the
+targets are all-gathered: they are small next to the inputs), the mixture's EM
+statistics are all-reduced (:func:`~sk_deepgum.mixture.fit_gum`), the backbone is
+trained under :class:`~torch.nn.parallel.DistributedDataParallel`, and every number
+that steers the schedule (epoch loss, hold-out score, loss normaliser) is reduced, so
+that every process takes the same decisions and ends with the same model. Rows stay
+where they are: responsibilities and outlier scores are per process.
+
+Nothing here is stored on the estimator: the group lives in the fit's
+:class:`Shards`, which the fit drops at its end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+#: Fields of the per-process summary exchanged before any other collective.
+_SUMMARY_FIELDS = (
+    "failed",
+    "n_rows",
+    "n_train",
+    "layout",
+    "weighted",
+    "positive_rows",
+    "positive_train",
+)
+
+
+def check_process_group(process_group: object) -> object | None:
+    """The ``process_group`` argument of ``fit``: None, or a usable group.
+
+    Raises
+    ------
+    ValueError
+        A group was given but ``torch.distributed`` is not initialised.
+    TypeError
+        ``process_group`` is not a ``torch.distributed.ProcessGroup``.
+    """
+    if process_group is None:
+        return None
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()):
+        raise ValueError(
+            "process_group was given but torch.distributed is not initialised in "
+            "this process: call torch.distributed.init_process_group(...) first (or "
+            "launch with torchrun, then call it), or pass process_group=None for a "
+            "single-process fit."
+        )
+    if not isinstance(process_group, dist.ProcessGroup):
+        raise TypeError(
+            "process_group must be a torch.distributed.ProcessGroup (e.g. "
+            f"torch.distributed.group.WORLD) or None; got {type(process_group)!r}."
+        )
+    return process_group
+
+
+def resolve_shard_device(device: torch.device) -> torch.device:
+    """One CUDA device per process: ``'cuda'`` without an index becomes
+    ``cuda:LOCAL_RANK`` (set by torchrun), else the current CUDA device
+    (:func:`torch.cuda.set_device`); an explicit index is kept. A process that sees
+    a single GPU (``CUDA_VISIBLE_DEVICES`` set per process) uses it."""
+    if device.type != "cuda" or device.index is not None:
+        return device
+    local_rank = os.environ.get("LOCAL_RANK")
+    index = int(local_rank) if local_rank is not None else torch.cuda.current_device()
+    visible = torch.cuda.device_count()
+    if index >= visible and visible == 1:
+        index = 0
+    if index >= visible:
+        raise ValueError(
+            f"device='cuda' resolves to cuda:{index} (LOCAL_RANK={local_rank}) but "
+            f"only {visible} CUDA device(s) are visible; run one process per GPU or "
+            "pass device='cuda:N'."
+        )
+    return torch.device("cuda", index)
+
+
+def layout_code(input_shape: tuple[int, ...], n_outputs: int) -> int:
+    """A number that differs between processes whose data cannot train one model."""
+    return zlib.crc32(repr((tuple(input_shape), int(n_outputs))).encode())
+
+
+@dataclass
+class Shards:
+    """The group of a data-parallel fit and how its rows are spread.
+
+    Attributes
+    ----------
+    group : torch.distributed.ProcessGroup
+    rank, world_size : int
+        This process's rank in ``group`` and the group's size.
+    device : torch.device
+        Where collective tensors live (the training device).
+    n_rows : ndarray of shape (world_size,)
+        Rows each process gave to ``fit``.
+    n_train : ndarray of shape (world_size,)
+        Training rows (after each process's hold-out split).
+    weighted : bool
+        Whether any process passed ``sample_weight`` (the others then weigh their
+        rows 1, so that every process runs the same collectives).
+    """
+
+    group: object
+    rank: int
+    world_size: int
+    device: torch.device
+    n_rows: np.ndarray
+    n_train: np.ndarray
+    weighted: bool
+
+    @property
+    def rows_per_epoch(self) -> int:
+        """Rows every process visits per epoch: the largest training shard.
+
+        Every process must run the same number of optimiser steps, or
+        DistributedDataParallel's gradient all-reduce waits forever.
+        """
+        return int(self.n_train.max())
+
+    # -- collectives ---------------------------------------------------------------
+
+    def all_reduce(self, tensor: torch.Tensor, op=None) -> torch.Tensor:
+        """``tensor`` reduced (sum by default) over the group, in place."""
+        op = torch.distributed.ReduceOp.SUM if op is None else op
+        torch.distributed.all_reduce(tensor, op=op, group=self.group)
+        return tensor
+
+    def sum(self, value: float) -> float:
+        """Sum of a number over the group (float64)."""
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        return float(self.all_reduce(t))
+
+    def gather_rows(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Every process's (n_r, ...) tensor, concatenated in rank order.
+
+        ``all_gather`` needs equal shapes: the row counts are gathered first, then
+        each part is padded to the longest and trimmed after.
+        """
+        dist = torch.distributed
+        n_local = torch.tensor([tensor.shape[0]], dtype=torch.int64, device=self.device)
+        counts = [torch.empty_like(n_local) for _ in range(self.world_size)]
+        dist.all_gather(counts, n_local, group=self.group)
+        counts = [int(c) for c in counts]
+        padded = tensor.new_zeros((max(counts), *tensor.shape[1:]))
+        padded[: tensor.shape[0]] = tensor
+        parts = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(parts, padded, group=self.group)
+        return torch.cat([p[:c] for p, c in zip(parts, counts, strict=True)])
+
+    def broadcast_buffers(self, module: torch.nn.Module) -> None:
+        """Copy the group's first process's buffers (BatchNorm statistics) to all.
+
+        DistributedDataParallel broadcasts them before each training forward, but
+        each process then updates its own copy: without this the eval-mode residual
+        passes, hence the mixture and the final models, would differ by process.
+        """
+        source = torch.distributed.get_global_rank(self.group, 0)
+        for buffer in module.buffers():
+            torch.distributed.broadcast(buffer, src=source, group=self.group)
+
+
+def check_backend(group: object, device: torch.device) -> None:
+    """Fail early when the group's backend cannot carry the device's tensors."""
+    if torch.distributed.get_backend(group) == "nccl" and device.type != "cuda":
+        raise ValueError(
+            f"The process group uses the nccl backend, which communicates CUDA "
+            f"tensors, but the model trains on {device}; use device='cuda' (one GPU "
+            "per process) or a gloo group for CPU training."
+        )
+
+
+def _summary_device(group: object, device: torch.device | None) -> torch.device:
+    """Where the summary exchange runs: a CUDA device for nccl, else the CPU (it
+    must work even when this process failed to resolve its own device)."""
+    if torch.distributed.get_backend(group) != "nccl":
+        return torch.device("cpu")
+    if device is not None and device.type == "cuda":
+        return device
+    return torch.device("cuda", torch.cuda.current_device())
+
+
+def agree_on_shards(
+    group: object,
+    device: torch.device | None,
+    *,
+    failed: bool,
+    n_rows: int = 0,
+    n_train: int = 0,
+    layout: int = 0,
+    weighted: bool = False,
+    positive_rows: int = 0,
+    positive_train: int = 0,
+) -> Shards | None:
+    """Exchange one summary per process (the fit's first collective) and check it.
+
+    A process whose own validation failed calls this with ``failed=True`` before
+    re-raising its error, so that the others raise too instead of waiting in a
+    collective for it.
+
+    Returns
+    -------
+    Shards or None
+        None when ``failed`` (the caller then raises its own error).
+
+    Raises
+    ------
+    RuntimeError
+        Another process of the group failed (its own error says why).
+    ValueError
+        The processes' data disagree (input shape or number of outputs), or no row
+        of the group has a positive sample weight.
+    """
+    dist = torch.distributed
+    world_size = dist.get_world_size(group)
+    rank = dist.get_rank(group)
+    local = torch.tensor(
+        [
+            int(failed),
+            n_rows,
+            n_train,
+            layout,
+            int(weighted),
+            positive_rows,
+            positive_train,
+        ],
+        dtype=torch.int64,
+        device=_summary_device(group, device),
+    )
+    parts = [torch.empty_like(local) for _ in range(world_size)]
+    dist.all_gather(parts, local, group=group)
+    table = torch.stack(parts).cpu().numpy()
+    column = {name: table[:, i] for i, name in enumerate(_SUMMARY_FIELDS)}
+    if failed:
+        return None  # the caller re-raises its own error
+    if column["failed"].any():
+        ranks = np.flatnonzero(column["failed"]).tolist()
+        raise RuntimeError(
+            f"fit failed on process(es) {ranks} of the group (rank in the group; "
+            "see their own error); every process stops."
+        )
+    if (column["layout"] != column["layout"][0]).any():
+        raise ValueError(
+            "The processes of the group hold data of different layouts (sample "
+            "shape or number of outputs): every shard must have the same columns."
+        )
+    if column["weighted"].any() and column["positive_rows"].sum() == 0:
+        raise ValueError("All rows of the group have zero sample weight.")
+    if column["weighted"].any() and column["positive_train"].sum() == 0:
+        raise ValueError("All training rows of the group have zero sample weight.")
+    return Shards(
+        group,
+        rank,
+        world_size,
+        device,
+        column["n_rows"],
+        column["n_train"],
+        bool(column["weighted"].any()),
+    )
+
+
+def shard_loss_normaliser(shards: Shards, weights: torch.Tensor) -> torch.Tensor:
+    """This process's per-round loss normaliser, from the group's weights.
+
+    Each process divides its batch's weighted loss by
+
+    .. math::
+
+        \\bar W \\, |B| \\, \\bar n / n_r, \\qquad
+        \\bar W = \\frac{\\sum_{\\text{all rows}} W}{N D}, \\quad
+        \\bar n = N / \\text{world size},
+
+    with :math:`N` training rows in the group and :math:`n_r` in this process.
+    :math:`\\bar W` is the single-process normaliser of all the rows. The factor
+    :math:`n_r / \\bar n` undoes the padding: a smaller shard visits each of its rows
+    :math:`n_{max}/n_r` times per epoch, so its batches must count in proportion to
+    its rows; DistributedDataParallel then averages the processes' gradients into
+    the gradient of the single-process loss (in expectation over the batches).
+
+    Parameters
+    ----------
+    shards : Shards
+    weights : Tensor of shape (n_r, D)
+        This process's loss weights.
+
+    Returns
+    -------
+    Tensor, scalar
+        On the device of ``weights``.
+    """
+    total = shards.all_reduce(weights.sum().reshape(1).to(torch.float64))
+    n_local = int(shards.n_train[shards.rank])
+    # W̄ n̄ / n_r = (ΣW / (N D)) (N / world) / n_r = ΣW / (D world n_r)
+    normaliser = total / (weights.shape[1] * shards.world_size * max(n_local, 1))
+    tiny = torch.finfo(weights.dtype).tiny
+    return normaliser.to(weights.dtype).reshape(()).clamp_min(tiny)
+
+
+def padded_order(
+    n: int, n_rows: int, generator: torch.Generator | None, shuffle: bool
+) -> torch.Tensor:
+    """``n_rows`` sample positions of a shard of ``n`` rows: a permutation, wrapped
+    onto fresh permutations when the shard is smaller (DistributedSampler pads)."""
+    if not shuffle:
+        return torch.arange(n_rows) % n
+    rounds = math.ceil(n_rows / n)
+    return torch.cat([torch.randperm(n, generator=generator) for _ in range(rounds)])[
+        :n_rows
+    ]
