@@ -528,6 +528,55 @@ def environment():
     }
 
 
+def announce_run(settings: dict) -> tuple[str, dict]:
+    """Print the command, the environment and the settings; return the command
+    line and the environment (``bench_scaling.py`` shares this report layout)."""
+    command = shlex.join(["python", *sys.argv])
+    env = environment()
+    print(f"$ {command}\nEnvironment:")
+    for key, value in env.items():
+        print(f"  {key}: {value}")
+    print("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+    return command, env
+
+
+def record_load_after(env: dict) -> None:
+    """Add the load average and measured CPU parallelism after the measurements."""
+    env["load average 1/5/15 min (after)"] = _load_average()
+    env["measured CPU parallelism (after)"] = f"{cpu_parallelism():.2f} CPUs"
+
+
+def markdown_header(title: str, command: str, env: dict, settings: dict) -> str:
+    """Title, command, date, environment and settings of a markdown report."""
+    env_lines = "\n".join(f"- {key}: {value}" for key, value in env.items())
+    setting_lines = "\n".join(f"- {key}: {value}" for key, value in settings.items())
+    return (
+        f"# {title}\n\nCommand: `{command}`\n\nDate (UTC): {env['date (UTC)']}\n\n"
+        f"## Environment\n\n{env_lines}\n\n## Settings\n\n{setting_lines}\n\n"
+    )
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--threads N|default`` option (resolved by :func:`resolve_threads`)."""
+    parser.add_argument(
+        "--threads",
+        default=None,
+        help="threads per pool (torch, BLAS, OpenMP): a number, or 'default' for the "
+        "libraries' defaults (default: 'default', quick: 1)",
+    )
+
+
+def resolve_threads(parser, value, mode_default):
+    """``--threads`` as an int, or None for the libraries' defaults."""
+    if value is None:
+        return mode_default
+    if value == "default":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        parser.error("--threads must be a positive integer or 'default'")
+    return int(value)
+
+
 # ---------------------------------------------------------------------------
 # Results: rows, table, files
 
@@ -747,13 +796,9 @@ def write_plot(rows, path):
 
 def write_markdown(path, command, env, settings, table, fixed, lines, files):
     """Markdown report: command, date, environment, settings, tables, verdict."""
-    env_lines = "\n".join(f"- {key}: {value}" for key, value in env.items())
-    setting_lines = "\n".join(f"- {key}: {value}" for key, value in settings.items())
     verdict_lines = "\n".join(f"- {line}" for line in lines)
-    text = (
-        "# GaussianUniformMixture vs GaussianMixture: seconds per EM iteration\n\n"
-        f"Command: `{command}`\n\nDate (UTC): {env['date (UTC)']}\n\n"
-        f"## Environment\n\n{env_lines}\n\n## Settings\n\n{setting_lines}\n\n"
+    title = "GaussianUniformMixture vs GaussianMixture: seconds per EM iteration"
+    text = markdown_header(title, command, env, settings) + (
         "Seconds per iteration = (t(m2) - t(m1)) / (m2 - m1), median over repeats "
         "(methods interleaved); speed-up = median GM / median GUM. Peak extra memory: "
         "VmHWM during one fit minus VmRSS before it, fresh process per entry. See the "
@@ -798,12 +843,7 @@ def parse_args(argv=None):
         default=3,
         help="max_iter of the fit whose peak memory is measured",
     )
-    parser.add_argument(
-        "--threads",
-        default=None,
-        help="threads per pool (torch, BLAS, OpenMP): a number, or 'default' for the "
-        "libraries' defaults (default: 'default', quick: 1)",
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--memory-child",
         nargs=5,
@@ -818,14 +858,8 @@ def parse_args(argv=None):
         parser.error("need 1 <= --m1 < --m2")
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be >= 1")
-    if args.threads is None:
-        args.threads = (QUICK if args.quick else FULL)["threads"]
-    elif args.threads == "default":
-        args.threads = None
-    elif not args.threads.isdigit() or int(args.threads) < 1:
-        parser.error("--threads must be a positive integer or 'default'")
-    else:
-        args.threads = int(args.threads)
+    mode_threads = (QUICK if args.quick else FULL)["threads"]
+    args.threads = resolve_threads(parser, args.threads, mode_threads)
     return args
 
 
@@ -871,12 +905,7 @@ def main(argv=None):
         "memory_max_iter": args.memory_iter,
         "threads": args.threads or "library defaults",
     }
-    command = shlex.join(["python", *sys.argv])
-    env = environment()
-    print(f"$ {command}\nEnvironment:")
-    for key, value in env.items():
-        print(f"  {key}: {value}")
-    print("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+    command, env = announce_run(settings)
 
     start = time.perf_counter()
     print("Memory (fresh process per entry):", flush=True)
@@ -887,8 +916,7 @@ def main(argv=None):
         cell_row(n, dtype, cell, memory, settings) for (n, dtype), cell in cells.items()
     ]
 
-    env["load average 1/5/15 min (after)"] = _load_average()
-    env["measured CPU parallelism (after)"] = f"{cpu_parallelism():.2f} CPUs"
+    record_load_after(env)
     table, fixed, lines = markdown_table(rows), fixed_cost_table(rows), verdict(rows)
     lines += parallelism_warning(env, args.threads)
     for key in ("load average 1/5/15 min (after)", "measured CPU parallelism (after)"):

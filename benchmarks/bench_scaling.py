@@ -104,15 +104,17 @@ import numpy as np
 import torch
 from bench_mixture import (
     MIB,
-    _load_average,
     _proc_status_kib,
     _release_free_memory,
     _reset_peak_rss,
     _ru_maxrss_bytes,
+    add_threads_argument,
+    announce_run,
     apply_threads,
-    cpu_parallelism,
-    environment,
+    markdown_header,
     parallelism_warning,
+    record_load_after,
+    resolve_threads,
 )
 
 from sk_deepgum import DeepGUMRegressor
@@ -531,13 +533,9 @@ def write_plot(rows, path):
 
 
 def write_markdown(path, command, env, settings, table, lines, files, em_table):
-    env_lines = "\n".join(f"- {key}: {value}" for key, value in env.items())
-    setting_lines = "\n".join(f"- {key}: {value}" for key, value in settings.items())
     verdict_lines = "\n".join(f"- {line}" for line in lines)
-    text = (
-        "# DeepGUMRegressor: fit time and peak memory vs rows\n\n"
-        f"Command: `{command}`\n\nDate (UTC): {env['date (UTC)']}\n\n"
-        f"## Environment\n\n{env_lines}\n\n## Settings\n\n{setting_lines}\n\n"
+    title = "DeepGUMRegressor: fit time and peak memory vs rows"
+    text = markdown_header(title, command, env, settings) + (
         "Fit time: median over fresh processes; EM = fit_gum + estimate_inlier_logit "
         "calls; peak extra RSS = VmHWM during the fit minus VmRSS before it, largest "
         "over repeats; slope = log-log slope from the previous size (1 = linear). "
@@ -569,12 +567,7 @@ def parse_args(argv=None):
         "--repeats", type=int, default=None, help="fits per size (3, quick 2)"
     )
     parser.add_argument("--device", default="cpu", help="'cpu' (default) or 'cuda'")
-    parser.add_argument(
-        "--threads",
-        default=None,
-        help="threads per pool (torch, BLAS, OpenMP): a number, or 'default' "
-        "(default: 'default', quick: 1)",
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--child",
         nargs=3,
@@ -599,14 +592,7 @@ def parse_args(argv=None):
         args.repeats = mode["repeats"]
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
-    if args.threads is None:
-        args.threads = mode["threads"]
-    elif args.threads == "default":
-        args.threads = None
-    elif not args.threads.isdigit() or int(args.threads) < 1:
-        parser.error("--threads must be a positive integer or 'default'")
-    else:
-        args.threads = int(args.threads)
+    args.threads = resolve_threads(parser, args.threads, mode["threads"])
     return args
 
 
@@ -631,12 +617,7 @@ def main(argv=None):
         + ", ".join(f"{k}={v!r}" for k, v in ESTIMATOR.items())
         + ")",
     }
-    command = shlex.join(["python", *sys.argv])
-    env = environment()
-    print(f"$ {command}\nEnvironment:")
-    for key, value in env.items():
-        print(f"  {key}: {value}")
-    print("Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+    command, env = announce_run(settings)
 
     start = time.perf_counter()
     rows = []
@@ -654,8 +635,7 @@ def main(argv=None):
         rows.append(size_row(n, runs, {"device": args.device}))
     add_slopes(rows)
 
-    env["load average 1/5/15 min (after)"] = _load_average()
-    env["measured CPU parallelism (after)"] = f"{cpu_parallelism():.2f} CPUs"
+    record_load_after(env)
     table, lines = markdown_table(rows), verdict(rows)
     lines += parallelism_warning(env, args.threads)
     print(f"\n{table}\n")
