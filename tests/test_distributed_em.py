@@ -7,13 +7,13 @@ The same processes also run the data-parallel training recipe of docs/scaling.rs
 """
 
 import os
-import socket
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from ports import free_port
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -148,18 +148,12 @@ def _rank_main(rank: int, port: int, queue) -> None:
     os._exit(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def rank_fits():
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     # spawn re-raises a rank's exception here, with its traceback.
-    mp.spawn(_rank_main, args=(_free_port(), queue), nprocs=WORLD_SIZE, join=True)
+    mp.spawn(_rank_main, args=(free_port(), queue), nprocs=WORLD_SIZE, join=True)
     results = [queue.get() for _ in range(WORLD_SIZE)]
     return {rank: rest for rank, *rest in results}
 

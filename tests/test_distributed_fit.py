@@ -9,7 +9,6 @@ docs/scaling.rst, exactly as documented.
 import os
 import pickle
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from ports import free_port
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
@@ -178,19 +178,11 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
     os._exit(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def rank_fits(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("ranks")
     # spawn re-raises a rank's exception here, with its traceback.
-    mp.spawn(
-        _rank_main, args=(_free_port(), str(out_dir)), nprocs=WORLD_SIZE, join=True
-    )
+    mp.spawn(_rank_main, args=(free_port(), str(out_dir)), nprocs=WORLD_SIZE, join=True)
     return {
         key: pickle.loads(Path(out_dir, f"{name}.pkl").read_bytes())
         for key, name in ((0, "rank0"), (1, "rank1"), ("stale", "stale"))
