@@ -2,9 +2,11 @@
 
 Every estimator runs with its **defaults**: only ``random_state`` (and ``groups`` in
 the groups section) is passed, so the numbers describe whatever the defaults are
-when the script runs (they are printed with the results). Two labelled references
-of the robustness section are the exceptions: ``deepgum_wd0`` (``weight_decay=0``)
-and ``l2_bayes_weights`` (true-posterior sample weights). ``--quick`` also passes
+when the script runs (they are printed with the results). Labelled references are
+the exceptions: ``deepgum_wd0`` (``weight_decay=0``), ``deepgum_no_swa``
+(``swa_start=None``) and ``l2_bayes_weights`` (true-posterior sample weights) in the
+robustness section, ``deepgum_paper_precision`` (``precision_shrinkage=0``) in the
+do-no-harm section. ``--quick`` also passes
 one reduced ``max_epochs``, the same to every method, and says so.
 
 Sections
@@ -19,7 +21,8 @@ Sections
     groups of 3 seeds; ``--seeds`` overrides) drive both the draw and
     ``random_state``. Methods: ``deepgum`` (DeepGUMRegressor on the contaminated
     data), ``deepgum_clean`` (DeepGUM on the truly clean rows), ``deepgum_wd0``
-    (DeepGUM with ``weight_decay=0``: the ablation of that default), ``l2``
+    (DeepGUM with ``weight_decay=0``: the ablation of that default),
+    ``deepgum_no_swa`` (DeepGUM with ``swa_start=None``: no weight averaging), ``l2``
     (RobustNetRegressor(loss='l2') on the contaminated data), ``l2_bayes_weights``
     (the same with ``sample_weight = 1 - outlier_proba_bayes``, the true posterior
     of each row being correct: what perfect DeepGUM weights would give; its
@@ -74,6 +77,9 @@ Sections
     std_l2^2) / 2) over seeds (taken as 0 with a single seed). The learnt inlier
     prior is shown beside the true inlier share (a prior collapsed far below the
     truth is the failure mode), with AUC beside the Bayes-optimal AUC.
+    ``deepgum_paper_precision`` (``precision_shrinkage=0``: the paper's inverse
+    inlier covariance weighting the outputs of the loss) is shown as the ablation
+    of that default (no target).
 
 ``--quick`` (CI smoke run, under 2 minutes on 2 cores; PASS/FAIL informational):
 1 seed, rates {0, 0.4}, 300 training rows everywhere, groups with K = 4 only,
@@ -143,6 +149,7 @@ ROBUST_METHODS = (
     "deepgum",
     "deepgum_clean",
     "deepgum_wd0",
+    "deepgum_no_swa",
     "l2",
     "l2_bayes_weights",
     "oracle",
@@ -153,6 +160,8 @@ FULL_ROBUST_SEEDS = 9
 GROUP_METHODS = ("deepgum_row", "deepgum_each", "l2", "oracle")
 GROUP_RATE, GROUP_NOISE, GROUP_FEATURES = 0.2, 0.1, 5
 DNH_RATES = (0.0, 0.2)
+DNH_ABLATION = "deepgum_paper_precision"
+DNH_METHODS = ("deepgum", "l2", DNH_ABLATION)
 T_DF, T_SCALE = 3, 0.3
 MANY_OUTPUTS = {"n_features": 10, "n_targets": 8, "noise": 0.3}
 PACKAGE_DIR = Path(sk_deepgum.__file__).resolve().parent
@@ -261,7 +270,9 @@ def make_estimator(method: str, seed: int, settings: Settings):
     ----------
     method : str
         ``deepgum*`` names give a DeepGUMRegressor (``deepgum_each``: groups="each";
-        ``deepgum_wd0``: weight_decay=0, the ablation of that default);
+        ``deepgum_wd0``: weight_decay=0, ``deepgum_no_swa``: swa_start=None,
+        ``deepgum_paper_precision``: precision_shrinkage=0, ablations of those
+        defaults);
         ``l2`` and ``oracle`` a RobustNetRegressor(loss='l2').
     seed : int
         ``random_state``.
@@ -275,6 +286,10 @@ def make_estimator(method: str, seed: int, settings: Settings):
         return DeepGUMRegressor(groups="each", **kwargs)
     if method == "deepgum_wd0":
         return DeepGUMRegressor(weight_decay=0.0, **kwargs)
+    if method == "deepgum_no_swa":
+        return DeepGUMRegressor(swa_start=None, **kwargs)
+    if method == "deepgum_paper_precision":
+        return DeepGUMRegressor(precision_shrinkage=0.0, **kwargs)
     if method.startswith("deepgum"):
         return DeepGUMRegressor(**kwargs)
     if method in ("l2", "l2_bayes_weights", "oracle"):
@@ -706,7 +721,7 @@ def ratio_of_means(rows, metric, num: dict, den: dict) -> tuple[float, str]:
 def robustness_cell(method, data, test, seed, settings) -> dict:
     """Fit one robustness method on one draw and score it."""
     clean = ~data.outlier_mask
-    if method in ("deepgum", "deepgum_wd0", "l2", "l2_bayes_weights"):
+    if method in ("deepgum", "deepgum_wd0", "deepgum_no_swa", "l2", "l2_bayes_weights"):
         X, y = data.X, data.y
     else:
         X, y = data.X[clean], data.y[clean]
@@ -863,16 +878,19 @@ def robustness_checks(rows, settings: Settings) -> list[dict]:
                         f"Bayes-optimal {fmt(bayes)}",
                     )
                 )
-    for rate in settings.rates:
-        if rate in ratio_targets:
-            value, detail = ratio_of_means(
-                rows,
-                "rmse",
-                {"method": "deepgum_wd0", "rate": rate},
-                {"method": "deepgum_clean", "rate": rate},
-            )
-            name = f"RMSE deepgum_wd0 / deepgum_clean @ {rate:g}"
-            out.append(check(sec, name, value, "(ablation, no target)", "info", detail))
+    for ablation in ("deepgum_wd0", "deepgum_no_swa"):
+        for rate in settings.rates:
+            if rate in ratio_targets:
+                value, detail = ratio_of_means(
+                    rows,
+                    "rmse",
+                    {"method": ablation, "rate": rate},
+                    {"method": "deepgum_clean", "rate": rate},
+                )
+                name = f"RMSE {ablation} / deepgum_clean @ {rate:g}"
+                out.append(
+                    check(sec, name, value, "(ablation, no target)", "info", detail)
+                )
     for rate in settings.rates:
         for method in ("deepgum", "l2"):
             value, detail = ratio_of_means(
@@ -1194,7 +1212,7 @@ def run_do_no_harm(settings: Settings, cache: CellCache) -> SectionResult:
                 data = make_data(rate, seed)
                 if seed == settings.seeds[0]:
                     out.lines.append(f"- {task} @ {rate:g}: `{data.law}`")
-                for method in ("deepgum", "l2"):
+                for method in DNH_METHODS:
                     out.rows.append(
                         run_cell(
                             cache,
@@ -1227,6 +1245,7 @@ def run_do_no_harm(settings: Settings, cache: CellCache) -> SectionResult:
             "rate",
             "deepgum",
             "l2",
+            "deepgum, precision_shrinkage=0 (ablation)",
             "gum − l2",
             "pooled std",
             head,
@@ -1268,6 +1287,7 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
         f"{rate:g}",
         fmt_pm(gum),
         fmt_pm(l2),
+        fmt_pm(select(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION)),
         f"{m_gum - m_l2:+.3g}",
         fmt(pooled, 2),
         chk["verdict"],

@@ -49,6 +49,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
 from sk_deepgum.backbones import MLP, build_module
@@ -638,6 +639,8 @@ class FitState:
     best_state: dict | None = None
     rounds_without_improvement: int = 0
     progress: object = None
+    # Running mean of the end-of-epoch weights (``swa_start``), None before it starts.
+    weight_average: AveragedModel | None = None
     # Data-parallel fit (``fit(..., process_group=...)``): the group and its shards,
     # and the backbone wrapped for training. None in a single-process fit.
     shards: _distributed.Shards | None = None
@@ -752,6 +755,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "optimizer": [type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "swa_start": [None, Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
@@ -1147,11 +1151,37 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                         f"{state.epochs_run}; try a smaller lr, a smaller batch-size "
                         "variance (larger batch_size) or standardised inputs."
                     )
+                self._update_weight_average(state)
                 if state.progress is not None:
                     state.progress.update(1)
                     state.progress.set_postfix_str(
                         f"loss {loss:.4g}" + (f", {describe()}" if describe else "")
                     )
+
+    def _update_weight_average(self, state: FitState) -> None:
+        """Stochastic weight averaging over the last epochs (``swa_start``).
+
+        From epoch :math:`e_0 = \\lfloor s \\cdot E \\rfloor + 1` on (:math:`s` =
+        ``swa_start``, :math:`E` = ``max_epochs``) the end-of-epoch weights enter an
+        equal-weight running mean, :math:`\\bar\\theta_m = \\bar\\theta_{m-1} +
+        (\\theta_m - \\bar\\theta_{m-1}) / m` (``torch.optim.swa_utils.AveragedModel``;
+        float buffers such as batch-norm statistics are averaged alike). After epoch
+        :math:`E` the mean replaces the weights, so every later residual, EM round
+        and prediction uses it. A fit that stops early never reaches :math:`E` and
+        keeps its restored best weights.
+        """
+        if self.swa_start is None:
+            return
+        first_epoch = math.floor(self.swa_start * self.max_epochs) + 1
+        if state.epochs_run < first_epoch:
+            return
+        module = state.net.module_
+        if state.weight_average is None:
+            state.weight_average = AveragedModel(module, use_buffers=True)
+        state.weight_average.update_parameters(module)
+        if state.epochs_run == self.max_epochs:
+            module.load_state_dict(state.weight_average.module.state_dict())
+            state.weight_average = None
 
     def _early_stopping_step(self, state: FitState, score: float) -> bool:
         """Track the validation score; return True when patience is exhausted."""

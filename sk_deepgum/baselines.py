@@ -34,8 +34,11 @@ class RobustNetRegressor(NetRegressorBase):
         SGD epochs.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
         Optimizer; its arguments as ``optimizer__<name>=value``.
-    lr : float, default=1e-3
-        Learning rate.
+    lr : float, default=3e-3
+        Learning rate. Paired with ``swa_start``: the weight average settles what a
+        larger step leaves noisy (3e-3 with averaging beat 1e-3 with or without it
+        on ``benchmarks/bench_regressor.py`` and the image task of
+        ``benchmarks/bench_suite.py``).
     weight_decay : float, default=3e-4
         L2 penalty handed to the optimizer as its ``weight_decay`` (the gradient
         gets :math:`\\lambda \\theta` added: a penalty
@@ -43,6 +46,13 @@ class RobustNetRegressor(NetRegressorBase):
         and is needed for an optimizer without a ``weight_decay`` argument. The
         same default as :class:`~sk_deepgum.DeepGUMRegressor`, so the baselines
         are compared like for like.
+    swa_start : float in [0, 1) or None, default=0.75
+        Stochastic weight averaging: the end-of-epoch weights of every epoch after
+        ``floor(swa_start * max_epochs)`` are averaged
+        (``torch.optim.swa_utils.AveragedModel``, batch-norm statistics included)
+        and the mean replaces the weights after the last epoch. The same default as
+        :class:`~sk_deepgum.DeepGUMRegressor`. A fit stopped early by the hold-out
+        keeps its restored best weights. None: the last epoch's weights.
     batch_size : int, default=32
         Mini-batch size.
     validation_fraction : float or None, default=None
@@ -110,8 +120,9 @@ class RobustNetRegressor(NetRegressorBase):
         loss="l2",
         max_epochs=100,
         optimizer=torch.optim.Adam,
-        lr=1e-3,
+        lr=3e-3,
         weight_decay=3e-4,
+        swa_start=0.75,
         batch_size=32,
         validation_fraction=None,
         n_iter_no_change=3,
@@ -127,6 +138,7 @@ class RobustNetRegressor(NetRegressorBase):
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
+        self.swa_start = swa_start
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -50,7 +50,7 @@ def test_decay_shrinks_the_weights(Estimator, data):
     def norm(weight_decay):
         model = Estimator(weight_decay=weight_decay, max_epochs=20, random_state=0)
         model.fit(*data)
-        return sum(float(p.norm()) for p in model.net_.module_.parameters())
+        return sum(float(p.detach().norm()) for p in model.net_.module_.parameters())
 
     assert norm(0.1) < norm(0.0)
 
