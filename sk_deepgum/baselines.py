@@ -34,11 +34,8 @@ class RobustNetRegressor(NetRegressorBase):
         SGD epochs.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
         Optimizer; its arguments as ``optimizer__<name>=value``.
-    lr : float, default=3e-3
-        Learning rate. Paired with ``swa_start``: the weight average settles what a
-        larger step leaves noisy (3e-3 with averaging beat 1e-3 with or without it
-        on ``benchmarks/bench_regressor.py`` and the image task of
-        ``benchmarks/bench_suite.py``).
+    lr : float, default=1e-3
+        Learning rate.
     weight_decay : float, default=3e-4
         L2 penalty handed to the optimizer as its ``weight_decay`` (the gradient
         gets :math:`\\lambda \\theta` added: a penalty
@@ -120,7 +117,7 @@ class RobustNetRegressor(NetRegressorBase):
         loss="l2",
         max_epochs=100,
         optimizer=torch.optim.Adam,
-        lr=3e-3,
+        lr=1e-3,
         weight_decay=3e-4,
         swa_start=0.75,
         batch_size=32,
