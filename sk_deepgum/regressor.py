@@ -150,9 +150,10 @@ default='moments'
         training residuals :math:`\\Sigma` holds the network's own error besides the
         label noise, so the outputs it fits worst get the least weight and stay
         worst; with many outputs per latent and no outliers the paper's weighting
-        ends up behind plain L2 (the ``many_outputs`` do-no-harm case of
-        ``benchmarks/bench_regressor.py``). No effect with one output, nor with
-        ``covariance_type='spherical'`` and one latent per sample.
+        can fall behind plain L2 (the ``many_outputs`` do-no-harm case of
+        ``benchmarks/bench_regressor.py``, discussed in the user guide). No effect
+        with one output, nor with ``covariance_type='spherical'`` and one latent per
+        sample.
     outlier_threshold : float, default=0.5
         ``outliers_ = outlier_scores_ > outlier_threshold``.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
