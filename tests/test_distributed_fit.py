@@ -18,9 +18,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from nets import BatchNormNet
 from ports import free_port
 from sklearn.metrics import roc_auc_score
-from torch import nn
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum._distributed import Shards, shard_loss_normaliser
@@ -47,22 +47,6 @@ def _multi_output_data():
     Y = np.c_[y, 0.5 * y + 0.1 * rng.normal(size=N_ROWS)]
     w = rng.uniform(0.5, 2.0, size=N_ROWS)
     return X, Y, w
-
-
-class BatchNormNet(nn.Module):
-    """A backbone with buffers (BatchNorm running statistics) to keep in step."""
-
-    def __init__(self, n_inputs, n_outputs):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(n_inputs, 16),
-            nn.BatchNorm1d(16),
-            nn.Tanh(),
-            nn.Linear(16, n_outputs),
-        )
-
-    def forward(self, X):
-        return self.body(X)
 
 
 def _deepgum():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from nets import BatchNormNet
 from skorch.callbacks import Callback
-from torch import nn
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.baselines import RobustNetRegressor
@@ -26,22 +26,6 @@ class RecordWeights(Callback):
         )
 
 
-class BatchNormMLP(nn.Module):
-    """A backbone with float batch-norm buffers and an integer batch counter."""
-
-    def __init__(self, n_inputs, n_outputs):
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(n_inputs, 16),
-            nn.BatchNorm1d(16),
-            nn.ReLU(),
-            nn.Linear(16, n_outputs),
-        )
-
-    def forward(self, X):
-        return self.layers(X)
-
-
 @pytest.fixture(scope="module")
 def data():
     X, y, _ = make_contaminated_regression(80, 3, outlier_rate=0.2, random_state=0)
@@ -58,7 +42,7 @@ def fit_recording(Estimator, data, **params):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("module", [None, BatchNormMLP])
+@pytest.mark.parametrize("module", [None, BatchNormNet])
 def test_final_weights_are_the_mean_of_the_last_epochs(Estimator, module, data):
     model, states = fit_recording(
         Estimator, data, module=module, max_epochs=8, swa_start=0.5
