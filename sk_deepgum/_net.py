@@ -637,7 +637,11 @@ class FitState:
     history: list = field(default_factory=list)
     best_score: float = math.inf
     best_state: dict | None = None
+    # Epoch of the best hold-out check, and what the schedule saved with it.
+    best_epoch: int = 0
+    best_extra: object = None
     rounds_without_improvement: int = 0
+    stopped_early: bool = False
     progress: object = None
     # Running mean of the end-of-epoch weights (``swa_start``), None before it starts.
     weight_average: AveragedModel | None = None
@@ -1153,10 +1157,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                     )
                 self._update_weight_average(state)
                 if state.progress is not None:
-                    state.progress.update(1)
-                    state.progress.set_postfix_str(
-                        f"loss {loss:.4g}" + (f", {describe()}" if describe else "")
-                    )
+                    state.progress.epoch(loss, describe)
 
     def _update_weight_average(self, state: FitState) -> None:
         """Stochastic weight averaging over the last epochs (``swa_start``).
@@ -1183,19 +1184,57 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             module.load_state_dict(state.weight_average.module.state_dict())
             state.weight_average = None
 
-    def _early_stopping_step(self, state: FitState, score: float) -> bool:
-        """Track the validation score; return True when patience is exhausted."""
-        if score < state.best_score - 1e-4 * abs(state.best_score):
+    def _early_stopping_step(
+        self, state: FitState, score: float, extra: object = None
+    ) -> bool:
+        """Record a hold-out check; return True when the patience is exhausted.
+
+        A check improves when :math:`s < s^* - 10^{-4} |s^*|` (:math:`s^*` the best
+        score so far; the first finite score always improves). The network, the
+        epoch and ``extra`` (what the schedule needs to describe that network, e.g.
+        DeepGUM's mixture) are kept for :meth:`_restore_best`.
+        """
+        best = state.best_score
+        improved = math.isfinite(score) and (
+            not math.isfinite(best) or score < best - 1e-4 * abs(best)
+        )
+        if improved:
             state.best_score = score
             state.best_state = copy.deepcopy(state.net.module_.state_dict())
+            state.best_epoch = state.epochs_run
+            state.best_extra = extra
             state.rounds_without_improvement = 0
             return False
         state.rounds_without_improvement += 1
+        state.stopped_early = (
+            state.rounds_without_improvement >= self.n_iter_no_change
+            and state.epochs_run < self.max_epochs
+        )
         return state.rounds_without_improvement >= self.n_iter_no_change
 
-    def _restore_best(self, state: FitState) -> None:
-        if state.best_state is not None:
-            state.net.module_.load_state_dict(state.best_state)
+    def _restore_best(self, state: FitState) -> bool:
+        """Return to the best checked network when the last check was not it.
+
+        ``n_iter_`` then counts the epochs of the returned network (``history_``
+        keeps every check). Returns whether a network was restored.
+        """
+        if state.best_state is None or state.rounds_without_improvement == 0:
+            return False
+        state.net.module_.load_state_dict(state.best_state)
+        last_epoch = state.epochs_run
+        state.epochs_run = state.best_epoch
+        if state.progress is not None:
+            reason = (
+                f"stopped early at epoch {last_epoch}: no hold-out improvement in "
+                f"{state.rounds_without_improvement} checks"
+                if state.stopped_early
+                else f"the last check (epoch {last_epoch}) was not the best"
+            )
+            state.progress.message(
+                f"{reason}; restored the network of epoch {state.best_epoch} "
+                f"(hold-out score {state.best_score:.6g})."
+            )
+        return True
 
     # -- predict ---------------------------------------------------------------
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
-from tqdm.auto import tqdm
 
 from sk_deepgum._net import FitState, NetRegressorBase
+from sk_deepgum._progress import FitProgress
 from sk_deepgum.losses import HuberLoss, SquaredLoss, TukeyLoss
 
 _LOSSES = {"l2": SquaredLoss, "huber": HuberLoss, "tukey": TukeyLoss}
@@ -54,10 +54,12 @@ class RobustNetRegressor(NetRegressorBase):
         Mini-batch size.
     validation_fraction : float or None, default=None
         Share of rows held out for early stopping on the held-out median absolute
-        residual (robust to outliers in the hold-out). None: no hold-out.
+        residual (robust to outliers in the hold-out), checked after every epoch;
+        a check improves when it beats the best so far by more than 10⁻⁴ of it.
+        When the last check is not the best, the best epoch's network is restored
+        and ``n_iter_`` is that epoch. None: no hold-out.
     n_iter_no_change : int, default=3
-        Epochs without validation improvement before stopping; the best model is
-        restored.
+        Consecutive epochs without hold-out improvement before stopping.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (skorch's ``EarlyStopping`` is rejected).
     device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
@@ -65,7 +67,10 @@ class RobustNetRegressor(NetRegressorBase):
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the hold-out split.
     verbose : int, default=0
-        1 shows a progress bar over epochs.
+        Progress on standard error. 0: nothing; 1: a progress bar over epochs on a
+        terminal (in a log, a line when the fit starts and one when it ends) and
+        a notice when the fit stops early; 2: besides, one line per epoch and per
+        hold-out check.
     **kwargs
         ``module__<name>`` and ``optimizer__<name>`` arguments.
 
@@ -76,7 +81,8 @@ class RobustNetRegressor(NetRegressorBase):
     history_ : list of dict
         One record per validation check (empty without a hold-out).
     n_iter_ : int
-        Epochs run.
+        Epochs the returned network was trained for (with a hold-out, the epoch
+        of the restored best network).
     device_ : str
         Device used.
     input_shape_ : tuple of int
@@ -182,11 +188,11 @@ or torch.utils.data.Dataset
         return _LOSSES[self.loss]()
 
     def _run_schedule(self, state: FitState) -> dict:
-        state.progress = tqdm(
-            total=self.max_epochs,
-            disable=not (self.verbose and state.is_main),
-            desc=self.loss,
-            unit="epoch",
+        state.progress = FitProgress(
+            f"RobustNetRegressor({self.loss})",
+            self.max_epochs,
+            self.verbose,
+            enabled=state.is_main,
         )
         if state.X_valid is None:
             self._train_epochs(state, self.max_epochs)
@@ -200,9 +206,11 @@ or torch.utils.data.Dataset
                 state.history.append(
                     {"epoch": state.epochs_run, "valid_median_ae": score}
                 )
+                state.progress.check(
+                    f"epoch {state.epochs_run}: hold-out median |residual| {score:.4g}"
+                )
                 if self._early_stopping_step(state, score):
                     break
-            if state.rounds_without_improvement > 0:
-                self._restore_best(state)
+            self._restore_best(state)
         state.progress.close()
         return {}

@@ -14,7 +14,6 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from sk_deepgum._net import (
     FitState,
@@ -22,6 +21,7 @@ from sk_deepgum._net import (
     is_torch_dataset,
     read_dataset_targets,
 )
+from sk_deepgum._progress import FitProgress
 from sk_deepgum.losses import QuadraticLoss
 from sk_deepgum.mixture import (
     GaussianUniformMixture,
@@ -185,10 +185,15 @@ default='moments'
         Mini-batch size (training batches are shuffled with ``random_state``).
     validation_fraction : float or None, default=None
         Share of rows held out to stop early on the held-out GUM negative
-        log-likelihood, a loss outliers cannot dominate. None: no hold-out.
+        log-likelihood under the round's mixture, a loss outliers cannot dominate
+        (their density is bounded by γ). It is checked after every EM round; a
+        check improves when it beats the best so far by more than 10⁻⁴ of it. When
+        the last check is not the best, the best round's network and its mixture
+        are restored, and ``outlier_scores_``, ``mixture_`` and ``n_iter_``
+        describe that network. None: no hold-out.
     n_iter_no_change : int, default=3
-        Rounds without validation improvement before stopping (with a hold-out);
-        the best model is restored.
+        Consecutive EM rounds without hold-out improvement before stopping (with
+        a hold-out).
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (deep-copied). skorch's ``EarlyStopping`` is
         rejected: it stops by raising KeyboardInterrupt, which would also swallow a
@@ -201,7 +206,10 @@ default='moments'
         ``torch.random.fork_rng``: the global torch RNG is left untouched. Same seed
         → identical CPU predictions at the same torch thread count.
     verbose : int, default=0
-        1 shows a progress bar over epochs.
+        Progress on standard error. 0: nothing; 1: a progress bar over epochs on a
+        terminal (in a log, a line when the fit starts and one when it ends) and
+        a notice when the fit stops early; 2: besides, one line per epoch (loss,
+        inlier prior) and per hold-out check.
     **kwargs
         ``module__<name>`` and ``optimizer__<name>`` arguments (tunable in
         :class:`~sklearn.model_selection.GridSearchCV`).
@@ -227,7 +235,9 @@ default='moments'
     history_ : list of dict
         One JSON-serialisable record per EM round.
     n_iter_ : int
-        Epochs run.
+        Epochs the returned network was trained for: ``max_epochs``, or with a
+        hold-out the epoch of the restored best network (``history_`` records
+        every round that ran).
     device_ : str
         Device used.
     input_shape_ : tuple of int
@@ -400,11 +410,8 @@ or torch.utils.data.Dataset
             df=self.inlier_df,
         )
         criterion = state.net.criterion_
-        state.progress = tqdm(
-            total=self.max_epochs,
-            disable=not (self.verbose and state.is_main),
-            desc="DeepGUM",
-            unit="epoch",
+        state.progress = FitProgress(
+            "DeepGUMRegressor", self.max_epochs, self.verbose, enabled=state.is_main
         )
         params = None
 
@@ -433,13 +440,17 @@ or torch.utils.data.Dataset
                 if state.epochs_run
                 else None,
             }
+            state.history.append(record)
             if state.X_valid is not None:
                 record["valid_nll"] = self._held_out_nll(state, params, grouping)
-            state.history.append(record)
-            if state.X_valid is not None and self._early_stopping_step(
-                state, record["valid_nll"]
-            ):
-                break
+                state.progress.check(
+                    f"epoch {state.epochs_run}: inlier prior "
+                    f"{float(params.inlier_prior.mean()):.3f}, hold-out GUM NLL "
+                    f"{record['valid_nll']:.4g}"
+                )
+                # The mixture fitted on this network's residuals goes with it.
+                if self._early_stopping_step(state, record["valid_nll"], em):
+                    break
             if state.epochs_run >= self.max_epochs:
                 break
             logit, _ = self._inlier_logit(residuals, params, grouping)
@@ -457,21 +468,12 @@ or torch.utils.data.Dataset
             criterion.criterion.precision.copy_(precision)
             epochs = min(self.epochs_per_round, self.max_epochs - state.epochs_run)
             self._train_epochs(state, epochs, describe)
-        state.progress.close()
-
-        if state.best_state is not None and state.rounds_without_improvement > 0:
-            self._restore_best(state)
-            # The scores and mixture_ must describe the restored model.
-            residuals = state.residuals()
-            em = fit_gum(
-                residuals.T.contiguous(),
-                state.sample_weight,
-                grouping,
-                init_params=params,
-                process_group=state.process_group,
-                **em_options,
-            )
+        if self._restore_best(state):
+            # The scores and mixture_ must describe the restored network: the
+            # mixture of its round was fitted on its own training residuals.
+            em = state.best_extra
             params = em.params
+        state.progress.close()
         return self._outlier_attributes(state, params, grouping, column_groups, em)
 
     def _inlier_logit(self, residuals, params, grouping):
