@@ -297,6 +297,49 @@ def make_estimator(method: str, seed: int, settings: Settings):
     raise ValueError(f"unknown method {method!r}")
 
 
+def equal_step_params(estimator, n_all: int, n_fit: int) -> dict:
+    """Epoch counts that give a fit on ``n_fit`` rows the optimiser steps of the same
+    estimator fitted on ``n_all`` rows.
+
+    An epoch is ``ceil(n / batch_size)`` steps (a partial batch is a step), so a fit
+    on fewer rows (the clean subset) for as many epochs takes fewer steps. With
+    ``r = ceil(n_all / b) / ceil(n_fit / b)``: ``max_epochs`` becomes
+    ``ceil(max_epochs * r)`` (never fewer steps; more by less than one epoch of
+    ``n_fit`` rows), and DeepGUM's ``warm_up_epochs`` and ``epochs_per_round``
+    become ``round(value * r)`` (at least 1 for the latter), so that its L2
+    warm-up and the steps between EM rounds stay about as long in steps.
+    ``swa_start`` is a share of ``max_epochs``: it follows. Empty when both
+    counts of steps per epoch are equal.
+
+    Parameters
+    ----------
+    estimator : DeepGUMRegressor or RobustNetRegressor
+        Unfitted; its current parameters are scaled.
+    n_all : int
+        Rows of the fits being matched (every row).
+    n_fit : int
+        Rows this estimator will be fitted on.
+    """
+    params = estimator.get_params()
+    batch = params["batch_size"]
+    steps_all, steps_fit = math.ceil(n_all / batch), math.ceil(n_fit / batch)
+    if steps_all == steps_fit:
+        return {}
+
+    # Integer arithmetic: 100 * 32 / 25 must give 128, not ceil(128.00000000000003).
+    def ceil_scaled(epochs: int) -> int:
+        return -(-epochs * steps_all // steps_fit)
+
+    def round_scaled(epochs: int) -> int:
+        return (2 * epochs * steps_all + steps_fit) // (2 * steps_fit)
+
+    out = {"max_epochs": ceil_scaled(params["max_epochs"])}
+    if "warm_up_epochs" in params:
+        out["warm_up_epochs"] = round_scaled(params["warm_up_epochs"])
+        out["epochs_per_round"] = max(1, round_scaled(params["epochs_per_round"]))
+    return out
+
+
 def rmse(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     """Root mean squared error over every entry."""
     return float(np.sqrt(np.mean((np.asarray(y_pred) - np.asarray(y_true)) ** 2)))
