@@ -125,6 +125,13 @@ How to run
 ::
 
     python benchmarks/bench_regressor.py [--quick] [--only robustness] [--seeds 3]
+
+The committed ``benchmarks/results_regressor.md`` is the report of a full run,
+copied (before ``bench_suite.py --full``, whose RESULTS.md quotes its timing
+table)::
+
+    python benchmarks/bench_regressor.py --no-resume
+    cp benchmarks/results/regressor/results.md benchmarks/results_regressor.md
 """
 
 from __future__ import annotations

@@ -15,7 +15,11 @@ Writes ``results.csv`` (one row per cell), one PNG per contamination task (clean
 error against contamination, one line per method, the oracle included) and
 ``results.md``; ``--full`` also writes ``benchmarks/RESULTS.md`` (command, machine,
 versions, date, every table, and the speed figures of ``bench_mixture.py`` and
-``bench_regressor.py`` copied from their committed reports).
+``bench_regressor.py`` copied from their committed reports: regenerate those
+first). The committed RESULTS.md comes from ``python benchmarks/bench_suite.py
+--full --threads 1``; to use two cores, run tasks side by side first with the same
+``--threads 1`` (e.g. ``--only faces_image`` beside ``--only faces_landmark``), then
+that command reuses their cells and writes the report.
 
 Methods (same backbone, optimiser, batch size, number of optimiser steps and target
 scaling for every network):
