@@ -39,7 +39,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -53,13 +57,13 @@ from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
 from sk_deepgum.backbones import MLP, build_module
+from sk_deepgum.losses import MAD_TO_SD
 from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_data
 
 #: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
 #: row's prediction never depends on which other rows share its batch.
 INFERENCE_BATCH_ROWS = 1024
 _PARAM_PREFIXES = ("module__", "optimizer__")
-_MAD_TO_SD = 1.4826
 _IQR_TO_SD = 1.0 / 1.349
 
 
@@ -95,26 +99,62 @@ def resolve_device(device) -> torch.device:
     return resolved
 
 
+def weighted_quantiles(
+    values: np.ndarray, weights: np.ndarray | None, quantiles
+) -> np.ndarray:
+    r"""Weighted quantiles of every column of (n, D) ``values``, shape (Q, D).
+
+    With a column sorted, :math:`x_{(1)} \le \dots \le x_{(n)}`, its weights'
+    running sums :math:`c_i` and :math:`h = q\, c_n`, the quantile is
+    :math:`\tfrac12 (x_{(\min\{i : c_i \ge h\})} + x_{(\min\{i : c_i > h\})})`
+    (the averaged inverse of the weighted CDF): with integer weights it is
+    ``np.quantile(..., method='averaged_inverted_cdf')`` of the rows repeated that
+    many times, and at q = 1/2 ``np.median`` of them.
+    """
+    if weights is None:
+        weights = np.ones(len(values))
+    n = len(values)
+    order = np.argsort(values, axis=0, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=0)
+    running = np.cumsum(weights[order], axis=0)
+    columns = np.arange(values.shape[1])
+    result = []
+    for q in np.atleast_1d(quantiles):
+        target = q * running[-1]
+        lower = np.minimum((running < target).sum(0), n - 1)
+        upper = np.minimum((running <= target).sum(0), n - 1)
+        result.append(0.5 * (ordered[lower, columns] + ordered[upper, columns]))
+    return np.array(result)
+
+
 def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):
     """Per-output centre (median) and scale (1.4826·MAD → IQR/1.349 → std → 1).
 
-    Outliers corrupt the mean and standard deviation, not the median and MAD.
+    Outliers corrupt the mean and standard deviation, not the median and MAD. Every
+    statistic is weighted by ``sample_weight`` (:func:`weighted_quantiles`), so an
+    integer weight counts as that many repeated rows.
 
     Parameters
     ----------
     y : ndarray of shape (n, D)
     sample_weight : ndarray of shape (n,) or None
-        Rows with zero weight are ignored.
+        Non-negative row weights (rows with zero weight are ignored).
 
     Returns
     -------
     centre, scale : ndarray of shape (D,)
     """
-    rows = y if sample_weight is None else y[sample_weight > 0]
-    centre = np.median(rows, axis=0)
-    scale = _MAD_TO_SD * np.median(np.abs(rows - centre), axis=0)
-    q75, q25 = np.percentile(rows, [75, 25], axis=0)
-    fallbacks = [(q75 - q25) * _IQR_TO_SD, rows.std(axis=0)]
+    rows, w = y, sample_weight
+    if sample_weight is not None:
+        kept = sample_weight > 0
+        rows, w = y[kept], sample_weight[kept]
+    (centre,) = weighted_quantiles(rows, w, 0.5)
+    (mad,) = weighted_quantiles(np.abs(rows - centre), w, 0.5)
+    scale = MAD_TO_SD * mad
+    q25, q75 = weighted_quantiles(rows, w, [0.25, 0.75])
+    mean = np.average(rows, axis=0, weights=w)
+    std = np.sqrt(np.average((rows - mean) ** 2, axis=0, weights=w))
+    fallbacks = [(q75 - q25) * _IQR_TO_SD, std]
     tiny = np.finfo(np.float32).tiny
     for fallback in fallbacks:
         scale = np.where(scale > tiny * np.maximum(np.abs(centre), 1), scale, fallback)
@@ -554,8 +594,11 @@ class WeightedLoss(nn.Module):
         self.normaliser = self.normaliser.new_tensor(1.0)
 
     def forward(self, y_pred, y_true, index):
-        per_element = self.criterion(y_pred, y_true)
-        weighted = (self.weights[index] * per_element).sum()
+        weights = self.weights[index]
+        # The criterion gets the weights too: a robust loss's batch scale is a
+        # weighted statistic (an integer weight counts as repeated rows).
+        per_element = self.criterion(y_pred, y_true, weight=weights)
+        weighted = (weights * per_element).sum()
         return weighted / (self.normaliser * y_pred.shape[0])
 
 
@@ -773,26 +816,35 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
     # -- parameters: module__* / optimizer__* ------------------------------------
 
     def _store_prefixed_kwargs(self, kwargs: dict) -> None:
-        # No validation here (sklearn: __init__ only stores); fit names strays.
+        # sklearn: __init__ only stores, and must not raise
+        # (check_do_not_raise_errors_in_init_or_set_params); fit refuses strays.
         for key, value in kwargs.items():
             setattr(self, key, value)
 
-    def _check_extra_kwargs(self) -> None:
-        known = set(super()._get_param_names())
-        strays = [
-            k
-            for k in vars(self)
-            if k not in known
-            and not k.startswith(_PARAM_PREFIXES)
-            and not k.startswith("_")
-            and not k.endswith("_")
-        ]
-        if strays:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected keyword argument(s) {strays}; "
-                "only module__<name> and optimizer__<name> are accepted besides the "
-                "documented parameters."
+    def _refuse_unknown(self, names: list, where: str) -> None:
+        if names:
+            raise InvalidParameterError(
+                f"{type(self).__name__} got unexpected keyword argument(s) "
+                f"{sorted(names)} in {where}; valid parameters are "
+                f"{sorted(super()._get_param_names())}, plus module__<name> and "
+                "optimizer__<name> for the backbone and the optimizer."
             )
+
+    def _check_extra_kwargs(self) -> None:
+        # Attributes set by hand (not through __init__ or set_params) are caught
+        # at fit.
+        known = set(super()._get_param_names())
+        self._refuse_unknown(
+            [
+                k
+                for k in vars(self)
+                if k not in known
+                and not k.startswith(_PARAM_PREFIXES)
+                and not k.startswith("_")
+                and not k.endswith("_")
+            ],
+            "fit",
+        )
 
     def _get_param_names(self):
         names = super()._get_param_names()
@@ -801,17 +853,23 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         )
 
     def set_params(self, **params):
-        # Prefixed arguments, and (like __init__) unknown plain names, are stored
-        # as given; fit raises a TypeError naming any stray one.
+        # module__* / optimizer__* are stored as given; any other name goes
+        # through BaseEstimator.set_params, which refuses unknown ones by name.
         known = set(super()._get_param_names())
-        direct = {
+        # "kwargs" is what sklearn's checks read off the signature's **kwargs: it
+        # is stored as __init__ would store it, and refused at fit like any stray.
+        stored = {
             k: v
             for k, v in params.items()
-            if k.startswith(_PARAM_PREFIXES) or ("__" not in k and k not in known)
+            if k.startswith(_PARAM_PREFIXES) or k == "kwargs"
         }
-        for key, value in direct.items():
+        self._refuse_unknown(
+            [k for k in params if k not in stored and k.split("__")[0] not in known],
+            "set_params",
+        )
+        for key, value in stored.items():
             setattr(self, key, value)
-        rest = {k: v for k, v in params.items() if k not in direct}
+        rest = {k: v for k, v in params.items() if k not in stored}
         return super().set_params(**rest) if rest else self
 
     def _prefixed(self, prefix: str) -> dict:

@@ -2,7 +2,9 @@
 
 Every criterion maps ``(y_pred, y_true)`` of shape (B, D) to an element-wise loss of the
 same shape; :class:`sk_deepgum._net.WeightedLoss` applies per-sample weights and
-reduces.
+reduces. It also passes the batch's weights as ``weight`` (B, D): the M-estimators'
+batch scale is a weighted statistic, so that an integer weight counts as that many
+repeated rows.
 
 The M-estimators (:class:`HuberLoss`, :class:`TukeyLoss`) follow Belagiannis et al.,
 "Robust Optimization for Deep Regression", ICCV 2015: residuals are scaled per output
@@ -18,7 +20,7 @@ from torch import nn
 class SquaredLoss(nn.Module):
     """Element-wise :math:`\\tfrac12 (y - \\hat y)^2` (plain L2)."""
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, weight=None):
         residual = y_true - y_pred
         return 0.5 * residual * residual
 
@@ -40,7 +42,7 @@ class QuadraticLoss(nn.Module):
         super().__init__()
         self.register_buffer("precision", torch.eye(n_outputs))
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, weight=None):
         residual = y_true - y_pred
         return 0.5 * residual * (residual @ self.precision)
 
@@ -53,18 +55,50 @@ MIN_SCALE = 1e-3
 residuals are all equal (MAD 0) must not blow the scaled residuals up to infinity."""
 
 
-def batch_mad_scale(residual: torch.Tensor) -> torch.Tensor:
+def weighted_median(values: torch.Tensor, weight: torch.Tensor | None = None):
+    r"""Per-column weighted median of (B, D) values, shape (1, D).
+
+    With the values of a column sorted, :math:`x_{(1)} \le \dots \le x_{(B)}`, their
+    weights' running sums :math:`c_i` and :math:`h = c_B / 2`:
+
+    .. math::
+
+        \operatorname{med} = \tfrac12 \bigl(x_{(\min\{i : c_i \ge h\})}
+            + x_{(\min\{i : c_i > h\})}\bigr)
+
+    the mean of the lower and upper weighted medians. With integer weights it is
+    ``np.median`` of the rows repeated that many times (an even count takes the mean
+    of the two middle values); without weights, ``np.median``.
+    """
+    if weight is None:
+        weight = torch.ones_like(values)
+    n = values.shape[0]
+    ordered, order = values.sort(dim=0)
+    running = weight.gather(0, order).cumsum(0)
+    half = 0.5 * running[-1:]
+    lower = (running < half).sum(0, keepdim=True).clamp_max(n - 1)
+    upper = (running <= half).sum(0, keepdim=True).clamp_max(n - 1)
+    return 0.5 * (ordered.gather(0, lower) + ordered.gather(0, upper))
+
+
+def batch_mad_scale(
+    residual: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
     r"""Per-output robust scale of a batch of residuals, without gradient.
 
     .. math::
 
-        s_d = \max\bigl(1.4826 \cdot \operatorname{median}_n |r_{nd} -
-        \operatorname{median}_m r_{md}|,\; 10^{-3}\bigr)
+        s_d = \max\bigl(1.4826 \cdot \operatorname{med}_n |r_{nd} -
+        \operatorname{med}_m r_{md}|,\; 10^{-3}\bigr)
+
+    with the weighted medians of :func:`weighted_median`.
 
     Parameters
     ----------
     residual : Tensor of shape (B, D)
         Residuals ``y - y_pred`` of one batch.
+    weight : Tensor of shape (B, D) or None, default=None
+        Non-negative weights of the residuals (None: all equal).
 
     Returns
     -------
@@ -73,8 +107,9 @@ def batch_mad_scale(residual: torch.Tensor) -> torch.Tensor:
         batch, not something the network can shrink to lower its loss.
     """
     r = residual.detach()
-    centre = r.median(dim=0, keepdim=True).values
-    mad = (r - centre).abs().median(dim=0, keepdim=True).values
+    w = None if weight is None else weight.detach()
+    centre = weighted_median(r, w)
+    mad = weighted_median((r - centre).abs(), w)
     return (MAD_TO_SD * mad).clamp_min(MIN_SCALE)
 
 
@@ -112,9 +147,9 @@ class HuberLoss(nn.Module):
         super().__init__()
         self.delta = delta
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, weight=None):
         residual = y_true - y_pred
-        scale = batch_mad_scale(residual)
+        scale = batch_mad_scale(residual, weight)
         u = (residual / scale).abs()
         rho = torch.where(
             u <= self.delta,
@@ -154,7 +189,8 @@ class TukeyLoss(nn.Module):
     warm_up_factor : float, default=7.0
         Scale multiplier during the warm-up (1 disables it).
     warm_up_inside : float, default=0.7
-        Share of residuals within ``c`` scaled MADs that ends the warm-up.
+        Share of residuals within ``c`` scaled MADs that ends the warm-up (weighted
+        by the batch's sample weights).
 
     Examples
     --------
@@ -180,11 +216,18 @@ class TukeyLoss(nn.Module):
         """Start a new fit in the warm-up phase."""
         self.warming_up = True
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, weight=None):
         residual = y_true - y_pred
-        scale = batch_mad_scale(residual)
+        scale = batch_mad_scale(residual, weight)
         if self.warming_up:
-            inside = (residual.detach().abs() <= self.c * scale).float().mean()
+            inside = (residual.detach().abs() <= self.c * scale).to(residual.dtype)
+            if weight is None:
+                inside = inside.mean()
+            else:
+                w = weight.detach()
+                inside = (inside * w).sum() / w.sum().clamp_min(
+                    torch.finfo(w.dtype).tiny
+                )
             if inside >= self.warm_up_inside:
                 self.warming_up = False
             else:
@@ -200,4 +243,5 @@ __all__ = [
     "SquaredLoss",
     "TukeyLoss",
     "batch_mad_scale",
+    "weighted_median",
 ]

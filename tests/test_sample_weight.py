@@ -1,0 +1,72 @@
+"""Integer sample weights are repeated rows: in the robust target scale, in the
+Huber/Tukey batch scale and in whole fits (one batch, so SGD takes the same steps).
+
+Every expected value is computed here with numpy on the repeated rows.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from sk_deepgum import DeepGUMRegressor
+from sk_deepgum.baselines import RobustNetRegressor
+from sk_deepgum.losses import HuberLoss, TukeyLoss, batch_mad_scale
+
+
+@pytest.fixture(scope="module")
+def weighted_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(13, 3))
+    y = np.c_[X[:, 0] + rng.standard_t(2, size=13), rng.exponential(size=13)]
+    weights = np.array([0, 1, 4, 2, 1, 3, 0, 1, 1, 5, 2, 1, 1])
+    return X, y, weights
+
+
+def test_target_scale_is_the_median_and_mad_of_the_repeated_rows(weighted_rows):
+    X, y, weights = weighted_rows
+    y_rep = np.repeat(y, weights, axis=0)
+    centre = np.median(y_rep, axis=0)
+    scale = 1.4826 * np.median(np.abs(y_rep - centre), axis=0)
+    for Model in (RobustNetRegressor, DeepGUMRegressor):
+        model = Model(max_epochs=1, random_state=0).fit(X, y, sample_weight=weights)
+        np.testing.assert_allclose(model.target_centre_, centre, rtol=1e-12)
+        np.testing.assert_allclose(model.target_scale_, scale, rtol=1e-12)
+
+
+def test_batch_scale_is_the_mad_of_the_repeated_rows(weighted_rows):
+    _, y, weights = weighted_rows
+    y_rep = np.repeat(y, weights, axis=0)
+    expected = 1.4826 * np.median(np.abs(y_rep - np.median(y_rep, 0)), 0)
+    residual = torch.as_tensor(y)
+    w = torch.as_tensor(weights, dtype=torch.float64)[:, None].expand_as(residual)
+    np.testing.assert_allclose(
+        batch_mad_scale(residual, w)[0].numpy(), expected, rtol=1e-12
+    )
+    # Unweighted, an even count takes the mean of the two middle values (np.median).
+    np.testing.assert_allclose(
+        batch_mad_scale(torch.as_tensor(y_rep))[0].numpy(), expected, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("Loss", [HuberLoss, TukeyLoss])
+def test_weighted_losses_equal_the_repeated_rows(Loss, weighted_rows):
+    _, y, weights = weighted_rows
+    y_pred = torch.zeros(y.shape, dtype=torch.float64)
+    w = torch.as_tensor(weights, dtype=torch.float64)[:, None].expand(y.shape)
+    weighted = (w * Loss()(y_pred, torch.as_tensor(y), weight=w)).sum()
+    y_rep = torch.as_tensor(np.repeat(y, weights, axis=0))
+    repeated = Loss()(torch.zeros_like(y_rep), y_rep).sum()
+    torch.testing.assert_close(weighted, repeated, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("loss", ["l2", "huber", "tukey"])
+def test_weighted_fit_equals_repeated_rows_fit(loss, weighted_rows):
+    X, y, weights = weighted_rows
+    params = dict(loss=loss, max_epochs=5, batch_size=64, random_state=0)
+    weighted = RobustNetRegressor(**params).fit(X, y, sample_weight=weights)
+    repeated = RobustNetRegressor(**params).fit(
+        np.repeat(X, weights, axis=0), np.repeat(y, weights, axis=0)
+    )
+    np.testing.assert_allclose(
+        weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6
+    )
