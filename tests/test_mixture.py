@@ -448,3 +448,69 @@ def test_near_constant_column_does_not_turn_every_row_into_an_outlier():
     two_columns = GaussianUniformMixture().fit(with_noise).weights_[0]
     assert two_columns == pytest.approx(one_column, abs=0.02)
     assert two_columns == pytest.approx(true_inlier_share, abs=0.03)
+
+
+# -- model selection and the uniform's box in closed form -----------------------
+
+
+def _log_likelihood_by_hand(gum, X):
+    """Σ_n Σ_g log(π_g N(x_g; μ_g, Σ_g) + (1 - π_g) γ_g), with scipy's density."""
+    from scipy.stats import multivariate_normal
+
+    weights = np.atleast_2d(gum.weights_)
+    log_gamma = np.atleast_1d(gum.uniform_log_density_)
+    grouped = gum.groups is not None
+    total = 0.0
+    for g, cols in enumerate(gum.groups_):
+        mean = gum.means_[g] if grouped else gum.means_
+        cov = gum.covariances_[g] if grouped else gum.covariances_
+        if gum.covariance_type == "diag":
+            cov = np.diag(cov)
+        elif gum.covariance_type == "spherical":
+            cov = float(cov) * np.eye(len(cols))
+        log_n = multivariate_normal(mean, cov).logpdf(X[:, cols]).reshape(-1)
+        total += np.logaddexp(
+            np.log(weights[g, 0]) + log_n, np.log(weights[g, 1]) + log_gamma[g]
+        ).sum()
+    return total
+
+
+@pytest.mark.parametrize(
+    ("params", "n_free"),
+    [
+        # prior 1 + variances 3 + box (low, high) per column 6
+        (dict(covariance_type="diag"), 1 + 3 + 6),
+        # prior 1 + one variance 1 + box 6
+        (dict(covariance_type="spherical"), 1 + 1 + 6),
+        # prior 1 + symmetric 3x3 matrix 6 + box 6
+        (dict(covariance_type="full"), 1 + 6 + 6),
+        # priors 2 + (1 + 3) matrix entries + means 3 + box 6
+        (dict(covariance_type="full", groups=[[0], [1, 2]], fit_mean=True), 2 + 4 + 3 + 6),
+        # priors 3 + variances 3, a given box has no free parameter
+        (dict(groups="each", uniform=[[-30, 30]] * 3), 3 + 3),
+        # priors 2 + one variance per group 2 + means 3 + the min-max box 6
+        (dict(covariance_type="spherical", groups=[[0, 2], [1]], fit_mean=True,
+              uniform="range"), 2 + 2 + 3 + 6),
+    ],
+)  # fmt: skip
+def test_bic_and_aic_count_the_free_parameters(params, n_free):
+    X, _ = _contaminated(400, 3, seed=22)
+    gum = GaussianUniformMixture(**params).fit(X)
+    log_lik = _log_likelihood_by_hand(gum, X)
+    assert gum.score(X) * len(X) == pytest.approx(log_lik, rel=1e-10)
+    assert gum.bic(X) == pytest.approx(-2 * log_lik + n_free * np.log(400), rel=1e-10)
+    assert gum.aic(X) == pytest.approx(-2 * log_lik + 2 * n_free, rel=1e-10)
+    # bic and aic take any array-like
+    assert gum.bic(X.tolist()) == pytest.approx(gum.bic(X), rel=1e-12)
+
+
+def test_clean_data_gets_the_min_max_box():
+    # Without outliers the moment-matched box would settle on the Gaussian's
+    # shoulders; the floor of 5 inlier sd takes over, but never beyond half the
+    # data's range on either side: here 5 sd > half the range, so the box's width
+    # is exactly the range.
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    gum = GaussianUniformMixture().fit(X)
+    assert np.all(5 * np.sqrt(gum.covariances_) > np.ptp(X, axis=0) / 2)
+    np.testing.assert_allclose(np.diff(gum.uniform_bounds_, axis=1)[:, 0], np.ptp(X, 0))
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, 0)).sum())
