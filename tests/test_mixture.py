@@ -10,7 +10,7 @@ from sklearn.mixture import GaussianMixture
 
 from sk_deepgum import GaussianUniformMixture
 
-N_LARGE = 100_000
+N_LARGE = 20_000
 
 
 def draw_gum(n, groups, covariances, priors, bounds, seed):
