@@ -514,3 +514,14 @@ def test_clean_data_gets_the_min_max_box():
     assert np.all(5 * np.sqrt(gum.covariances_) > np.ptp(X, axis=0) / 2)
     np.testing.assert_allclose(np.diff(gum.uniform_bounds_, axis=1)[:, 0], np.ptp(X, 0))
     assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, 0)).sum())
+
+
+@pytest.mark.parametrize("init_inlier_prior", [1e-50, 1 - 1e-9])
+def test_starting_prior_that_float32_rounds_to_0_or_1_still_fits(init_inlier_prior):
+    # In float32, 1e-50 rounds to 0 and 1 - 1e-9 to 1: a prior of exactly 0 would
+    # make every row an outlier for good, one of exactly 1 an infinite
+    # log-likelihood. The E-step keeps the prior within [eps, 1 - eps].
+    X, outlier = _contaminated(1000, 2, seed=0)
+    gum = GaussianUniformMixture(init_inlier_prior=init_inlier_prior)
+    gum.fit(X.astype(np.float32))
+    assert gum.weights_[0] == pytest.approx(1 - outlier.mean(), abs=0.02)
