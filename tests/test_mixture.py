@@ -525,3 +525,28 @@ def test_starting_prior_that_float32_rounds_to_0_or_1_still_fits(init_inlier_pri
     gum = GaussianUniformMixture(init_inlier_prior=init_inlier_prior)
     gum.fit(X.astype(np.float32))
     assert gum.weights_[0] == pytest.approx(1 - outlier.mean(), abs=0.02)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_fit_mean_recovers_a_shifted_mixture(covariance_type):
+    # The known mixture of test_recovers_known_mixture_per_row moved to mean (3, -2):
+    # with fit_mean the fit is the shifted one (same prior and covariance).
+    cov = {
+        "full": np.array([[1.0, 0.6], [0.6, 2.0]]),
+        "diag": np.diag([1.0, 2.5]),
+        "spherical": 1.5 * np.eye(2),
+    }[covariance_type]
+    bounds = np.array([[-12.0, 12.0], [-15.0, 9.0]])
+    X, _, _ = draw_gum(N_LARGE, [[0, 1]], [cov], [0.7], bounds, seed=16)
+    mean = np.array([3.0, -2.0])
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type, fit_mean=True, tol=1e-6
+    ).fit(X + mean)
+    assert gum.weights_[0] == pytest.approx(0.7, abs=0.01)
+    np.testing.assert_allclose(gum.means_, mean, atol=0.05)
+    if covariance_type == "full":
+        np.testing.assert_allclose(gum.covariances_, cov, rtol=0.05, atol=0.05)
+    elif covariance_type == "diag":
+        np.testing.assert_allclose(gum.covariances_, np.diag(cov), rtol=0.05)
+    else:
+        assert float(gum.covariances_) == pytest.approx(1.5, rel=0.05)
