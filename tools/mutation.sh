@@ -17,6 +17,12 @@
 #   MUTMUT=/path/to/mutmut tools/mutation.sh   # mutmut executable (default: on PATH,
 #                                              # else /tmp/venv/bin/mutmut)
 #   REPORT_ONLY=1 tools/mutation.sh            # print the table from the last run
+#   FULL=1 tools/mutation.sh                   # retest every mutant, killed ones too
+#
+# By default a run resumes: it tests only the targets' mutants that are not yet
+# killed (never tested, survived, timed out, interrupted), so tests added to kill
+# survivors are checked without retesting the ~1000 killed ones. After a change to
+# a mutated function, use FULL=1 (mutmut regenerates that function's mutants).
 #
 # How to read the result
 #   killed    : some test failed with the mutant in place (good).
@@ -27,8 +33,7 @@
 #   other     : timeout, "no tests" (no selected test reaches the function),
 #               suspicious or not checked (e.g. an interrupted run): rerun them.
 #   score     : killed / (killed + survived + other).
-#   mutmut caches verdicts in mutants/; a rerun tests only mutants whose function or
-#   tests changed. `rm -rf mutants` forces a full rerun.
+#   Verdicts are kept in mutants/ (`rm -rf mutants` starts from scratch).
 #
 # Adding targets
 #   A target is MODULE:FUNCTION or MODULE:Class.method, MODULE the dotted module
@@ -106,10 +111,33 @@ for target in "${TARGETS[@]}"; do
     globs+=("$(prefix "$target")*")
 done
 
+run_mutmut() {
+    # mutmut's progress output is a spinner: keep only its last lines.
+    "$mutmut" run --max-children "${MUTMUT_CHILDREN:-1}" "$@" |
+        tr '\r' '\n' | grep -v '^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]' | tail -n 5 || true
+}
+
 if [[ -z "${REPORT_ONLY:-}" ]]; then
-    # Progress output of mutmut is a spinner: keep only its summary lines.
-    "$mutmut" run --max-children "${MUTMUT_CHILDREN:-1}" "${globs[@]}" |
-        tr '\r' '\n' | grep -v -e '^⠋\|^⠙\|^⠹\|^⠸\|^⠼\|^⠴\|^⠦\|^⠧\|^⠇\|^⠏' | tail -n 5 || true
+    if [[ -n "${FULL:-}" || ! -d mutants ]]; then
+        # Globs: mutmut (re)tests every matching mutant.
+        run_mutmut "${globs[@]}"
+    else
+        # Explicit names of the mutants not yet killed (mutmut would retest every
+        # mutant matching a glob).
+        pending=()
+        known=$("$mutmut" results --all true 2>/dev/null)
+        for target in "${TARGETS[@]}"; do
+            p=$(prefix "$target")
+            while read -r name; do
+                [[ -n $name ]] && pending+=("$name")
+            done < <(grep -F "    $p" <<<"$known" | grep -v ': killed$' |
+                sed 's/^ *//; s/: [a-z ]*$//' || true)
+        done
+        if [[ ${#pending[@]} -gt 0 ]]; then
+            echo "testing ${#pending[@]} mutants not yet killed"
+            run_mutmut "${pending[@]}"
+        fi
+    fi
 fi
 
 results=$("$mutmut" results --all true 2>/dev/null)
