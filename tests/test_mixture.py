@@ -550,3 +550,29 @@ def test_fit_mean_recovers_a_shifted_mixture(covariance_type):
         np.testing.assert_allclose(gum.covariances_, np.diag(cov), rtol=0.05)
     else:
         assert float(gum.covariances_) == pytest.approx(1.5, rel=0.05)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full"])
+def test_reg_covar_is_in_units_of_each_column_weighted_variance(covariance_type):
+    # Inliers only and a huge fixed box: every responsibility is 1 to rounding, so
+    # the zero-mean Gaussian's covariance is the weighted second moment plus
+    # reg_covar times each column's weighted variance (about its weighted mean).
+    rng = np.random.default_rng(17)
+    X = rng.normal(loc=[2.0, -5.0], scale=[1.0, 3.0], size=(500, 2))
+    w = rng.uniform(0.2, 3.0, size=500)
+    reg = 0.5
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type,
+        uniform=[[-1e6, 1e6]] * 2,
+        reg_covar=reg,
+        tol=1e-10,
+    ).fit(X, sample_weight=w)
+    second = np.einsum("n,ni,nj->ij", w, X, X) / w.sum()
+    variance = np.cov(X.T, aweights=w, bias=True).diagonal()
+    expected = second + np.diag(reg * variance)
+    if covariance_type == "diag":
+        expected = expected.diagonal()
+    elif covariance_type == "spherical":
+        expected = expected.diagonal().mean()
+    np.testing.assert_allclose(gum.covariances_, expected, rtol=1e-9)
+    assert gum.weights_[0] == pytest.approx(1.0)
