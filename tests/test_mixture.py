@@ -576,3 +576,15 @@ def test_reg_covar_is_in_units_of_each_column_weighted_variance(covariance_type)
         expected = expected.diagonal().mean()
     np.testing.assert_allclose(gum.covariances_, expected, rtol=1e-9)
     assert gum.weights_[0] == pytest.approx(1.0)
+
+
+def test_range_box_ignores_rows_of_zero_weight():
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(200, 2))
+    X[:3] = [[50.0, -60.0], [-70.0, 40.0], [0.0, 90.0]]
+    w = np.ones(200)
+    w[:3] = 0.0
+    gum = GaussianUniformMixture(uniform="range").fit(X, sample_weight=w)
+    kept = X[3:]
+    np.testing.assert_array_equal(gum.uniform_bounds_, np.c_[kept.min(0), kept.max(0)])
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(kept, 0)).sum())
