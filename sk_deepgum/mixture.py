@@ -1971,6 +1971,13 @@ default='moments'
         return float(np.mean(self.score_samples(X)))
 
     def _n_parameters(self) -> int:
+        """Number of free parameters p of :meth:`bic` and :meth:`aic`.
+
+        Per group of :math:`d` columns: the inlier prior (1), the covariance
+        (:math:`d(d+1)/2` full, :math:`d` diag, 1 spherical) and, with ``fit_mean``,
+        the mean (:math:`d`); plus the uniform's (low, high) per column when it is
+        estimated ('moments' or 'range'), none for given bounds.
+        """
         n = 0
         for cols in self.groups_:
             d = len(cols)
@@ -1996,8 +2003,8 @@ default='moments'
         bic : float
             :math:`-2 \\log L + p \\log n`.
         """
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
-        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+        log_lik = self.score_samples(X)
+        return -2 * log_lik.sum() + self._n_parameters() * np.log(len(log_lik))
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better).
@@ -2012,8 +2019,7 @@ default='moments'
         aic : float
             :math:`-2 \\log L + 2 p`.
         """
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
-        return -2 * self.score(X) * n + 2 * self._n_parameters()
+        return -2 * self.score_samples(X).sum() + 2 * self._n_parameters()
 
     def sample(self, n_samples=1):
         """Draw rows from the fitted mixture.
