@@ -1,5 +1,7 @@
 """Behaviour of GaussianUniformMixture through its public API."""
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -588,3 +590,112 @@ def test_range_box_ignores_rows_of_zero_weight():
     kept = X[3:]
     np.testing.assert_array_equal(gum.uniform_bounds_, np.c_[kept.min(0), kept.max(0)])
     assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(kept, 0)).sum())
+
+
+# -- EM's fixed point is a stationary point of the likelihood -------------------
+#
+# With the uniform's box fixed and no regularisation, every M-step update (prior,
+# mean, covariance, for a Gaussian or a Student-t inlier with known ν) maximises
+# the expected complete-data log-likelihood, so at convergence the weighted mean
+# log-likelihood has a zero gradient in every parameter. Central differences of
+# score_samples around the fitted attributes check that, independently of the
+# M-step's formulas: a wrong weight, sum or denominator moves the fixed point off
+# the maximum and leaves gradients of order 1e-2.
+
+
+def _stationarity_data():
+    rng = np.random.default_rng(19)
+    n = 1000
+    mixing = np.array([[1.0, 0.3, 0.0], [0.0, 1.2, 0.4], [0.0, 0.0, 0.8]])
+    X = rng.normal(size=(n, 3)) @ mixing + [1.0, -2.0, 0.5]
+    outlier = rng.uniform(size=n) < 0.25
+    X[outlier] = rng.uniform(-12, 12, size=(outlier.sum(), 3))
+    return X, rng.uniform(0.5, 2.0, size=n)
+
+
+def _perturbed(gum, attribute, group, index, step):
+    """A copy of ``gum`` with one entry of a fitted attribute moved by ``step`` (and
+    its mirror, for an off-diagonal entry of a symmetric matrix)."""
+    moved = copy.deepcopy(gum)
+    value = getattr(moved, attribute)
+    grouped = isinstance(value, list)
+    array = np.array(value[group] if grouped else value, dtype=float)
+    array[index] += step
+    if array.ndim == 2 and index[0] != index[1]:
+        array[index[::-1]] += step
+    if grouped:
+        value[group] = array
+    else:
+        setattr(moved, attribute, array)
+    return moved
+
+
+def _parameter_entries(gum):
+    """(attribute, group, index) of every free entry of the mean and covariance."""
+    grouped = gum.groups is not None
+    entries = []
+    for g, cols in enumerate(gum.groups_):
+        group = g if grouped else None
+        # Without groups the attributes span all columns: index by column.
+        at = range(len(cols)) if grouped else cols
+        entries += [("means_", group, (i,)) for i in at]
+        if gum.covariance_type == "full":
+            entries += [
+                ("covariances_", group, (i, j)) for i in at for j in at if j >= i
+            ]
+        elif gum.covariance_type == "diag":
+            entries += [("covariances_", group, (i,)) for i in at]
+        else:
+            entries.append(("covariances_", group, ()))
+    return entries
+
+
+STATIONARITY_CASES = [
+    ("diag", None, None),
+    ("diag", 4.0, None),
+    ("spherical", None, "each"),
+    ("spherical", 4.0, None),
+    ("full", None, [[0, 1], [2]]),
+    ("full", 4.0, None),
+]
+
+
+@pytest.mark.parametrize(("covariance_type", "inlier_df", "groups"), STATIONARITY_CASES)
+def test_em_converges_to_a_stationary_point_of_the_likelihood(
+    covariance_type, inlier_df, groups
+):
+    X, w = _stationarity_data()
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type,
+        inlier_df=inlier_df,
+        groups=groups,
+        fit_mean=True,
+        uniform=[[-13.0, 13.0]] * 3,
+        reg_covar=0.0,
+        tol=1e-13,
+        max_iter=1000,
+    ).fit(X, sample_weight=w)
+
+    def gradient(moved_up, moved_down):
+        up = np.average(moved_up.score_samples(X), weights=w)
+        down = np.average(moved_down.score_samples(X), weights=w)
+        return (up - down) / (2 * step)
+
+    # Central differences: truncation ~ step², rounding ~ 1e-16 / step, both far
+    # below the 1e-5 tolerance.
+    step = 1e-5
+    for attribute, group, index in _parameter_entries(gum):
+        slope = gradient(
+            _perturbed(gum, attribute, group, index, step),
+            _perturbed(gum, attribute, group, index, -step),
+        )
+        assert abs(slope) < 1e-5, (attribute, group, index, slope)
+    # The prior: weight moved from the uniform to the Gaussian of one group.
+    for g in range(len(gum.groups_)):
+        shift = np.zeros_like(np.atleast_2d(gum.weights_))
+        shift[g] = [step, -step]
+        up, down = copy.deepcopy(gum), copy.deepcopy(gum)
+        up.weights_ = gum.weights_ + shift.reshape(gum.weights_.shape)
+        down.weights_ = gum.weights_ - shift.reshape(gum.weights_.shape)
+        slope = gradient(up, down)
+        assert abs(slope) < 1e-5, ("weights_", g, slope)
