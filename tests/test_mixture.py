@@ -699,3 +699,15 @@ def test_em_converges_to_a_stationary_point_of_the_likelihood(
         down.weights_ = gum.weights_ - shift.reshape(gum.weights_.shape)
         slope = gradient(up, down)
         assert abs(slope) < 1e-5, ("weights_", g, slope)
+
+
+def test_box_is_kept_when_no_row_is_an_outlier():
+    # Integer-valued Gaussian-like data over 30 columns, started at a prior of
+    # 1 - 1e-15: every responsibility rounds to exactly 1 and the integer sums are
+    # exact, so the outlier mass is exactly 0. The moment-matched box then has
+    # nothing to be estimated from and stays the starting one, the min-max box.
+    X = np.round(np.random.default_rng(20).normal(0, 10, size=(200, 30)))
+    gum = GaussianUniformMixture(init_inlier_prior=1 - 1e-15).fit(X)
+    assert gum.weights_[1] < 1e-15
+    np.testing.assert_array_equal(gum.uniform_bounds_, np.c_[X.min(0), X.max(0)])
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, 0)).sum())
