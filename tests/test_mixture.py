@@ -675,6 +675,11 @@ def test_em_converges_to_a_stationary_point_of_the_likelihood(
         tol=1e-13,
         max_iter=1000,
     ).fit(X, sample_weight=w)
+    # lower_bound_ is the weighted mean log-likelihood entering the last iteration,
+    # the converged parameters' to within tol.
+    assert gum.lower_bound_ == pytest.approx(
+        np.average(gum.score_samples(X), weights=w), rel=1e-10
+    )
 
     def gradient(moved_up, moved_down):
         up = np.average(moved_up.score_samples(X), weights=w)
@@ -711,3 +716,37 @@ def test_box_is_kept_when_no_row_is_an_outlier():
     assert gum.weights_[1] < 1e-15
     np.testing.assert_array_equal(gum.uniform_bounds_, np.c_[X.min(0), X.max(0)])
     assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, 0)).sum())
+
+
+def test_verbose_reports_every_iteration_and_the_outcome(capsys):
+    X, _ = _contaminated(300, 1, seed=23)
+    gum = GaussianUniformMixture(verbose=2).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == gum.n_iter_ + 1
+    for k, (line, bound) in enumerate(zip(lines, gum.lower_bounds_, strict=False)):
+        assert line == f"  EM iteration {k + 1}: mean log-likelihood {bound:.6f}"
+    assert lines[-1] == f"GUM EM converged after {gum.n_iter_} iterations."
+    GaussianUniformMixture(verbose=1).fit(X)
+    assert capsys.readouterr().out.splitlines() == lines[-1:]
+    with pytest.warns(ConvergenceWarning):
+        GaussianUniformMixture(verbose=1, max_iter=1, tol=0).fit(X)
+    assert capsys.readouterr().out == "GUM EM did not converge after 1 iterations.\n"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_values_too_large_for_the_dtype_are_a_clear_error(dtype):
+    scale = 1e200 if dtype == np.float64 else 1e30  # squares overflow
+    X = np.random.default_rng(24).normal(size=(50, 1)) * scale
+    with pytest.raises(FloatingPointError, match="non-finite; the data may hold"):
+        GaussianUniformMixture().fit(X.astype(dtype))
+
+
+def test_warm_start_with_range_box_takes_the_new_data_range():
+    X, _ = _contaminated(300, 2, seed=25)
+    gum = GaussianUniformMixture(uniform="range", warm_start=True).fit(X)
+    wider = 3 * X
+    gum.fit(wider)
+    np.testing.assert_array_equal(
+        gum.uniform_bounds_, np.c_[wider.min(0), wider.max(0)]
+    )
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(wider, 0)).sum())
