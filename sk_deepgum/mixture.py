@@ -191,6 +191,9 @@ class EMData:
     total_first: torch.Tensor  # (D,) Σ_n w_n x_nd
     total_second: torch.Tensor  # (D,) Σ_n w_n x_nd²
     var_floor: torch.Tensor  # (D,) smallest variance allowed per column
+    # (D,) weighted variance of each column (var_floor where it is smaller): the unit
+    # of reg_covar, so the regularisation scales with its column.
+    reg_scale: torch.Tensor
     mass_floor: torch.Tensor  # scalar, smallest Σr (or Σ(1-r)) treated as mass
     data_range: torch.Tensor  # (D, 2) min and max of the rows with positive weight
     chunk_size: int = EM_CHUNK_ROWS  # rows per chunk of every pass over XT
@@ -344,7 +347,11 @@ def prepare_data(
 ) -> EMData:
     """Weighted totals, floors and range of the data, in one chunked pass.
 
-    Floors are relative to the weighted totals. Squares are formed per chunk of
+    Floors are relative to the weighted totals, and so is the unit of ``reg_covar``,
+    the weighted variance of each column
+    :math:`v_d = \\sum_n w_n x_{nd}^2 / \\sum_n w_n - (\\sum_n w_n x_{nd} / \\sum_n
+    w_n)^2` (the variance floor where it is smaller, e.g. a constant column).
+    Squares are formed per chunk of
     ``chunk_size`` rows and dropped; they are cached for the EM iterations only when
     every row fits in one chunk (the cache is then O(chunk_size · D) too).
 
@@ -363,8 +370,9 @@ def prepare_data(
     Returns
     -------
     EMData
-        Weighted totals, variance and mass floors, the data's range, the chunk size
-        and (one chunk only) the cached squares.
+        Weighted totals, variance and mass floors, the per-column variance that
+        scales ``reg_covar``, the data's range, the chunk size and (one chunk only)
+        the cached squares.
     """
     chunk_size = check_chunk_size(chunk_size)
     eps = _eps(XT.dtype)
@@ -395,6 +403,11 @@ def prepare_data(
     # the tiny absolute term keeps an all-zero column finite.
     tiny = math.sqrt(torch.finfo(XT.dtype).tiny)
     var_floor = 10 * eps * total_second / sum_w + tiny
+    # reg_covar is relative to the column's own spread: an absolute term would swamp
+    # a column of small-scale data (and drive every row to the uniform) while
+    # vanishing on a large-scale one. A constant column falls back to the floor.
+    mean = total_first / sum_w
+    reg_scale = torch.maximum(total_second / sum_w - mean * mean, var_floor)
     if low is None:
         if process_group is None:
             raise ValueError(
@@ -420,6 +433,7 @@ def prepare_data(
         total_first,
         total_second,
         var_floor,
+        reg_scale,
         10 * eps * sum_w,
         data_range,
         chunk_size,
@@ -651,7 +665,9 @@ def _moment_uniform(
     :math:`\\kappa \\sigma_d` (κ = 5 inlier standard deviations) keeps the outlier
     box from shrinking onto the inliers' own shoulders: without it, on data with no
     outliers a moment-matched box settles on the Gaussian's tails and takes a sizeable
-    share of the inliers (π ≈ 0.77 on 2-D Gaussian data). It is capped at half the
+    share of the inliers (tests/test_mixture.py::
+    test_no_outliers_drives_the_inlier_prior_to_one checks π > 0.99 instead). It is
+    capped at half the
     data's range, so a Gaussian that is still broad (early in a DeepGUM fit at high
     contamination) cannot push the box beyond the data and the outliers out of the
     model. Genuine outliers spread far wider than 5 σ, where the floor is inactive.
@@ -845,16 +861,15 @@ def m_step_update(
         scatter_mass_col = scatter_mass.clamp_min(data.mass_floor)
         scatter_mass_col = scatter_mass_col[grouping.col_group]
     means = scatter_first / scatter_mass_col if fit_mean else previous.means
+    # reg_covar is in units of each column's variance (see prepare_data).
+    reg = reg_covar * data.reg_scale
 
     if covariance_type == "full":
         scatters = sums.scatters if sums.scatters is not None else scatter_pass(means)
         covariances = []
         for g, cols in enumerate(grouping.columns):
             (scatter,) = _all_reduce_sum([scatters[g]], data.process_group)
-            cov = scatter / mass[g]
-            cov = cov + reg_covar * torch.eye(
-                len(cols), dtype=XT.dtype, device=XT.device
-            )
+            cov = scatter / mass[g] + torch.diag(reg[cols])
             # Lift the diagonal to the floor so a collapsed group stays positive definite.
             lift = (data.var_floor[cols] - cov.diagonal()).clamp_min(0)
             covariances.append(cov + torch.diag(lift))
@@ -868,11 +883,16 @@ def m_step_update(
                 + means * means * scatter_mass_col
             )
         if covariance_type == "diag":
-            var = centred_second / mass_col + reg_covar
+            var = centred_second / mass_col + reg
             covariances = torch.maximum(var, data.var_floor)
         else:
             sizes = grouping.sizes(XT.dtype)
-            var = grouping.group_sum(centred_second) / (sizes * mass) + reg_covar
+            # One variance per group: the pooled scatter plus the mean of its
+            # columns' regularisation terms.
+            var = (
+                grouping.group_sum(centred_second) / (sizes * mass)
+                + grouping.group_sum(reg) / sizes
+            )
             covariances = torch.maximum(var, grouping.group_sum(data.var_floor) / sizes)
 
     bounds, log_density = previous.uniform_bounds, previous.uniform_log_density
@@ -916,9 +936,12 @@ def m_step(
 
         \\pi_g = \\frac{\\sum_n \\tilde r_{gn}}{\\sum_n w_n}, \\quad
         \\Sigma_g = \\frac{\\sum_n \\tilde r_{gn} (x_n - \\mu_g)(x_n - \\mu_g)^\\top}
-                        {\\sum_n \\tilde r_{gn}} + \\text{reg\\_covar}\\, I
+                        {\\sum_n \\tilde r_{gn}}
+                   + \\text{reg\\_covar}\\, \\operatorname{diag}(v_d)_{d \\in g}
 
-    ``'diag'`` keeps the diagonal, ``'spherical'`` its mean over the group's columns.
+    with :math:`v_d` the weighted variance of column ``d`` over all rows
+    (``data.reg_scale``). ``'diag'`` keeps the diagonal, ``'spherical'`` its mean
+    over the group's columns.
     For a Student-t inlier the mean and scatter sums use :math:`\\tilde r u` (``u``
     from :func:`e_step`) while the denominator of Σ stays :math:`\\sum \\tilde r`.
     The uniform is refitted by moment matching when ``uniform == 'moments'``.
@@ -945,7 +968,8 @@ def m_step(
     fit_mean : bool
         Estimate the Gaussian's mean (False keeps ``previous.means``).
     reg_covar : float
-        Added to the diagonal of every covariance.
+        Regularisation in units of each column's variance: ``reg_covar * v_d`` is
+        added to the diagonal of every covariance.
     scales : Tensor of shape (G, n) or None, default=None
         Expected latent precision scales of a Student-t inlier (None: Gaussian).
 
@@ -1086,7 +1110,7 @@ def initialize_params(
     # variance instead, then the floor.
     mean_sq = data.total_second / data.sum_w - (data.total_first / data.sum_w) ** 2
     var = torch.where(var > data.var_floor, var, mean_sq)
-    var = torch.maximum(var + reg_covar, data.var_floor)
+    var = torch.maximum(var + reg_covar * data.reg_scale, data.var_floor)
     means = centre if fit_mean else torch.zeros_like(centre)
     if covariance_type == "diag":
         covariances = var
@@ -1232,7 +1256,13 @@ def fit_gum(
     init_inlier_prior : float, default=0.9
         Starting inlier prior (without ``init_params``).
     reg_covar : float, default=1e-6
-        Added to the diagonal of every covariance.
+        Regularisation relative to each column's scale: ``reg_covar`` times the
+        column's weighted variance (over all rows, inliers and outliers) is added to
+        the diagonal of every covariance. Relative, like the uniform's box and every
+        floor, so that the fit is equivariant under per-column rescaling: multiplying
+        a column by ``c`` multiplies its variances by ``c**2`` and leaves the
+        posteriors and the inlier prior unchanged (an absolute term would swamp a
+        small-scale column and turn every row into an outlier).
     max_iter : int, default=100
         Maximum number of EM iterations.
     tol : float, default=1e-3
@@ -1614,7 +1644,15 @@ default='moments'
     tol : float, default=1e-3
         Convergence threshold on the gain in mean log-likelihood.
     reg_covar : float, default=1e-6
-        Non-negative regularisation added to the diagonal of the covariances.
+        Non-negative regularisation of the covariances, relative to each column's
+        scale: ``reg_covar`` times the column's weighted variance in the training
+        data is added to its diagonal entry. Every other scale in the model (the
+        uniform's box, the variance floors) is relative to the data too, so the fit
+        is equivariant under per-column rescaling: multiplying column ``d`` by
+        ``c_d`` leaves :meth:`predict_proba` and ``weights_`` unchanged and scales
+        ``covariances_`` by ``c_d c_e``. An absolute term would swamp a column of
+        small-scale residuals (its Gaussian wider than the data, every row an
+        outlier).
     warm_start : bool, default=False
         Start EM from the previous fit's parameters when shapes allow.
     random_state : int, RandomState instance or None, default=None
@@ -1933,6 +1971,13 @@ default='moments'
         return float(np.mean(self.score_samples(X)))
 
     def _n_parameters(self) -> int:
+        """Number of free parameters p of :meth:`bic` and :meth:`aic`.
+
+        Per group of :math:`d` columns: the inlier prior (1), the covariance
+        (:math:`d(d+1)/2` full, :math:`d` diag, 1 spherical) and, with ``fit_mean``,
+        the mean (:math:`d`); plus the uniform's (low, high) per column when it is
+        estimated ('moments' or 'range'), none for given bounds.
+        """
         n = 0
         for cols in self.groups_:
             d = len(cols)
@@ -1958,8 +2003,8 @@ default='moments'
         bic : float
             :math:`-2 \\log L + p \\log n`.
         """
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
-        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+        log_lik = self.score_samples(X)
+        return -2 * log_lik.sum() + self._n_parameters() * np.log(len(log_lik))
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better).
@@ -1974,8 +2019,7 @@ default='moments'
         aic : float
             :math:`-2 \\log L + 2 p`.
         """
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
-        return -2 * self.score(X) * n + 2 * self._n_parameters()
+        return -2 * self.score_samples(X).sum() + 2 * self._n_parameters()
 
     def sample(self, n_samples=1):
         """Draw rows from the fitted mixture.

@@ -208,3 +208,30 @@ def test_numpy_integer_chunk_size_is_accepted():
     got = _fit(config, chunk_size=np.int64(CHUNK), max_iter=5)
     for a, b in zip(_tensors(expected), _tensors(got), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("chunk_size", [None, CHUNK])
+def test_inlier_logit_defaults_to_the_fitted_mean(chunk_size):
+    # estimate_inlier_logit's defaults (fit_mean=True, Gaussian) against the log-odds
+    # log(π N(x; μ, Σ)) - log((1 - π) γ) written out with scipy.
+    from scipy.stats import multivariate_normal
+
+    X, _ = _data()
+    XT = torch.as_tensor(X.T.copy())
+    grouping = make_grouping(check_groups(None, 3))
+    params = fit_gum(XT, None, grouping, fit_mean=True, max_iter=5).params
+    assert np.all(np.abs(params.means.numpy()) > 0.05)  # the data's mean is 0.3
+    logit, _ = estimate_inlier_logit(
+        XT, params, grouping, "diag", chunk_size=chunk_size
+    )
+    prior = float(params.inlier_prior[0])
+    log_normal = multivariate_normal(
+        params.means.numpy(), np.diag(params.covariances.numpy())
+    ).logpdf(X)
+    expected = (
+        np.log(prior)
+        + log_normal
+        - np.log1p(-prior)
+        - float(params.uniform_log_density[0])
+    )
+    np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)

@@ -1,5 +1,7 @@
 """Behaviour of GaussianUniformMixture through its public API."""
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,7 @@ from sklearn.mixture import GaussianMixture
 
 from sk_deepgum import GaussianUniformMixture
 
-N_LARGE = 100_000
+N_LARGE = 20_000
 
 
 def draw_gum(n, groups, covariances, priors, bounds, seed):
@@ -345,3 +347,406 @@ def test_input_is_not_modified():
     GaussianUniformMixture().fit(X, sample_weight=w)
     np.testing.assert_array_equal(X, X_before)
     np.testing.assert_array_equal(w, w_before)
+
+
+# -- scale equivariance -------------------------------------------------------
+#
+# Every quantity of the model is relative to the data's scale (the uniform's box,
+# the variance floors, reg_covar in units of each column's variance), so rescaling
+# column d by c_d must leave the posteriors and the prior unchanged and scale the
+# Gaussian's covariance by c_d c_e: the fit of the rescaled data is the rescaled fit.
+
+
+def _contaminated(n, n_features, seed):
+    """Standard-normal inliers, 20 % of the rows uniform on [-20, 20] per column;
+    returns the rows and the outlier mask."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    outlier = rng.uniform(size=n) < 0.2
+    X[outlier] = rng.uniform(-20, 20, size=(outlier.sum(), n_features))
+    return X, outlier
+
+
+EQUIVARIANCE_DATA, _ = _contaminated(300, 2, seed=21)
+# Common factor for both columns: a spherical Gaussian with one latent per row stays
+# spherical only under a common rescaling.
+EQUIVARIANCE_CASES = [
+    ("diag", None, False),
+    ("full", None, False),
+    ("spherical", "each", False),
+    ("spherical", None, True),
+    ("diag", [[0, 1]], False),
+]
+
+
+def _expected_covariances(reference, factors, covariance_type, groups):
+    """The reference fit's covariances rescaled by the column factors."""
+    cov = reference.covariances_
+    if groups is None:
+        if covariance_type == "full":
+            return [cov * np.outer(factors, factors)]
+        if covariance_type == "diag":
+            return [cov * factors**2]
+        return [cov * factors[0] ** 2]
+    out = []
+    for g, cols in enumerate(reference.groups_):
+        f = factors[cols]
+        if covariance_type == "full":
+            out.append(cov[g] * np.outer(f, f))
+        elif covariance_type == "diag":
+            out.append(cov[g] * f**2)
+        else:
+            out.append(cov[g] * f[0] ** 2)
+    return out
+
+
+def _as_list(covariances, groups):
+    return [covariances] if groups is None else list(covariances)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("covariance_type", "groups", "common"), EQUIVARIANCE_CASES)
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(exponents=st.lists(st.floats(-6.0, 6.0), min_size=2, max_size=2))
+def test_fit_is_equivariant_under_column_rescaling(
+    exponents, covariance_type, groups, common, dtype
+):
+    factors = 10.0 ** np.asarray(exponents)
+    if common:
+        factors[:] = factors[0]
+    X = EQUIVARIANCE_DATA.astype(dtype)
+    X_scaled = (EQUIVARIANCE_DATA * factors).astype(dtype)
+    params = dict(covariance_type=covariance_type, groups=groups)
+    reference = GaussianUniformMixture(**params).fit(X)
+    scaled = GaussianUniformMixture(**params).fit(X_scaled)
+    # float64: the two fits differ by rounding only (measured below 1e-15). float32
+    # rounding (6e-8 relative) grows to at most 1.4e-6 through the EM iterations.
+    atol, rtol = (1e-12, 1e-12) if dtype == np.float64 else (1e-5, 1e-5)
+    np.testing.assert_allclose(
+        scaled.predict_proba(X_scaled), reference.predict_proba(X), atol=atol
+    )
+    np.testing.assert_allclose(scaled.weights_, reference.weights_, atol=atol)
+    expected = _expected_covariances(reference, factors, covariance_type, groups)
+    for got, want in zip(_as_list(scaled.covariances_, groups), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=0)
+    np.testing.assert_allclose(
+        scaled.uniform_bounds_, reference.uniform_bounds_ * factors[:, None], rtol=rtol
+    )
+
+
+def test_near_constant_column_does_not_turn_every_row_into_an_outlier():
+    X, outlier = _contaminated(1000, 1, seed=0)
+    rng = np.random.default_rng(1)
+    true_inlier_share = 1 - outlier.mean()  # 0.777
+    one_column = GaussianUniformMixture().fit(X).weights_[0]
+    assert one_column == pytest.approx(true_inlier_share, abs=0.03)
+    # A column of N(0, 1e-5²) noise, the same for inliers and outliers, carries no
+    # information about which rows are outliers. It is not exactly neutral (the
+    # uniform box is a misspecified model of its Gaussian noise): over 8 seeds it
+    # moved the prior by 0.004 to 0.016, the same as a column of N(0, 1) noise does,
+    # whereas an absolute reg_covar of 1e-6 (100 times its variance) sent the prior
+    # to 0 (every row an outlier).
+    with_noise = np.c_[X, rng.normal(0, 1e-5, size=len(X))]
+    two_columns = GaussianUniformMixture().fit(with_noise).weights_[0]
+    assert two_columns == pytest.approx(one_column, abs=0.02)
+    assert two_columns == pytest.approx(true_inlier_share, abs=0.03)
+
+
+# -- model selection and the uniform's box in closed form -----------------------
+
+
+def _log_likelihood_by_hand(gum, X):
+    """Σ_n Σ_g log(π_g N(x_g; μ_g, Σ_g) + (1 - π_g) γ_g), with scipy's density."""
+    from scipy.stats import multivariate_normal
+
+    weights = np.atleast_2d(gum.weights_)
+    log_gamma = np.atleast_1d(gum.uniform_log_density_)
+    grouped = gum.groups is not None
+    total = 0.0
+    for g, cols in enumerate(gum.groups_):
+        mean = gum.means_[g] if grouped else gum.means_
+        cov = gum.covariances_[g] if grouped else gum.covariances_
+        if gum.covariance_type == "diag":
+            cov = np.diag(cov)
+        elif gum.covariance_type == "spherical":
+            cov = float(cov) * np.eye(len(cols))
+        log_n = multivariate_normal(mean, cov).logpdf(X[:, cols]).reshape(-1)
+        total += np.logaddexp(
+            np.log(weights[g, 0]) + log_n, np.log(weights[g, 1]) + log_gamma[g]
+        ).sum()
+    return total
+
+
+@pytest.mark.parametrize(
+    ("params", "n_free"),
+    [
+        # prior 1 + variances 3 + box (low, high) per column 6
+        (dict(covariance_type="diag"), 1 + 3 + 6),
+        # prior 1 + one variance 1 + box 6
+        (dict(covariance_type="spherical"), 1 + 1 + 6),
+        # prior 1 + symmetric 3x3 matrix 6 + box 6
+        (dict(covariance_type="full"), 1 + 6 + 6),
+        # priors 2 + (1 + 3) matrix entries + means 3 + box 6
+        (dict(covariance_type="full", groups=[[0], [1, 2]], fit_mean=True), 2 + 4 + 3 + 6),
+        # priors 3 + variances 3, a given box has no free parameter
+        (dict(groups="each", uniform=[[-30, 30]] * 3), 3 + 3),
+        # priors 2 + one variance per group 2 + means 3 + the min-max box 6
+        (dict(covariance_type="spherical", groups=[[0, 2], [1]], fit_mean=True,
+              uniform="range"), 2 + 2 + 3 + 6),
+    ],
+)  # fmt: skip
+def test_bic_and_aic_count_the_free_parameters(params, n_free):
+    X, _ = _contaminated(400, 3, seed=22)
+    gum = GaussianUniformMixture(**params).fit(X)
+    log_lik = _log_likelihood_by_hand(gum, X)
+    assert gum.score(X) * len(X) == pytest.approx(log_lik, rel=1e-10)
+    assert gum.bic(X) == pytest.approx(-2 * log_lik + n_free * np.log(400), rel=1e-10)
+    assert gum.aic(X) == pytest.approx(-2 * log_lik + 2 * n_free, rel=1e-10)
+    # bic and aic take any array-like
+    assert gum.bic(X.tolist()) == pytest.approx(gum.bic(X), rel=1e-12)
+
+
+def test_clean_data_gets_the_min_max_box():
+    # Without outliers the moment-matched box would settle on the Gaussian's
+    # shoulders; the floor of 5 inlier sd takes over, but never beyond half the
+    # data's range on either side: here 5 sd > half the range, so the box's width
+    # is exactly the range.
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    gum = GaussianUniformMixture().fit(X)
+    assert np.all(5 * np.sqrt(gum.covariances_) > np.ptp(X, axis=0) / 2)
+    np.testing.assert_allclose(np.diff(gum.uniform_bounds_, axis=1)[:, 0], np.ptp(X, 0))
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, 0)).sum())
+
+
+@pytest.mark.parametrize("init_inlier_prior", [1e-50, 1 - 1e-9])
+def test_starting_prior_that_float32_rounds_to_0_or_1_still_fits(init_inlier_prior):
+    # In float32, 1e-50 rounds to 0 and 1 - 1e-9 to 1: a prior of exactly 0 would
+    # make every row an outlier for good, one of exactly 1 an infinite
+    # log-likelihood. The E-step keeps the prior within [eps, 1 - eps].
+    X, outlier = _contaminated(1000, 2, seed=0)
+    gum = GaussianUniformMixture(init_inlier_prior=init_inlier_prior)
+    gum.fit(X.astype(np.float32))
+    assert gum.weights_[0] == pytest.approx(1 - outlier.mean(), abs=0.02)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_fit_mean_recovers_a_shifted_mixture(covariance_type):
+    # The known mixture of test_recovers_known_mixture_per_row moved to mean (3, -2):
+    # with fit_mean the fit is the shifted one (same prior and covariance).
+    cov = {
+        "full": np.array([[1.0, 0.6], [0.6, 2.0]]),
+        "diag": np.diag([1.0, 2.5]),
+        "spherical": 1.5 * np.eye(2),
+    }[covariance_type]
+    bounds = np.array([[-12.0, 12.0], [-15.0, 9.0]])
+    X, _, _ = draw_gum(N_LARGE, [[0, 1]], [cov], [0.7], bounds, seed=16)
+    mean = np.array([3.0, -2.0])
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type, fit_mean=True, tol=1e-6
+    ).fit(X + mean)
+    assert gum.weights_[0] == pytest.approx(0.7, abs=0.01)
+    np.testing.assert_allclose(gum.means_, mean, atol=0.05)
+    if covariance_type == "full":
+        np.testing.assert_allclose(gum.covariances_, cov, rtol=0.05, atol=0.05)
+    elif covariance_type == "diag":
+        np.testing.assert_allclose(gum.covariances_, np.diag(cov), rtol=0.05)
+    else:
+        assert float(gum.covariances_) == pytest.approx(1.5, rel=0.05)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full"])
+def test_reg_covar_is_in_units_of_each_column_weighted_variance(covariance_type):
+    # Inliers only and a huge fixed box: every responsibility is 1 to rounding, so
+    # the zero-mean Gaussian's covariance is the weighted second moment plus
+    # reg_covar times each column's weighted variance (about its weighted mean).
+    rng = np.random.default_rng(17)
+    X = rng.normal(loc=[2.0, -5.0], scale=[1.0, 3.0], size=(500, 2))
+    w = rng.uniform(0.2, 3.0, size=500)
+    reg = 0.5
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type,
+        uniform=[[-1e6, 1e6]] * 2,
+        reg_covar=reg,
+        tol=1e-10,
+    ).fit(X, sample_weight=w)
+    second = np.einsum("n,ni,nj->ij", w, X, X) / w.sum()
+    variance = np.cov(X.T, aweights=w, bias=True).diagonal()
+    expected = second + np.diag(reg * variance)
+    if covariance_type == "diag":
+        expected = expected.diagonal()
+    elif covariance_type == "spherical":
+        expected = expected.diagonal().mean()
+    np.testing.assert_allclose(gum.covariances_, expected, rtol=1e-9)
+    assert gum.weights_[0] == pytest.approx(1.0)
+
+
+def test_range_box_ignores_rows_of_zero_weight():
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(200, 2))
+    X[:3] = [[50.0, -60.0], [-70.0, 40.0], [0.0, 90.0]]
+    w = np.ones(200)
+    w[:3] = 0.0
+    gum = GaussianUniformMixture(uniform="range").fit(X, sample_weight=w)
+    kept = X[3:]
+    np.testing.assert_array_equal(gum.uniform_bounds_, np.c_[kept.min(0), kept.max(0)])
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(kept, 0)).sum())
+
+
+# -- EM's fixed point is a stationary point of the likelihood -------------------
+#
+# With the uniform's box fixed and no regularisation, every M-step update (prior,
+# mean, covariance, for a Gaussian or a Student-t inlier with known ν) maximises
+# the expected complete-data log-likelihood, so at convergence the weighted mean
+# log-likelihood has a zero gradient in every parameter. Central differences of
+# score_samples around the fitted attributes check that, independently of the
+# M-step's formulas: a wrong weight, sum or denominator moves the fixed point off
+# the maximum and leaves gradients of order 1e-2.
+
+
+def _stationarity_data():
+    rng = np.random.default_rng(19)
+    n = 1000
+    mixing = np.array([[1.0, 0.3, 0.0], [0.0, 1.2, 0.4], [0.0, 0.0, 0.8]])
+    X = rng.normal(size=(n, 3)) @ mixing + [1.0, -2.0, 0.5]
+    outlier = rng.uniform(size=n) < 0.25
+    X[outlier] = rng.uniform(-12, 12, size=(outlier.sum(), 3))
+    return X, rng.uniform(0.5, 2.0, size=n)
+
+
+def _perturbed(gum, attribute, group, index, step):
+    """A copy of ``gum`` with one entry of a fitted attribute moved by ``step`` (and
+    its mirror, for an off-diagonal entry of a symmetric matrix)."""
+    moved = copy.deepcopy(gum)
+    value = getattr(moved, attribute)
+    grouped = isinstance(value, list)
+    array = np.array(value[group] if grouped else value, dtype=float)
+    array[index] += step
+    if array.ndim == 2 and index[0] != index[1]:
+        array[index[::-1]] += step
+    if grouped:
+        value[group] = array
+    else:
+        setattr(moved, attribute, array)
+    return moved
+
+
+def _parameter_entries(gum):
+    """(attribute, group, index) of every free entry of the mean and covariance."""
+    grouped = gum.groups is not None
+    entries = []
+    for g, cols in enumerate(gum.groups_):
+        group = g if grouped else None
+        # Without groups the attributes span all columns: index by column.
+        at = range(len(cols)) if grouped else cols
+        entries += [("means_", group, (i,)) for i in at]
+        if gum.covariance_type == "full":
+            entries += [
+                ("covariances_", group, (i, j)) for i in at for j in at if j >= i
+            ]
+        elif gum.covariance_type == "diag":
+            entries += [("covariances_", group, (i,)) for i in at]
+        else:
+            entries.append(("covariances_", group, ()))
+    return entries
+
+
+STATIONARITY_CASES = [
+    ("diag", None, None),
+    ("diag", 4.0, None),
+    ("spherical", None, "each"),
+    ("spherical", 4.0, None),
+    ("full", None, [[0, 1], [2]]),
+    ("full", 4.0, None),
+]
+
+
+@pytest.mark.parametrize(("covariance_type", "inlier_df", "groups"), STATIONARITY_CASES)
+def test_em_converges_to_a_stationary_point_of_the_likelihood(
+    covariance_type, inlier_df, groups
+):
+    X, w = _stationarity_data()
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type,
+        inlier_df=inlier_df,
+        groups=groups,
+        fit_mean=True,
+        uniform=[[-13.0, 13.0]] * 3,
+        reg_covar=0.0,
+        tol=1e-13,
+        max_iter=1000,
+    ).fit(X, sample_weight=w)
+    # lower_bound_ is the weighted mean log-likelihood entering the last iteration,
+    # the converged parameters' to within tol.
+    assert gum.lower_bound_ == pytest.approx(
+        np.average(gum.score_samples(X), weights=w), rel=1e-10
+    )
+
+    def gradient(moved_up, moved_down):
+        up = np.average(moved_up.score_samples(X), weights=w)
+        down = np.average(moved_down.score_samples(X), weights=w)
+        return (up - down) / (2 * step)
+
+    # Central differences: truncation ~ step², rounding ~ 1e-16 / step, both far
+    # below the 1e-5 tolerance.
+    step = 1e-5
+    for attribute, group, index in _parameter_entries(gum):
+        slope = gradient(
+            _perturbed(gum, attribute, group, index, step),
+            _perturbed(gum, attribute, group, index, -step),
+        )
+        assert abs(slope) < 1e-5, (attribute, group, index, slope)
+    # The prior: weight moved from the uniform to the Gaussian of one group.
+    for g in range(len(gum.groups_)):
+        shift = np.zeros_like(np.atleast_2d(gum.weights_))
+        shift[g] = [step, -step]
+        up, down = copy.deepcopy(gum), copy.deepcopy(gum)
+        up.weights_ = gum.weights_ + shift.reshape(gum.weights_.shape)
+        down.weights_ = gum.weights_ - shift.reshape(gum.weights_.shape)
+        slope = gradient(up, down)
+        assert abs(slope) < 1e-5, ("weights_", g, slope)
+
+
+def test_box_is_kept_when_no_row_is_an_outlier():
+    # Integer-valued Gaussian-like data over 30 columns, started at a prior of
+    # 1 - 1e-15: every responsibility rounds to exactly 1 and the integer sums are
+    # exact, so the outlier mass is exactly 0. The moment-matched box then has
+    # nothing to be estimated from and stays the starting one, the min-max box.
+    X = np.round(np.random.default_rng(20).normal(0, 10, size=(200, 30)))
+    gum = GaussianUniformMixture(init_inlier_prior=1 - 1e-15).fit(X)
+    assert gum.weights_[1] < 1e-15
+    np.testing.assert_array_equal(gum.uniform_bounds_, np.c_[X.min(0), X.max(0)])
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(X, 0)).sum())
+
+
+def test_verbose_reports_every_iteration_and_the_outcome(capsys):
+    X, _ = _contaminated(300, 1, seed=23)
+    gum = GaussianUniformMixture(verbose=2).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == gum.n_iter_ + 1
+    for k, (line, bound) in enumerate(zip(lines, gum.lower_bounds_, strict=False)):
+        assert line == f"  EM iteration {k + 1}: mean log-likelihood {bound:.6f}"
+    assert lines[-1] == f"GUM EM converged after {gum.n_iter_} iterations."
+    GaussianUniformMixture(verbose=1).fit(X)
+    assert capsys.readouterr().out.splitlines() == lines[-1:]
+    with pytest.warns(ConvergenceWarning):
+        GaussianUniformMixture(verbose=1, max_iter=1, tol=0).fit(X)
+    assert capsys.readouterr().out == "GUM EM did not converge after 1 iterations.\n"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_values_too_large_for_the_dtype_are_a_clear_error(dtype):
+    scale = 1e200 if dtype == np.float64 else 1e30  # squares overflow
+    X = np.random.default_rng(24).normal(size=(50, 1)) * scale
+    with pytest.raises(FloatingPointError, match="non-finite; the data may hold"):
+        GaussianUniformMixture().fit(X.astype(dtype))
+
+
+def test_warm_start_with_range_box_takes_the_new_data_range():
+    X, _ = _contaminated(300, 2, seed=25)
+    gum = GaussianUniformMixture(uniform="range", warm_start=True).fit(X)
+    wider = 3 * X
+    gum.fit(wider)
+    np.testing.assert_array_equal(
+        gum.uniform_bounds_, np.c_[wider.min(0), wider.max(0)]
+    )
+    assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(wider, 0)).sum())

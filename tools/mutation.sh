@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Mutation testing of the numerical core: how many small code changes ("mutants":
+# a flipped operator, a changed constant, a dropped argument) do the tests catch?
+#
+# What it runs
+#   mutmut (configured in pyproject.toml, [tool.mutmut]) over the functions listed
+#   in TARGETS below. mutmut copies the package and tests into mutants/ (ignored by
+#   git), and for every mutant of a listed function runs only the tests that cover
+#   that function (pytest -x; the selection is pytest_add_cli_args_test_selection).
+#   Then it prints, per function, killed / survived / other / total and the overall
+#   score, and the names of the surviving mutants.
+#
+# Usage
+#   tools/mutation.sh                 # every target (about 1000 mutants: hours on 2 cores)
+#   tools/mutation.sh e_step _moment_uniform   # only these targets
+#   MUTMUT_CHILDREN=4 tools/mutation.sh        # parallel workers (default 1)
+#   MUTMUT=/path/to/mutmut tools/mutation.sh   # mutmut executable (default: on PATH,
+#                                              # else /tmp/venv/bin/mutmut)
+#   REPORT_ONLY=1 tools/mutation.sh            # print the table from the last run
+#   FULL=1 tools/mutation.sh                   # retest every mutant, killed ones too
+#
+# By default a run resumes: it tests only the targets' mutants that are not yet
+# killed (never tested, survived, timed out, interrupted), so tests added to kill
+# survivors are checked without retesting the ~1000 killed ones. After a change to
+# a mutated function, use FULL=1 (mutmut regenerates that function's mutants).
+#
+# How to read the result
+#   killed    : some test failed with the mutant in place (good).
+#   survived  : every covering test passed: either a test is missing, or the mutant
+#               is equivalent (it cannot change any observable result). Inspect one
+#               with `mutmut show <name>`; tests/test_mixture.py lists the survivors
+#               judged equivalent and why (see MUTATION_EQUIVALENT there).
+#   other     : timeout, "no tests" (no selected test reaches the function),
+#               suspicious or not checked (e.g. an interrupted run): rerun them.
+#   score     : killed / (killed + survived + other).
+#   Verdicts are kept in mutants/ (`rm -rf mutants` starts from scratch).
+#
+# Adding targets
+#   A target is MODULE:FUNCTION or MODULE:Class.method, MODULE the dotted module
+#   name. Add the module's file to only_mutate in pyproject.toml's [tool.mutmut]
+#   (and the test files that exercise it to pytest_add_cli_args_test_selection),
+#   then append the target to TARGETS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGETS=(
+    # E-step
+    sk_deepgum.mixture:_mahalanobis
+    sk_deepgum.mixture:estimate_log_inlier_prob
+    sk_deepgum.mixture:e_step
+    sk_deepgum.mixture:estimate_inlier_logit
+    sk_deepgum.mixture:row_log_likelihood
+    sk_deepgum.mixture:row_log_inlier_proba
+    # M-step and the uniform's box
+    sk_deepgum.mixture:_moment_uniform
+    sk_deepgum.mixture:_sum_by_column
+    sk_deepgum.mixture:_scatter_weights
+    sk_deepgum.mixture:_full_scatters
+    sk_deepgum.mixture:_sum_chunk
+    sk_deepgum.mixture:m_step_update
+    # Data constants, starting point, EM loop
+    sk_deepgum.mixture:prepare_data
+    sk_deepgum.mixture:initialize_params
+    sk_deepgum.mixture:uniform_from_bounds
+    sk_deepgum.mixture:fit_gum
+    # Model selection
+    sk_deepgum.mixture:GaussianUniformMixture._n_parameters
+    sk_deepgum.mixture:GaussianUniformMixture.bic
+    sk_deepgum.mixture:GaussianUniformMixture.aic
+)
+
+if [[ $# -gt 0 ]]; then
+    selected=()
+    for name in "$@"; do
+        found=0
+        for target in "${TARGETS[@]}"; do
+            if [[ "${target#*:}" == "$name" || "$target" == "$name" ]]; then
+                selected+=("$target")
+                found=1
+            fi
+        done
+        if [[ $found == 0 ]]; then
+            echo "unknown target: $name (see TARGETS in $0)" >&2
+            exit 2
+        fi
+    done
+    TARGETS=("${selected[@]}")
+fi
+
+if [[ -n "${MUTMUT:-}" ]]; then
+    mutmut=$MUTMUT
+elif command -v mutmut >/dev/null; then
+    mutmut=$(command -v mutmut)
+else
+    mutmut=/tmp/venv/bin/mutmut
+fi
+
+# mutmut's mutant names: MODULE.x_FUNCTION__mutmut_N for a function and
+# MODULE.xǁClassǁmethod__mutmut_N for a method.
+prefix() {
+    local module=${1%%:*} name=${1#*:}
+    if [[ $name == *.* ]]; then
+        echo "$module.xǁ${name%%.*}ǁ${name#*.}__mutmut_"
+    else
+        echo "$module.x_${name}__mutmut_"
+    fi
+}
+
+globs=()
+for target in "${TARGETS[@]}"; do
+    globs+=("$(prefix "$target")*")
+done
+
+run_mutmut() {
+    # mutmut's progress output is a spinner: keep only its last lines.
+    "$mutmut" run --max-children "${MUTMUT_CHILDREN:-1}" "$@" |
+        tr '\r' '\n' | grep -v '^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]' | tail -n 5 || true
+}
+
+if [[ -z "${REPORT_ONLY:-}" ]]; then
+    if [[ -n "${FULL:-}" || ! -d mutants ]]; then
+        # Globs: mutmut (re)tests every matching mutant.
+        run_mutmut "${globs[@]}"
+    else
+        # Explicit names of the mutants not yet killed (mutmut would retest every
+        # mutant matching a glob).
+        pending=()
+        known=$("$mutmut" results --all true 2>/dev/null)
+        for target in "${TARGETS[@]}"; do
+            p=$(prefix "$target")
+            while read -r name; do
+                [[ -n $name ]] && pending+=("$name")
+            done < <(grep -F "    $p" <<<"$known" | grep -v ': killed$' |
+                sed 's/^ *//; s/: [a-z ]*$//' || true)
+        done
+        if [[ ${#pending[@]} -gt 0 ]]; then
+            echo "testing ${#pending[@]} mutants not yet killed"
+            run_mutmut "${pending[@]}"
+        fi
+    fi
+fi
+
+results=$("$mutmut" results --all true 2>/dev/null)
+printf '\n%-60s %7s %8s %6s %6s\n' target killed survived other total
+total_killed=0 total_survived=0 total_all=0
+survivors=()
+for target in "${TARGETS[@]}"; do
+    p=$(prefix "$target")
+    lines=$(grep -F "    $p" <<<"$results" || true)
+    all=$(grep -c . <<<"$lines" || true)
+    killed=$(grep -c ': killed$' <<<"$lines" || true)
+    survived=$(grep -c ': survived$' <<<"$lines" || true)
+    while read -r name; do
+        [[ -n $name ]] && survivors+=("$name")
+    done < <(grep ': survived$' <<<"$lines" | sed 's/^ *//; s/: survived$//' || true)
+    printf '%-60s %7d %8d %6d %6d\n' "$target" "$killed" "$survived" \
+        $((all - killed - survived)) "$all"
+    total_killed=$((total_killed + killed))
+    total_survived=$((total_survived + survived))
+    total_all=$((total_all + all))
+done
+printf '%-60s %7d %8d %6d %6d\n' TOTAL "$total_killed" "$total_survived" \
+    $((total_all - total_killed - total_survived)) "$total_all"
+if [[ $total_all -gt 0 ]]; then
+    awk -v k="$total_killed" -v t="$total_all" \
+        'BEGIN { printf "score: %d/%d killed = %.1f %%\n", k, t, 100 * k / t }'
+fi
+if [[ ${#survivors[@]} -gt 0 ]]; then
+    echo "surviving mutants (inspect with: $mutmut show NAME):"
+    printf '  %s\n' "${survivors[@]}"
+fi
