@@ -70,3 +70,68 @@ def test_weighted_fit_equals_repeated_rows_fit(loss, weighted_rows):
     np.testing.assert_allclose(
         weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_quantiles_are_those_of_the_repeated_rows(seed):
+    from sk_deepgum._net import weighted_quantiles
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 12))
+    values = rng.normal(size=(n, 3)).round(1)  # ties included
+    weights = rng.integers(0, 4, size=n)
+    weights[0] = max(weights[0], 1)
+    repeated = np.repeat(values, weights, axis=0)
+    quantiles = [0.1, 0.25, 0.5, 0.75, 0.9]
+    expected = np.quantile(repeated, quantiles, axis=0, method="averaged_inverted_cdf")
+    np.testing.assert_allclose(
+        weighted_quantiles(values, weights.astype(float), quantiles), expected
+    )
+    np.testing.assert_allclose(
+        weighted_quantiles(repeated, None, 0.5)[0], np.median(repeated, axis=0)
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_weighted_median_is_that_of_the_repeated_rows(seed):
+    from sk_deepgum.losses import weighted_median
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(9, 2)).round(1)
+    weights = rng.integers(0, 4, size=(9, 2))
+    weights[0] = 1
+    for d in range(2):
+        repeated = np.repeat(values[:, d], weights[:, d])
+        got = weighted_median(torch.as_tensor(values), torch.as_tensor(weights * 1.0))
+        assert got.shape == (1, 2)
+        assert float(got[0, d]) == pytest.approx(np.median(repeated), abs=1e-12)
+
+
+FALLBACK_TARGETS = {
+    # 6 of 10 targets equal: MAD 0, so the IQR (averaged inverse CDF) / 1.349.
+    "iqr": np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0]),
+    # 8 of 10 equal: MAD and IQR 0, so the (population) standard deviation.
+    "std": np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 5.0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FALLBACK_TARGETS))
+def test_target_scale_falls_back_to_iqr_then_std(case):
+    y = FALLBACK_TARGETS[case]
+    X = np.arange(len(y), dtype=float)[:, None]
+    q25, q75 = np.quantile(y, [0.25, 0.75], method="averaged_inverted_cdf")
+    expected = (q75 - q25) / 1.349 if case == "iqr" else y.std()
+    model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
+    assert model.target_centre_[0] == np.median(y)
+    assert model.target_scale_[0] == pytest.approx(expected, rel=1e-12)
+    # The same with weights: the rows repeated twice count twice.
+    weights = np.r_[np.ones(5), np.full(5, 2.0)]
+    repeated = np.repeat(y, weights.astype(int))
+    weighted = RobustNetRegressor(max_epochs=1, random_state=0).fit(
+        X, y, sample_weight=weights
+    )
+    fallback = RobustNetRegressor(max_epochs=1, random_state=0).fit(
+        np.repeat(X, weights.astype(int), axis=0), repeated
+    )
+    assert weighted.target_scale_[0] == pytest.approx(fallback.target_scale_[0])
+    assert weighted.target_centre_[0] == fallback.target_centre_[0]
