@@ -472,7 +472,8 @@ def _mahalanobis(
     quad = XT.new_empty((grouping.n_groups, XT.shape[1]))
     log_det = XT.new_empty(grouping.n_groups)
     for g, cols in enumerate(grouping.columns):
-        centred = XT[cols] - params.means[cols, None]
+        # fit_mean=False is a zero-mean Gaussian, as in the diagonal branch.
+        centred = XT[cols] - params.means[cols, None] if fit_mean else XT[cols]
         chol = torch.linalg.cholesky(params.covariances[g])
         # Σ = L Lᵀ ⇒ (x-μ)ᵀ Σ⁻¹ (x-μ) = ‖L⁻¹ (x-μ)‖² and log|Σ| = 2 Σ log diag L.
         z = torch.linalg.solve_triangular(chol, centred, upper=False)
