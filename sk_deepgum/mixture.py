@@ -351,9 +351,9 @@ def prepare_data(
     the weighted variance of each column
     :math:`v_d = \\sum_n w_n x_{nd}^2 / \\sum_n w_n - (\\sum_n w_n x_{nd} / \\sum_n
     w_n)^2` (the variance floor where it is smaller, e.g. a constant column).
-    Squares are formed per chunk of
-    ``chunk_size`` rows and dropped; they are cached for the EM iterations only when
-    every row fits in one chunk (the cache is then O(chunk_size · D) too).
+    Squares are formed per chunk of ``chunk_size`` rows and dropped; they are cached
+    for the EM iterations only when every row fits in one chunk (the cache is then
+    O(chunk_size · D) too).
 
     Parameters
     ----------
@@ -472,7 +472,8 @@ def _mahalanobis(
     quad = XT.new_empty((grouping.n_groups, XT.shape[1]))
     log_det = XT.new_empty(grouping.n_groups)
     for g, cols in enumerate(grouping.columns):
-        centred = XT[cols] - params.means[cols, None]
+        # fit_mean=False is a zero-mean Gaussian, as in the diagonal branch.
+        centred = XT[cols] - params.means[cols, None] if fit_mean else XT[cols]
         chol = torch.linalg.cholesky(params.covariances[g])
         # Σ = L Lᵀ ⇒ (x-μ)ᵀ Σ⁻¹ (x-μ) = ‖L⁻¹ (x-μ)‖² and log|Σ| = 2 Σ log diag L.
         z = torch.linalg.solve_triangular(chol, centred, upper=False)
@@ -665,9 +666,8 @@ def _moment_uniform(
     :math:`\\kappa \\sigma_d` (κ = 5 inlier standard deviations) keeps the outlier
     box from shrinking onto the inliers' own shoulders: without it, on data with no
     outliers a moment-matched box settles on the Gaussian's tails and takes a sizeable
-    share of the inliers (tests/test_mixture.py::
-    test_no_outliers_drives_the_inlier_prior_to_one checks π > 0.99 instead). It is
-    capped at half the
+    share of the inliers (with the floor, clean Gaussian data gets π > 0.99:
+    test_no_outliers_drives_the_inlier_prior_to_one). It is capped at half the
     data's range, so a Gaussian that is still broad (early in a DeepGUM fit at high
     contamination) cannot push the box beyond the data and the outliers out of the
     model. Genuine outliers spread far wider than 5 σ, where the floor is inactive.

@@ -235,3 +235,28 @@ def test_inlier_logit_defaults_to_the_fitted_mean(chunk_size):
         - float(params.uniform_log_density[0])
     )
     np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "full"])
+def test_inlier_logit_without_fit_mean_ignores_the_means(covariance_type):
+    # fit_mean=False means a zero-mean Gaussian, whatever params.means holds.
+    from scipy.stats import multivariate_normal
+
+    X, _ = _data()
+    XT = torch.as_tensor(X.T.copy())
+    grouping = make_grouping(check_groups(None, 3))
+    params = fit_gum(
+        XT, None, grouping, covariance_type=covariance_type, fit_mean=True, max_iter=5
+    ).params
+    logit, _ = estimate_inlier_logit(
+        XT, params, grouping, covariance_type, fit_mean=False
+    )
+    cov = params.covariances
+    cov = cov[0].numpy() if covariance_type == "full" else np.diag(cov.numpy())
+    prior = float(params.inlier_prior[0])
+    expected = (
+        np.log(prior / (1 - prior))
+        + multivariate_normal(np.zeros(3), cov).logpdf(X)
+        - float(params.uniform_log_density[0])
+    )
+    np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)
