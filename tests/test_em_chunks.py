@@ -237,8 +237,9 @@ def test_inlier_logit_defaults_to_the_fitted_mean(chunk_size):
     np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("chunk_size", [None, CHUNK])
 @pytest.mark.parametrize("covariance_type", ["diag", "full"])
-def test_inlier_logit_without_fit_mean_ignores_the_means(covariance_type):
+def test_inlier_logit_without_fit_mean_ignores_the_means(covariance_type, chunk_size):
     # fit_mean=False means a zero-mean Gaussian, whatever params.means holds.
     from scipy.stats import multivariate_normal
 
@@ -249,7 +250,7 @@ def test_inlier_logit_without_fit_mean_ignores_the_means(covariance_type):
         XT, None, grouping, covariance_type=covariance_type, fit_mean=True, max_iter=5
     ).params
     logit, _ = estimate_inlier_logit(
-        XT, params, grouping, covariance_type, fit_mean=False
+        XT, params, grouping, covariance_type, fit_mean=False, chunk_size=chunk_size
     )
     cov = params.covariances
     cov = cov[0].numpy() if covariance_type == "full" else np.diag(cov.numpy())
