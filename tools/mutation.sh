@@ -67,6 +67,20 @@ TARGETS=(
     sk_deepgum.mixture:GaussianUniformMixture._n_parameters
     sk_deepgum.mixture:GaussianUniformMixture.bic
     sk_deepgum.mixture:GaussianUniformMixture.aic
+    # Target scaling and the robust losses' weighted batch scale
+    sk_deepgum._net:weighted_quantiles
+    sk_deepgum._net:robust_target_scale
+    sk_deepgum.losses:weighted_median
+    sk_deepgum.losses:batch_mad_scale
+    sk_deepgum.losses:HuberLoss.forward
+    sk_deepgum.losses:TukeyLoss.forward
+    # Loss weights and precision
+    sk_deepgum._net:WeightedLoss.forward
+    sk_deepgum._net:WeightedLoss.set_weights
+    sk_deepgum.regressor:loss_precision
+    # Early stopping
+    sk_deepgum._net:NetRegressorBase._early_stopping_step
+    sk_deepgum._net:NetRegressorBase._restore_best
 )
 
 if [[ $# -gt 0 ]]; then
