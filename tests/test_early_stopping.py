@@ -120,3 +120,64 @@ def test_the_stop_is_announced(Estimator, noisy_small, capsys):
     err = capsys.readouterr().err
     assert "stopped early" in err
     assert "restored the network of epoch" in err
+
+
+class Notices:
+    def __init__(self):
+        self.lines = []
+
+    def message(self, text):
+        self.lines.append(text)
+
+
+def checked_state(epochs_run=0):
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    from sk_deepgum._net import FitState
+
+    net = SimpleNamespace(module_=nn.Linear(1, 1))
+    state = FitState(net, None, None, None, None, None, None, "cpu", None, None)
+    state.epochs_run = epochs_run
+    state.progress = Notices()
+    return state
+
+
+def test_the_rule_needs_an_improvement_beyond_a_relative_1e_minus_4():
+    model = RobustNetRegressor(n_iter_no_change=2, max_epochs=10)
+    state = checked_state()
+    steps = []
+    # 1.0 improves on nothing; 1 - 1e-4 exactly and 1 + 1e-5 do not improve on it
+    # (the second of them exhausts the patience of 2); 0.5 would have.
+    for epoch, score in enumerate([1.0, 1.0 - 1e-4 * abs(1.0), 1.0 + 1e-5], 1):
+        state.epochs_run = epoch
+        steps.append(model._early_stopping_step(state, score))
+    assert steps == [False, False, True]
+    assert state.best_epoch == 1 and state.best_score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("last_epoch", "max_epochs", "expected"),
+    [
+        (5, 10, "stopped early at epoch 5"),
+        # The patience runs out on the very last epoch: not an early stop, but the
+        # best network still comes back.
+        (10, 10, "the last check (epoch 10) was not the best"),
+    ],
+)
+def test_the_notice_says_why_the_best_network_came_back(
+    last_epoch, max_epochs, expected
+):
+    model = RobustNetRegressor(n_iter_no_change=2, max_epochs=max_epochs)
+    state = checked_state()
+    for epoch, score in zip(
+        [last_epoch - 2, last_epoch - 1, last_epoch], [1.0, 2.0, 3.0], strict=True
+    ):
+        state.epochs_run = epoch
+        model._early_stopping_step(state, score)
+    assert model._restore_best(state)
+    assert state.epochs_run == last_epoch - 2
+    (line,) = state.progress.lines
+    assert line.startswith(expected)
+    assert f"restored the network of epoch {last_epoch - 2}" in line

@@ -98,3 +98,13 @@ def test_out_of_range_is_refused(value):
     X, y = two_outputs_with_unequal_noise()
     with pytest.raises(ValueError, match="precision_shrinkage"):
         DeepGUMRegressor(precision_shrinkage=value, **FAST).fit(X, y)
+
+
+def test_default_shrinkage_is_the_papers_precision():
+    sigma = np.diag([1.0, 4.0])
+    grouping = make_grouping(check_groups(None, 2))
+    params = params_with(torch.tensor(np.diag(sigma)), 1, 2)
+    np.testing.assert_allclose(
+        loss_precision(params, grouping, "diag", 2).numpy(),
+        expected_precision(sigma, 0.0),
+    )
