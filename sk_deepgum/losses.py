@@ -69,6 +69,18 @@ def weighted_median(values: torch.Tensor, weight: torch.Tensor | None = None):
     the mean of the lower and upper weighted medians. With integer weights it is
     ``np.median`` of the rows repeated that many times (an even count takes the mean
     of the two middle values); without weights, ``np.median``.
+
+    Parameters
+    ----------
+    values : Tensor of shape (B, D)
+        Values, one column per output.
+    weight : Tensor of shape (B, D) or None, default=None
+        Non-negative weights of the values (None: all equal).
+
+    Returns
+    -------
+    Tensor of shape (1, D)
+        The weighted median of every column.
     """
     if weight is None:
         weight = torch.ones_like(values)
