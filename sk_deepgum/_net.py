@@ -109,7 +109,8 @@ def weighted_quantiles(
     :math:`\tfrac12 (x_{(\min\{i : c_i \ge h\})} + x_{(\min\{i : c_i > h\})})`
     (the averaged inverse of the weighted CDF): with integer weights it is
     ``np.quantile(..., method='averaged_inverted_cdf')`` of the rows repeated that
-    many times, and at q = 1/2 ``np.median`` of them.
+    many times, and at q = 1/2 ``np.median`` of them. For 0 < q < 1 (at q = 1 a
+    row of zero weight sorted last would be taken; the callers drop such rows).
     """
     if weights is None:
         weights = np.ones(len(values))

@@ -181,3 +181,17 @@ def test_the_notice_says_why_the_best_network_came_back(
     (line,) = state.progress.lines
     assert line.startswith(expected)
     assert f"restored the network of epoch {last_epoch - 2}" in line
+
+
+def test_no_network_comes_back_when_the_last_check_is_the_best():
+    model = RobustNetRegressor(n_iter_no_change=2, max_epochs=10)
+    for scores in ([3.0, 2.0, 1.0], [1.0, 2.0]):  # improving; one check short
+        state = checked_state()
+        for epoch, score in enumerate(scores, 1):
+            state.epochs_run = epoch
+            model._early_stopping_step(state, score)
+        restored = model._restore_best(state)
+        worse_last = scores[-1] > min(scores)
+        assert restored == worse_last
+        assert state.epochs_run == (1 if worse_last else len(scores))
+        assert len(state.progress.lines) == int(worse_last)

@@ -100,6 +100,7 @@ def test_weighted_median_is_that_of_the_repeated_rows(seed):
     values = rng.normal(size=(9, 2)).round(1)
     weights = rng.integers(0, 4, size=(9, 2))
     weights[0] = 1
+    weights[-1, 1] = 30  # one row outweighs all others: the median is its value
     for d in range(2):
         repeated = np.repeat(values[:, d], weights[:, d])
         got = weighted_median(torch.as_tensor(values), torch.as_tensor(weights * 1.0))
@@ -109,9 +110,14 @@ def test_weighted_median_is_that_of_the_repeated_rows(seed):
 
 FALLBACK_TARGETS = {
     # 6 of 10 targets equal: MAD 0, so the IQR (averaged inverse CDF) / 1.349.
-    "iqr": np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0]),
+    "iqr": 10 + np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0]),
     # 8 of 10 equal: MAD and IQR 0, so the (population) standard deviation.
-    "std": np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 5.0]),
+    "std": 10 + np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 5.0]),
+}
+# Weights that keep each fallback in force on the repeated rows.
+FALLBACK_WEIGHTS = {
+    "iqr": np.array([1, 1, 1, 1, 1, 2, 1, 2, 1, 1.0]),
+    "std": np.array([2, 2, 2, 2, 2, 2, 2, 2, 1, 2.0]),
 }
 
 
@@ -124,14 +130,42 @@ def test_target_scale_falls_back_to_iqr_then_std(case):
     model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
     assert model.target_centre_[0] == np.median(y)
     assert model.target_scale_[0] == pytest.approx(expected, rel=1e-12)
-    # The same with weights: the rows repeated twice count twice.
-    weights = np.r_[np.ones(5), np.full(5, 2.0)]
+    # The same with weights: a row of weight 2 counts as two rows.
+    weights = FALLBACK_WEIGHTS[case]
     repeated = np.repeat(y, weights.astype(int))
+    q25, q75 = np.quantile(repeated, [0.25, 0.75], method="averaged_inverted_cdf")
+    expected = (q75 - q25) / 1.349 if case == "iqr" else repeated.std()
     weighted = RobustNetRegressor(max_epochs=1, random_state=0).fit(
         X, y, sample_weight=weights
     )
     fallback = RobustNetRegressor(max_epochs=1, random_state=0).fit(
         np.repeat(X, weights.astype(int), axis=0), repeated
     )
-    assert weighted.target_scale_[0] == pytest.approx(fallback.target_scale_[0])
-    assert weighted.target_centre_[0] == fallback.target_centre_[0]
+    assert weighted.target_scale_[0] == pytest.approx(expected, rel=1e-12)
+    assert fallback.target_scale_[0] == pytest.approx(expected, rel=1e-12)
+    assert weighted.target_centre_[0] == np.median(repeated)
+
+
+def test_a_constant_target_is_left_unscaled_with_a_warning():
+    X = np.arange(6.0)[:, None]
+    y = np.c_[np.full(6, 3.0), np.arange(6.0)]
+    with pytest.warns(UserWarning, match=r"Target column\(s\) \[0\] are constant"):
+        model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
+    assert model.target_scale_[0] == 1.0 and model.target_centre_[0] == 3.0
+    assert model.target_scale_[1] == pytest.approx(1.4826 * 1.5)
+
+
+def test_the_training_loss_is_the_weighted_mean_loss():
+    # One batch and a step too small to move the network: the recorded epoch loss
+    # is sum_n w_n 1/2 e_n^2 / sum_n w_n on the standardised residuals of the
+    # (unchanged) network, whatever the scale of the weights.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    weights = rng.uniform(0.5, 3.0, size=20)
+    for scale in (1.0, 100.0):
+        model = RobustNetRegressor(
+            max_epochs=1, batch_size=20, lr=1e-12, swa_start=None, random_state=0
+        ).fit(X, y, sample_weight=scale * weights)
+        e = (y - model.predict(X)) / model.target_scale_[0]
+        expected = np.sum(weights * 0.5 * e**2) / np.sum(weights)
+        assert model.net_.history[-1, "train_loss"] == pytest.approx(expected, rel=1e-5)
