@@ -928,6 +928,15 @@ def _paired_reading(rows, method: str, rate: float, metric: str) -> str:
     return f"no clear difference ({worse}/{diff.size} seeds higher)"
 
 
+def _ablation_pairs(method: str, settings: Settings) -> list[tuple]:
+    """(rate, ablation cell, deepgum cell) for each of ``method``'s rates in this run."""
+    return [
+        (rate, {"method": method, "rate": rate}, {"method": "deepgum", "rate": rate})
+        for rate in ROBUST_ABLATIONS[method][1]
+        if rate in settings.rates
+    ]
+
+
 def ablation_lines(rows, settings: Settings, ablations, skipped) -> list[str]:
     """Table of the :data:`ROBUST_ABLATIONS` beside ``deepgum`` and one reading line
     per ablation."""
@@ -942,11 +951,7 @@ def ablation_lines(rows, settings: Settings, ablations, skipped) -> list[str]:
     ]
     body = []
     for method in ablations:
-        for rate in ROBUST_ABLATIONS[method][1]:
-            if rate not in settings.rates:
-                continue
-            here = {"method": method, "rate": rate}
-            gum = {"method": "deepgum", "rate": rate}
+        for rate, here, gum in _ablation_pairs(method, settings):
             ratio, _ = ratio_of_means(rows, "rmse", here, gum)
             body.append(
                 (
@@ -983,11 +988,7 @@ def ablation_lines(rows, settings: Settings, ablations, skipped) -> list[str]:
         lines += ["", "Reading (paired over seeds against deepgum):", ""]
     for method in ablations:
         parts = []
-        for rate in ROBUST_ABLATIONS[method][1]:
-            if rate not in settings.rates:
-                continue
-            here = {"method": method, "rate": rate}
-            gum = {"method": "deepgum", "rate": rate}
+        for rate, here, gum in _ablation_pairs(method, settings):
             ratio, _ = ratio_of_means(rows, "rmse", here, gum)
             auc_a = mean_std(select(rows, "auc", **here))[0]
             auc_d = mean_std(select(rows, "auc", **gum))[0]
@@ -1006,11 +1007,7 @@ def ablation_checks(rows, settings: Settings, ablations) -> list[dict]:
     """Info rows: RMSE of each ablation over deepgum's, AUC beside."""
     out = []
     for method in ablations:
-        for rate in ROBUST_ABLATIONS[method][1]:
-            if rate not in settings.rates:
-                continue
-            here = {"method": method, "rate": rate}
-            gum = {"method": "deepgum", "rate": rate}
+        for rate, here, gum in _ablation_pairs(method, settings):
             value, detail = ratio_of_means(rows, "rmse", here, gum)
             auc_a = fmt_pm(select(rows, "auc", **here))
             auc_d = fmt_pm(select(rows, "auc", **gum))
