@@ -1,0 +1,103 @@
+"""Pure helpers of benchmarks/bench_regimes.py: the linear law and the targets."""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+bench = pytest.importorskip("bench_regimes")
+
+
+def settings(**changes):
+    args = bench.parse_args(["--quick"])
+    base = bench.make_settings(args)
+    return base.__class__(**{**base.__dict__, **changes})
+
+
+def test_linear_law_is_the_published_formula():
+    beta = np.array([1.0, -0.5, 0.25, 2.0, -1.5])
+    assert bench.linear_spread() == pytest.approx(math.sqrt(beta @ beta + 0.25))
+    low, high = bench.linear_box()
+    assert (low, high) == pytest.approx((1 - 5 * 2.7951, 1 + 5 * 2.7951), abs=1e-3)
+
+    data = bench.linear_law(101, 0.2, seed=7)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((101, 5))
+    y = X @ beta + 1 + 0.5 * rng.standard_normal(101)
+    rows = rng.choice(101, round(0.2 * 101), replace=False)
+    y[rows] = rng.uniform(low, high, size=len(rows))
+    np.testing.assert_array_equal(data.X, X)
+    np.testing.assert_allclose(data.y_noiseless, X @ beta + 1)
+    np.testing.assert_array_equal(data.y, y)
+    assert data.outlier_mask.sum() == 20 and data.outlier_mask[rows].all()
+    assert ((data.y[rows] >= low) & (data.y[rows] <= high)).all()
+
+
+def test_clean_test_set_is_noiseless():
+    test = bench.clean_test_set("linear")
+    assert test.X.shape == (2000, 5) and not test.outlier_mask.any()
+    np.testing.assert_array_equal(test.y, test.y_noiseless)
+
+
+def row(method, rmse, seconds, law="linear", n=10_000, rate=0.2, seed=0):
+    return {
+        "section": bench.SECTION,
+        "law": law,
+        "n": n,
+        "rate": rate,
+        "seed": seed,
+        "method": method,
+        "rmse": rmse,
+        "fit_seconds": seconds,
+    }
+
+
+def test_accuracy_and_speed_targets_on_synthetic_rows():
+    s = settings(quick=False, sizes=(20, 10_000), rates=(0.0, 0.2), seeds=(0, 1))
+    rows = []
+    for seed in (0, 1):
+        rows += [
+            row("deepgum", 1.2, 2.0, seed=seed),  # 1.2 / 1.0 <= 1.25: PASS
+            row("oracle", 1.0, 1.0, seed=seed),
+            row("mlp", 0.5, 3.0, seed=seed),  # 2.0 / 3.0 <= 1: PASS
+            row("deepgum", 1.1, 4.0, rate=0.0, seed=seed),  # 1.1 / 1.0 > 1.05
+            row("mlp", 1.0, 3.0, rate=0.0, seed=seed),  # 4 / 3 > 1: FAIL
+            row("deepgum", 9.0, 1.0, n=20, seed=seed),  # n < 50: no target
+            row("oracle", 1.0, 1.0, n=20, seed=seed),
+        ]
+    acc = {c["check"]: c["verdict"] for c in bench.accuracy_checks(rows, s)}
+    assert acc["accuracy linear n=10000 rate=0.2"] == "PASS"
+    assert acc["accuracy linear n=10000 rate=0"] == "FAIL"
+    assert acc["accuracy tabular n=10000 rate=0.2"] == "n/a"
+    assert not any("n=20 " in k for k in acc)
+    speed = {c["check"]: c["verdict"] for c in bench.speed_checks(rows, s)}
+    assert speed["speed linear n=10000 rate=0.2"] == "PASS"
+    assert speed["speed linear n=10000 rate=0"] == "FAIL"
+    quick = bench.speed_checks(rows, settings(sizes=(10_000,), rates=(0.2,)))
+    assert [c["verdict"] for c in quick][0] == "info (PASS)"
+
+
+def test_small_clean_targets():
+    s = settings(quick=False, small_sizes=(10,), small_states=(0, 1, 2))
+
+    def fit(table, state, flagged):
+        return {
+            "section": bench.SMALL,
+            "n": 10,
+            "table": table,
+            "seed": state,
+            "n_flagged": len(flagged),
+            "flagged_rows": flagged,
+        }
+
+    rows = [fit(0, k, [3]) for k in range(3)] + [fit(1, k, []) for k in range(3)]
+    tables = bench.small_tables(rows)
+    assert [t["identical"] for t in tables] == [True, True]
+    assert [c["verdict"] for c in bench.small_checks(tables, s)] == ["PASS", "PASS"]
+    rows[-1] = fit(1, 2, [0, 4])  # two rows flagged, and another set
+    checks = bench.small_checks(bench.small_tables(rows), s)
+    assert [c["verdict"] for c in checks] == ["FAIL", "FAIL"]
+    assert checks[0]["value"] == "max 2" and checks[1]["value"] == "1/2 tables"
