@@ -832,6 +832,7 @@ def m_step_update(
     fit_mean: bool,
     reg_covar: float,
     scatter_pass=None,
+    inlier_pseudo_count: float = 0.0,
 ) -> GUMParams:
     """Finish the M-step from this process's summed statistics (see :func:`m_step`).
 
@@ -846,7 +847,10 @@ def m_step_update(
         [sums.resp_mass, sums.first, sums.second], data.process_group
     )
     eps = _eps(XT.dtype)
-    inlier_prior = (resp_mass / data.sum_w).clamp(eps, 1.0 - eps)
+    # MAP under a Beta(k + 1, 1) prior: k pseudo-rows of inlier evidence, whose pull
+    # vanishes as the data grows (see fit_gum's inlier_pseudo_count).
+    k = inlier_pseudo_count
+    inlier_prior = ((resp_mass + k) / (data.sum_w + k)).clamp(eps, 1.0 - eps)
     mass = resp_mass.clamp_min(data.mass_floor)
     mass_col = mass[grouping.col_group]
 
@@ -927,14 +931,16 @@ def m_step(
     fit_mean: bool,
     reg_covar: float,
     scales: torch.Tensor | None = None,
+    inlier_pseudo_count: float = 0.0,
 ) -> GUMParams:
-    """Maximise the expected complete-data log-likelihood given responsibilities.
+    """Maximise the expected complete-data log-posterior given responsibilities.
 
-    With :math:`\\tilde r_{gn} = w_n r_{gn}` (sample weight times responsibility):
+    With :math:`\\tilde r_{gn} = w_n r_{gn}` (sample weight times responsibility)
+    and :math:`k` = ``inlier_pseudo_count``:
 
     .. math::
 
-        \\pi_g = \\frac{\\sum_n \\tilde r_{gn}}{\\sum_n w_n}, \\quad
+        \\pi_g = \\frac{\\sum_n \\tilde r_{gn} + k}{\\sum_n w_n + k}, \\quad
         \\Sigma_g = \\frac{\\sum_n \\tilde r_{gn} (x_n - \\mu_g)(x_n - \\mu_g)^\\top}
                         {\\sum_n \\tilde r_{gn}}
                    + \\text{reg\\_covar}\\, \\operatorname{diag}(v_d)_{d \\in g}
@@ -972,6 +978,9 @@ def m_step(
         added to the diagonal of every covariance.
     scales : Tensor of shape (G, n) or None, default=None
         Expected latent precision scales of a Student-t inlier (None: Gaussian).
+    inlier_pseudo_count : float, default=0.0
+        Pseudo-rows of inlier evidence :math:`k` (the MAP estimate of
+        :math:`\\pi_g` under a Beta(k + 1, 1) prior; 0: maximum likelihood).
 
     Returns
     -------
@@ -1025,6 +1034,7 @@ def m_step(
         fit_mean,
         reg_covar,
         scatter_pass,
+        inlier_pseudo_count,
     )
 
 
@@ -1216,6 +1226,7 @@ def fit_gum(
     tol: float = 1e-3,
     init_params: GUMParams | None = None,
     df: float | None = None,
+    inlier_pseudo_count: float = 0.0,
     verbose: int = 0,
     process_group=None,
     chunk_size: int | None = None,
@@ -1271,6 +1282,16 @@ def fit_gum(
         Warm start; otherwise :func:`initialize_params`.
     df : float or None, default=None
         Degrees of freedom of a Student-t inlier component (None: Gaussian).
+    inlier_pseudo_count : float, default=0.0
+        :math:`k \\ge 0` pseudo-rows of inlier evidence (in units of sample weight):
+        each M-step sets :math:`\\pi_g = (\\sum_n w_n r_{gn} + k) / (\\sum_n w_n
+        + k)`, the maximum a posteriori estimate under a Beta(k + 1, 1) prior on
+        :math:`\\pi_g`, and EM then climbs the log-posterior (the reported bounds
+        include :math:`k \\sum_g \\log \\pi_g / \\sum_n w_n`). Its pull is
+        :math:`k / (\\sum_n w_n + k)`: it vanishes as the data grow, while on a
+        handful of rows it stops the mixture from calling most of them outliers
+        (the uniform's box, fitted to the same rows, then out-scores a narrow inlier
+        component). 0: maximum likelihood.
     verbose : int, default=0
         1 prints a summary, 2 the log-likelihood of every iteration.
     process_group : torch.distributed.ProcessGroup or None, default=None
@@ -1332,6 +1353,12 @@ def fit_gum(
         # decision (a process leaving the loop alone would deadlock the others).
         (total,) = _all_reduce_sum([total], process_group)
         lower_bound = float(total / data.sum_w + outlier_term.sum())
+        if inlier_pseudo_count:
+            # The log-prior of π, per unit of weight like the log-likelihood, at the
+            # π the E-step used (clamped as there: a starting prior may round to 0).
+            eps = _eps(params.inlier_prior.dtype)
+            log_prior = torch.log(params.inlier_prior.clamp(eps, 1.0 - eps)).sum()
+            lower_bound += float(inlier_pseudo_count * log_prior / data.sum_w)
         if not math.isfinite(lower_bound):
             raise FloatingPointError(
                 "The GUM log-likelihood became non-finite; the data may hold values too "
@@ -1347,6 +1374,7 @@ def fit_gum(
             fit_mean,
             reg_covar,
             scatter_pass,
+            inlier_pseudo_count,
         )
         lower_bounds.append(lower_bound)
         if verbose >= 2:
@@ -1639,6 +1667,16 @@ default='moments'
         outliers). ν is fixed, not learnt.
     init_inlier_prior : float, default=0.9
         Starting inlier prior :math:`\\pi` (learnt by EM afterwards).
+    inlier_pseudo_count : float, default=10.0
+        Pseudo-rows :math:`k` of inlier evidence (in units of sample weight): each
+        M-step sets :math:`\\pi_g = (\\sum_n w_n r_{gn} + k) / (\\sum_n w_n + k)`,
+        the maximum a posteriori estimate under a Beta(k + 1, 1) prior, and EM
+        climbs the log-posterior (``lower_bound_`` includes
+        :math:`k \\sum_g \\log \\pi_g / \\sum_n w_n`). On a few rows the
+        maximum-likelihood fit often calls most of them outliers (the uniform's box,
+        fitted to the same rows, out-scores a narrow inlier component); the prior
+        rules that out, and its pull :math:`k / (\\sum_n w_n + k)` fades as the data
+        grow. 0: maximum likelihood.
     max_iter : int, default=100
         Maximum number of EM iterations.
     tol : float, default=1e-3
@@ -1723,6 +1761,7 @@ default='moments'
         "fit_mean": ["boolean"],
         "inlier_df": [None, Interval(Real, 0, None, closed="neither")],
         "init_inlier_prior": [Interval(Real, 0, 1, closed="neither")],
+        "inlier_pseudo_count": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
@@ -1740,6 +1779,7 @@ default='moments'
         fit_mean=False,
         inlier_df=None,
         init_inlier_prior=0.9,
+        inlier_pseudo_count=10.0,
         max_iter=100,
         tol=1e-3,
         reg_covar=1e-6,
@@ -1753,6 +1793,7 @@ default='moments'
         self.fit_mean = fit_mean
         self.inlier_df = inlier_df
         self.init_inlier_prior = init_inlier_prior
+        self.inlier_pseudo_count = inlier_pseudo_count
         self.max_iter = max_iter
         self.tol = tol
         self.reg_covar = reg_covar
@@ -1809,6 +1850,7 @@ default='moments'
             uniform=uniform,
             fit_mean=self.fit_mean,
             init_inlier_prior=self.init_inlier_prior,
+            inlier_pseudo_count=self.inlier_pseudo_count,
             reg_covar=self.reg_covar,
             max_iter=self.max_iter,
             tol=self.tol,

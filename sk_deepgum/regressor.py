@@ -147,6 +147,15 @@ default='moments'
         clean-test RMSE at 20 / 40 / 60 % outliers.
     init_inlier_prior : float, default=0.9
         Inlier prior of the first EM round (learnt afterwards).
+    inlier_pseudo_count : float, default=10.0
+        Pseudo-rows :math:`k` of inlier evidence in every M-step:
+        :math:`\\pi = (\\sum_n w_n r_n + k) / (\\sum_n w_n + k)`, the MAP estimate
+        under a Beta(k + 1, 1) prior (in units of sample weight). On a small table
+        it stops "most rows are outliers" from winning (on 20 clean rows the
+        maximum-likelihood fit flags most of them); its pull
+        :math:`k / (n + k)` fades as the data grow (1 % at 1,000 rows, where the
+        clean-test error at 0-60 % outliers is unchanged). 0: maximum likelihood.
+        See the user guide, "Small tables".
     precision_shrinkage : float in [0, 1], default=0.5
         How far the precision that weights the outputs in the network's loss is
         pulled towards equal weights: the loss uses
@@ -294,6 +303,7 @@ default='moments'
         "uniform": [StrOptions({"moments", "range"}), "array-like"],
         "inlier_df": [None, Interval(Real, 0, None, closed="neither")],
         "init_inlier_prior": [Interval(Real, 0, 1, closed="neither")],
+        "inlier_pseudo_count": [Interval(Real, 0, None, closed="left")],
         "precision_shrinkage": [Interval(Real, 0, 1, closed="both")],
         "outlier_threshold": [Interval(Real, 0, 1, closed="neither")],
     }
@@ -312,6 +322,7 @@ default='moments'
         uniform="moments",
         inlier_df=5.0,
         init_inlier_prior=0.9,
+        inlier_pseudo_count=10.0,
         precision_shrinkage=0.5,
         outlier_threshold=0.5,
         optimizer=torch.optim.Adam,
@@ -338,6 +349,7 @@ default='moments'
         self.uniform = uniform
         self.inlier_df = inlier_df
         self.init_inlier_prior = init_inlier_prior
+        self.inlier_pseudo_count = inlier_pseudo_count
         self.precision_shrinkage = precision_shrinkage
         self.outlier_threshold = outlier_threshold
         self.optimizer = optimizer
@@ -412,6 +424,7 @@ or torch.utils.data.Dataset
             covariance_type=self.covariance_type,
             uniform=uniform,
             init_inlier_prior=self.init_inlier_prior,
+            inlier_pseudo_count=self.inlier_pseudo_count,
             max_iter=self.em_max_iter,
             tol=self.em_tol,
             df=self.inlier_df,
@@ -580,6 +593,7 @@ or torch.utils.data.Dataset
             uniform=self.uniform,
             inlier_df=self.inlier_df,
             init_inlier_prior=self.init_inlier_prior,
+            inlier_pseudo_count=self.inlier_pseudo_count,
             max_iter=self.em_max_iter,
             tol=self.em_tol,
         )

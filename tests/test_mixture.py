@@ -660,10 +660,13 @@ STATIONARITY_CASES = [
 ]
 
 
+@pytest.mark.parametrize("pseudo_count", [0.0, 7.0])
 @pytest.mark.parametrize(("covariance_type", "inlier_df", "groups"), STATIONARITY_CASES)
 def test_em_converges_to_a_stationary_point_of_the_likelihood(
-    covariance_type, inlier_df, groups
+    covariance_type, inlier_df, groups, pseudo_count
 ):
+    """With k pseudo-rows the fixed point is the log-posterior's: the weighted mean
+    log-likelihood plus k Σ_g log π_g / Σ w (a Beta(k + 1, 1) prior on each π_g)."""
     X, w = _stationarity_data()
     gum = GaussianUniformMixture(
         covariance_type=covariance_type,
@@ -672,19 +675,22 @@ def test_em_converges_to_a_stationary_point_of_the_likelihood(
         fit_mean=True,
         uniform=[[-13.0, 13.0]] * 3,
         reg_covar=0.0,
+        inlier_pseudo_count=pseudo_count,
         tol=1e-13,
         max_iter=1000,
     ).fit(X, sample_weight=w)
-    # lower_bound_ is the weighted mean log-likelihood entering the last iteration,
-    # the converged parameters' to within tol.
-    assert gum.lower_bound_ == pytest.approx(
-        np.average(gum.score_samples(X), weights=w), rel=1e-10
-    )
+
+    def objective(model):
+        inlier_priors = np.atleast_2d(model.weights_)[:, 0]
+        log_prior = pseudo_count * np.log(inlier_priors).sum() / w.sum()
+        return np.average(model.score_samples(X), weights=w) + log_prior
+
+    # lower_bound_ is the objective entering the last iteration, the converged
+    # parameters' to within tol.
+    assert gum.lower_bound_ == pytest.approx(objective(gum), rel=1e-10)
 
     def gradient(moved_up, moved_down):
-        up = np.average(moved_up.score_samples(X), weights=w)
-        down = np.average(moved_down.score_samples(X), weights=w)
-        return (up - down) / (2 * step)
+        return (objective(moved_up) - objective(moved_down)) / (2 * step)
 
     # Central differences: truncation ~ step², rounding ~ 1e-16 / step, both far
     # below the 1e-5 tolerance.
