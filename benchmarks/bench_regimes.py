@@ -44,7 +44,8 @@ Sections
     (``sklearn.neural_network.MLPRegressor``, its own default (100,) ReLU network,
     on both laws), ``tukey`` (``RobustNetRegressor(loss='tukey')``), ``oracle``
     (``RobustNetRegressor(loss='l2')`` fitted on the truly clean rows only, at
-    its defaults: fewer rows, so fewer optimiser steps per epoch) and, on the
+    its defaults: below 1,000 rows ``min_rows_per_epoch`` gives its epochs as
+    many optimiser steps as the all-rows fits', above it has fewer) and, on the
     linear law only, ``ols`` (``sklearn.linear_model.LinearRegression()``: the
     reference a user would fit). In every cell the fits run in that order, one
     after the other in one process, so ``deepgum`` and ``mlp`` are timed back to

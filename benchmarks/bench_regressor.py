@@ -30,9 +30,10 @@ Sections
     of each row being correct: what perfect DeepGUM weights would give; its
     training-set AUC of ``|residual|`` is shown beside DeepGUM's) and ``oracle`` (L2
     on the clean rows). Training budgets: every fit of a (rate, seed) cell gets the
-    same number of optimiser steps, not of epochs: an epoch is ``ceil(n /
-    batch_size)`` steps, so the two clean-subset fits have their epoch counts
-    scaled by ``r = ceil(n_all / b) / ceil(n_clean / b)`` (``max_epochs`` rounded
+    same number of optimiser steps, not of epochs: an epoch is ``ceil(max(n, m) /
+    batch_size)`` steps (``m = min_rows_per_epoch``), so when the clean subset has
+    fewer, the two clean-subset fits have their epoch counts scaled by
+    ``r = steps(n_all) / steps(n_clean)`` (``max_epochs`` rounded
     up, DeepGUM's ``warm_up_epochs`` and ``epochs_per_round`` rounded, see
     :func:`equal_step_params`); the RMSE table gives the epochs each ran. Clean
     test set: 2,000 rows of the
@@ -335,13 +336,22 @@ def make_estimator(method: str, seed: int, settings: Settings):
     raise ValueError(f"unknown method {method!r}")
 
 
+def steps_per_epoch(params: dict, n_rows: int) -> int:
+    """Optimiser steps in one epoch of a network estimator with ``params`` on
+    ``n_rows`` training rows: ``ceil(max(n, min_rows_per_epoch) / batch_size)`` (a
+    partial batch is a step; a small set is cycled up to ``min_rows_per_epoch``)."""
+    rows = max(n_rows, params.get("min_rows_per_epoch", 0))
+    return math.ceil(rows / params["batch_size"])
+
+
 def equal_step_params(estimator, n_all: int, n_fit: int) -> dict:
     """Epoch counts that give a fit on ``n_fit`` rows the optimiser steps of the same
     estimator fitted on ``n_all`` rows.
 
-    An epoch is ``ceil(n / batch_size)`` steps (a partial batch is a step), so a fit
-    on fewer rows (the clean subset) for as many epochs takes fewer steps. With
-    ``r = ceil(n_all / b) / ceil(n_fit / b)``: ``max_epochs`` becomes
+    An epoch is :func:`steps_per_epoch` steps, so a fit on fewer rows (the clean
+    subset) for as many epochs can take fewer steps (not when both sets are within
+    ``min_rows_per_epoch``, which cycles them to the same length). With
+    ``r = steps(n_all) / steps(n_fit)``: ``max_epochs`` becomes
     ``ceil(max_epochs * r)`` (never fewer steps; more by less than one epoch of
     ``n_fit`` rows), and DeepGUM's ``warm_up_epochs`` and ``epochs_per_round``
     become ``round(value * r)`` (at least 1 for the latter), so that its L2
@@ -359,8 +369,8 @@ def equal_step_params(estimator, n_all: int, n_fit: int) -> dict:
         Rows this estimator will be fitted on.
     """
     params = estimator.get_params()
-    batch = params["batch_size"]
-    steps_all, steps_fit = math.ceil(n_all / batch), math.ceil(n_fit / batch)
+    steps_all = steps_per_epoch(params, n_all)
+    steps_fit = steps_per_epoch(params, n_fit)
     if steps_all == steps_fit:
         return {}
 
@@ -1057,9 +1067,10 @@ def robustness_tables(rows, settings: Settings) -> list[str]:
         )
     lines = [
         "Training budgets: equal optimiser steps, not epochs. deepgum_clean and "
-        "oracle train on the clean rows only, so fewer batches per epoch: their "
-        "max_epochs is multiplied by r = ceil(n_all / batch_size) / ceil(n_clean / "
-        "batch_size) and rounded up, DeepGUM's warm_up_epochs and epochs_per_round "
+        "oracle train on the clean rows only; an epoch is ceil(max(n, "
+        "min_rows_per_epoch) / batch_size) steps, and where the clean rows have fewer "
+        "their max_epochs is multiplied by r = steps(n_all) / steps(n_clean) and "
+        "rounded up, DeepGUM's warm_up_epochs and epochs_per_round "
         "by r and rounded (swa_start is a share of max_epochs and follows). The last "
         "column gives the epochs each ran.",
         "",

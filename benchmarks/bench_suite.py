@@ -34,9 +34,11 @@ scaling for every network):
   the targets before contamination. At rate 0 they are the ``deepgum`` and ``l2`` fits
   (the same data), not refitted.
 - Training budgets: every network of a cell gets the same number of optimiser
-  steps, not of epochs. An epoch is ``ceil(n / batch_size)`` steps, so the
-  clean-subset fits (``oracle``, ``deepgum_clean`` with row-level outliers) have
-  their epoch counts scaled by ``r = ceil(n_all / b) / ceil(n_clean / b)``:
+  steps, not of epochs. An epoch is ``ceil(max(n, m) / batch_size)`` steps
+  (``m = min_rows_per_epoch``, 1,000 by default: a smaller set is cycled), so where
+  the clean subset has fewer, the clean-subset fits (``oracle``, ``deepgum_clean``
+  with row-level outliers) have their epoch counts scaled by
+  ``r = steps(n_all) / steps(n_clean)``:
   ``max_epochs`` to ``ceil(max_epochs * r)`` (at least the all-rows fits' steps,
   at most one clean epoch more), DeepGUM's ``warm_up_epochs`` and
   ``epochs_per_round`` to ``round(value * r)`` (at least 1 for the latter), so its
@@ -45,7 +47,7 @@ scaling for every network):
   then span the same steps, sampled at more epoch ends). Fits on every row (the
   contaminated fits, and both clean fits with per-landmark outliers or at rate 0)
   are unchanged. Each cell records ``n_iter`` and ``steps`` (``n_iter *
-  ceil(n_train / batch_size)``) and the report tabulates them.
+  steps_per_epoch``) and the report tabulates them.
 - Tabular single-output tasks only: ``sk_huber`` (sklearn ``HuberRegressor``),
   ``sk_ransac`` (sklearn ``RANSACRegressor``), both linear on the raw features, and
   ``cleanlab`` (``cleanlab.regression.learn.CleanLearning`` around the L2 network,
@@ -107,6 +109,7 @@ from bench_regressor import (
     md_table,
     mean_std,
     select,
+    steps_per_epoch,
     write_csv,
 )
 from sklearn.linear_model import HuberRegressor, RANSACRegressor
@@ -241,7 +244,12 @@ CELL_CODE = {
         "bayes_cell",
         "classic_cell",
     ),
-    "bench_regressor.py": ("auc_or_nan", "f1_or_nan", "equal_step_params"),
+    "bench_regressor.py": (
+        "auc_or_nan",
+        "f1_or_nan",
+        "equal_step_params",
+        "steps_per_epoch",
+    ),
 }
 
 
@@ -488,7 +496,7 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
     if hasattr(est, "n_iter_") and np.ndim(est.n_iter_) == 0:
         result["n_iter"] = int(est.n_iter_)
         if hasattr(est, "batch_size"):
-            batches = math.ceil(len(X) / est.batch_size)
+            batches = steps_per_epoch(est.get_params(), len(X))
             result["steps"] = result["n_iter"] * batches
     prediction = np.asarray(model.predict(test.X), dtype=float)
     truth = np.asarray(test.y, dtype=float)
@@ -690,9 +698,10 @@ def detection_table(rows, task, methods, settings) -> list[str]:
 BUDGET_RULE = (
     "Training budgets: every network of a cell gets the same number of optimiser "
     "steps, not of epochs. The clean-subset fits (oracle, deepgum_clean with "
-    "row-level outliers) train on fewer rows, so fewer batches per epoch: their "
-    "max_epochs is multiplied by r = ceil(n_all / batch_size) / ceil(n_clean / "
-    "batch_size) and rounded up, DeepGUM's warm_up_epochs and epochs_per_round by r "
+    "row-level outliers) train on fewer rows; an epoch is ceil(max(n, "
+    "min_rows_per_epoch) / batch_size) steps, and where the clean rows have fewer, "
+    "their max_epochs is multiplied by r = steps(n_all) / steps(n_clean) and "
+    "rounded up, DeepGUM's warm_up_epochs and epochs_per_round by r "
     "and rounded (swa_start is a share of max_epochs and follows). Each task's "
     "budget table gives the epochs and steps run."
 )
@@ -777,7 +786,8 @@ def task_section(rows, task, methods, settings, plot: Path | None) -> list[str]:
     lines += ["Aims:", "", *verdict_lines(rows, task, settings), ""]
     lines += [
         "Training budget per fit, epochs run and optimiser steps (epochs x "
-        "ceil(n_train / batch_size)), by contamination rate:",
+        "ceil(max(n_train, min_rows_per_epoch) / batch_size)), by contamination "
+        "rate:",
         "",
         *budget_table(rows, task, methods, settings),
         "",

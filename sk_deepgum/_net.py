@@ -248,19 +248,32 @@ class ShuffledBatches:
     Batches are as equal as possible (``tensor_split``), so none has a single
     sample (BatchNorm cannot train on one).
 
-    ``rows_per_epoch`` (data-parallel fits) makes every process of a group run the
-    same number of batches of the same sizes: a shard smaller than that wraps around
-    onto a fresh permutation of its rows, as ``DistributedSampler`` pads.
+    ``rows_per_epoch`` sets the rows an epoch visits when it is not the dataset's
+    length: a dataset smaller than that wraps around onto fresh permutations of its
+    rows, as ``DistributedSampler`` pads. Data-parallel fits use it so that every
+    process of a group runs the same number of batches of the same sizes;
+    ``min_rows_per_epoch`` uses it so that a small table gets enough optimiser steps.
+
+    ``whole_set=True`` makes every batch the whole dataset (``len(self)`` full-batch
+    steps). For a dataset no larger than one batch this is the cycled epoch without
+    its duplicated rows, and it keeps weighted rows equivalent to repeated rows.
     """
 
     def __init__(
-        self, dataset, batch_size, shuffle, generator=None, rows_per_epoch=None
+        self,
+        dataset,
+        batch_size,
+        shuffle,
+        generator=None,
+        rows_per_epoch=None,
+        whole_set=False,
     ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.rows_per_epoch = rows_per_epoch
+        self.whole_set = whole_set
 
     def _n_rows(self) -> int:
         return len(self.dataset) if self.rows_per_epoch is None else self.rows_per_epoch
@@ -270,6 +283,15 @@ class ShuffledBatches:
 
     def __iter__(self):
         n = len(self.dataset)
+        if self.whole_set:
+            for _ in range(len(self)):
+                order = _distributed.padded_order(n, n, self.generator, self.shuffle)
+                index = order.to(self.dataset.X.device)
+                yield (
+                    {"X": self.dataset.X[index], "index": index},
+                    self.dataset.y[index],
+                )
+            return
         if self.rows_per_epoch is not None:
             order = _distributed.padded_order(
                 n, self.rows_per_epoch, self.generator, self.shuffle
@@ -626,6 +648,8 @@ class _SkorchNet(NeuralNet):
 
     #: Set only during the training epochs of a data-parallel fit.
     data_parallel_: DataParallelTraining | None = None
+    #: The estimator's ``min_rows_per_epoch`` (set by ``_make_net``).
+    min_rows_per_epoch: int = 0
 
     @property
     def _default_callbacks(self):
@@ -646,12 +670,16 @@ class _SkorchNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         dp = self.data_parallel_
+        n_rows = len(dataset) if dp is None else dp.rows_per_epoch
+        floor = self.min_rows_per_epoch if training else 0
+        cycled = floor > n_rows
         return ShuffledBatches(
             dataset,
             self.batch_size,
             shuffle=training,
             generator=self.batch_generator_,
-            rows_per_epoch=None if dp is None else dp.rows_per_epoch,
+            rows_per_epoch=max(n_rows, floor) if cycled or dp is not None else None,
+            whole_set=cycled and dp is None and len(dataset) <= self.batch_size,
         )
 
 
@@ -806,6 +834,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "swa_start": [None, Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "min_rows_per_epoch": [Interval(Integral, 0, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [None, list],
@@ -1165,6 +1194,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             **{f"optimizer__{k}": v for k, v in self._optimizer_kwargs().items()},
         )
         net.batch_generator_ = torch.Generator().manual_seed(seed)
+        net.min_rows_per_epoch = self.min_rows_per_epoch
         net.initialize()
         return net
 

@@ -52,6 +52,15 @@ class RobustNetRegressor(NetRegressorBase):
         keeps its restored best weights. None: the last epoch's weights.
     batch_size : int, default=32
         Mini-batch size.
+    min_rows_per_epoch : int, default=1000
+        Rows an epoch visits at least: a training set of ``n`` rows is cycled
+        through fresh shuffles until ``max(n, min_rows_per_epoch)`` rows are seen,
+        in ``ceil(max(n, min_rows_per_epoch) / batch_size)`` optimiser steps (when
+        ``n <= batch_size``, each of those steps uses the whole set). So the budget
+        in steps does not shrink with the data: with 20 rows and plain epochs,
+        ``max_epochs=100`` would be 100 Adam steps, far from a fit. Sets of 1,000
+        rows or more are unaffected. 0: an epoch is one pass. See the user guide,
+        "Small tables".
     validation_fraction : float or None, default=None
         Share of rows held out for early stopping on the held-out median absolute
         residual (robust to outliers in the hold-out), checked after every epoch;
@@ -127,6 +136,7 @@ class RobustNetRegressor(NetRegressorBase):
         weight_decay=3e-4,
         swa_start=0.75,
         batch_size=32,
+        min_rows_per_epoch=1000,
         validation_fraction=None,
         n_iter_no_change=3,
         callbacks=None,
@@ -143,6 +153,7 @@ class RobustNetRegressor(NetRegressorBase):
         self.weight_decay = weight_decay
         self.swa_start = swa_start
         self.batch_size = batch_size
+        self.min_rows_per_epoch = min_rows_per_epoch
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks

@@ -1,8 +1,11 @@
-"""The ``sk-deepgum`` command line, run as a subprocess like a user would."""
+"""The ``sk-deepgum`` command line: run as a subprocess like a user would, and, for
+the bad-input cases (which never fit), through :func:`sk_deepgum.cli.main` in this
+process, which skips the 3 s of a fresh interpreter importing torch per case."""
 
 import csv
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +20,22 @@ def run_cli(*args, cwd=None):
         text=True,
         cwd=cwd,
         timeout=120,
+    )
+
+
+def run_cli_in_process(capsys, *args):
+    """``main(argv)`` with the exit status and the captured output, as
+    :func:`run_cli` returns them (argparse's usage errors exit via SystemExit)."""
+    from sk_deepgum.cli import main
+
+    capsys.readouterr()
+    try:
+        returncode = main(list(map(str, args)))
+    except SystemExit as exc:
+        returncode = exc.code
+    captured = capsys.readouterr()
+    return SimpleNamespace(
+        returncode=returncode, stdout=captured.out, stderr=captured.err
     )
 
 
@@ -228,11 +247,13 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_clean_bad_input_is_one_line_and_exit_2(case, tmp_path):
+def test_clean_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     data, args, message = bad_inputs(tmp_path)[case]
     if "--out" not in args:
         args = [*args, "--out", tmp_path / "out.csv"]
-    result = run_cli("clean", data, *args, "--epochs", "2", "--quiet")
+    result = run_cli_in_process(
+        capsys, "clean", data, *args, "--epochs", "2", "--quiet"
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -250,18 +271,32 @@ def test_clean_bad_input_is_one_line_and_exit_2(case, tmp_path):
         (["--groups", "pairs"], "invalid choice"),
     ],
 )
-def test_clean_bad_option_is_a_usage_error(data_csv, tmp_path, args, message):
-    result = run_cli(
-        "clean", data_csv, "--target", "y", "--out", tmp_path / "o.csv", *args
+def test_clean_bad_option_is_a_usage_error(data_csv, tmp_path, capsys, args, message):
+    result = run_cli_in_process(
+        capsys, "clean", data_csv, "--target", "y", "--out", tmp_path / "o.csv", *args
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert message in result.stderr
 
 
-def test_clean_bad_device_is_one_line_and_exit_2(data_csv, tmp_path):
+def test_clean_bad_device_is_one_line_and_exit_2(data_csv, tmp_path, capsys):
     out = tmp_path / "o.csv"
-    result = clean_xy(data_csv, out, "--device", "gpu0", "--quiet")
+    result = run_cli_in_process(
+        capsys,
+        "clean",
+        data_csv,
+        "--target",
+        "y",
+        "--features",
+        "x0",
+        "x1",
+        "--out",
+        out,
+        "--device",
+        "gpu0",
+        "--quiet",
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -1,5 +1,6 @@
 """Integer sample weights are repeated rows: in the robust target scale, in the
-Huber/Tukey batch scale and in whole fits (one batch, so SGD takes the same steps).
+Huber/Tukey batch scale and in whole fits (sets within one batch, so SGD takes the
+same full-batch steps; ``min_rows_per_epoch`` repeats them, as many for both).
 
 Every expected value is computed here with numpy on the repeated rows.
 """
@@ -69,6 +70,23 @@ def test_weighted_fit_equals_repeated_rows_fit(loss, weighted_rows):
     )
     np.testing.assert_allclose(
         weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_weighted_deepgum_fit_equals_repeated_rows_fit(weighted_rows):
+    # Default min_rows_per_epoch: 13 and 22 rows within a batch of 32, so both fits
+    # take 32 full-batch steps per epoch.
+    X, y, weights = weighted_rows
+    params = dict(max_epochs=4, warm_up_epochs=2, random_state=0)
+    weighted = DeepGUMRegressor(**params).fit(X, y, sample_weight=weights)
+    repeated = DeepGUMRegressor(**params).fit(
+        np.repeat(X, weights, axis=0), np.repeat(y, weights, axis=0)
+    )
+    np.testing.assert_allclose(
+        weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        weighted.mixture_.weights_, repeated.mixture_.weights_, rtol=1e-5
     )
 
 

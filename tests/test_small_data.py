@@ -5,7 +5,9 @@ likelihood on a handful of residuals is often "most rows are outliers": the
 uniform's box, fitted to the same few rows, out-scores a narrow inlier component
 holding the central ones. ``inlier_pseudo_count`` (k pseudo-rows of inlier evidence,
 a Beta(k + 1, 1) prior on the inlier share) rules that out on small data and fades
-as the data grow.
+as the data grow. The network must also get near its fit: ``min_rows_per_epoch``
+(1,000 by default) cycles a small table so that an epoch is as many optimiser steps
+as a 1,000-row one.
 """
 
 import numpy as np
@@ -64,22 +66,7 @@ def linear_deepgum(random_state, **params):
     )
 
 
-TOO_FEW_STEPS = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "50 rows are 2 batches of 32 per epoch, 200 optimiser steps in all: the "
-        "linear net is still far from the least-squares fit and one seed flags 3 "
-        "rows. Verified on this table and these seeds: with epochs of 1,000 rows "
-        "(the table cycled through fresh shuffles, 3,200 steps) no fit flags any "
-        "row. The step budget is issue 14's open item."
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    ("n_rows", "data_seed"),
-    [(20, 0), (20, 1), pytest.param(50, 2, marks=TOO_FEW_STEPS)],
-)
+@pytest.mark.parametrize(("n_rows", "data_seed"), [(20, 0), (20, 1), (50, 2)])
 def test_regressor_flags_at_most_one_row_of_a_small_clean_table(n_rows, data_seed):
     X, y = clean_table(n_rows, 100 + data_seed)
     flagged = [
@@ -89,6 +76,17 @@ def test_regressor_flags_at_most_one_row_of_a_small_clean_table(n_rows, data_see
     assert all(len(rows) <= 1 for rows in flagged), flagged
     # The same answer whatever the seed.
     assert all(rows == flagged[0] for rows in flagged), flagged
+
+
+def test_without_the_step_floor_the_50_row_table_loses_rows():
+    # Why the test above can fail: with one pass per epoch, 50 rows are 2 batches,
+    # 200 optimiser steps in all, and the network is still far from its fit.
+    X, y = clean_table(50, 102)
+    flagged = [
+        int(linear_deepgum(seed, min_rows_per_epoch=0).fit(X, y)[-1].outliers_.sum())
+        for seed in range(3)
+    ]
+    assert max(flagged) >= 2, flagged
 
 
 def test_prior_fades_with_data_and_high_contamination_stays_reachable():

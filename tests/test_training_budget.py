@@ -1,0 +1,118 @@
+"""``min_rows_per_epoch``: the optimiser-step budget does not shrink with the data.
+
+Every batch a fit trains on is recorded through a skorch callback (the public
+``callbacks`` parameter), and the counts are checked against the closed forms:
+``ceil(max(n, m) / batch_size)`` batches per epoch, each row seen
+``floor(m / n)`` or ``ceil(m / n)`` times in a cycled epoch.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from skorch.callbacks import Callback
+
+from sk_deepgum import DeepGUMRegressor
+from sk_deepgum.baselines import RobustNetRegressor
+
+
+class BatchRecorder(Callback):
+    """The row positions of every training batch, grouped by epoch."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append([])
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.epochs[-1].append(batch[0]["index"].cpu().numpy().copy())
+
+
+def table(n_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
+
+
+def recorded_epochs(estimator_class, n_rows, **params):
+    params = {"max_epochs": 3, "random_state": 0, **params}
+    model = estimator_class(callbacks=[("record", BatchRecorder())], **params)
+    return recorded(model.fit(*table(n_rows)))
+
+
+def recorded(model):
+    # fit trains a copy of the callbacks: read the fitted net's.
+    return dict(model.net_.callbacks_)["record"].epochs
+
+
+@pytest.mark.parametrize("estimator_class", [RobustNetRegressor, DeepGUMRegressor])
+@pytest.mark.parametrize(
+    ("n_rows", "floor", "batch_size"),
+    [(20, 1000, 32), (70, 1000, 32), (70, 300, 16), (1500, 1000, 32), (20, 0, 32)],
+)
+def test_batches_per_epoch(estimator_class, n_rows, floor, batch_size):
+    epochs = recorded_epochs(
+        estimator_class, n_rows, min_rows_per_epoch=floor, batch_size=batch_size
+    )
+    assert len(epochs) == 3
+    expected = math.ceil(max(n_rows, floor) / batch_size)
+    assert [len(batches) for batches in epochs] == [expected] * 3
+
+
+@pytest.mark.parametrize(("n_rows", "floor"), [(70, 1000), (300, 1000), (90, 450)])
+def test_a_cycled_epoch_sees_every_row_evenly_in_fresh_shuffles(n_rows, floor):
+    epochs = recorded_epochs(RobustNetRegressor, n_rows, min_rows_per_epoch=floor)
+    for batches in epochs:
+        visits = np.concatenate(batches)
+        assert len(visits) == floor
+        counts = np.bincount(visits, minlength=n_rows)
+        assert set(counts) <= {floor // n_rows, math.ceil(floor / n_rows)}
+        # Whole passes are permutations of the rows, each in a fresh order.
+        passes = visits[: (floor // n_rows) * n_rows].reshape(-1, n_rows)
+        for one_pass in passes:
+            assert sorted(one_pass) == list(range(n_rows))
+        assert len({tuple(p) for p in passes}) == len(passes)
+
+
+def test_a_set_within_one_batch_trains_full_batch_steps():
+    # 20 rows, batches of 32: every one of the 32 steps of an epoch uses all rows
+    # (not a batch of 32 with 12 rows twice).
+    epochs = recorded_epochs(RobustNetRegressor, 20, min_rows_per_epoch=1000)
+    for batches in epochs:
+        assert len(batches) == 32
+        for index in batches:
+            assert sorted(index) == list(range(20))
+
+
+def test_without_a_floor_an_epoch_is_one_pass():
+    epochs = recorded_epochs(RobustNetRegressor, 70, min_rows_per_epoch=0)
+    for batches in epochs:
+        assert sorted(np.concatenate(batches)) == list(range(70))
+
+
+def test_the_floor_leaves_the_hold_out_and_predictions_alone():
+    # A hold-out of 20 % of 100 rows: 80 training rows are cycled, the 20 held-out
+    # rows are never trained on.
+    X, y = table(100)
+    model = RobustNetRegressor(
+        callbacks=[("record", BatchRecorder())],
+        validation_fraction=0.2,
+        n_iter_no_change=50,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, y)
+    for batches in recorded(model):
+        visits = np.concatenate(batches)
+        assert len(visits) == 1000
+        assert len(np.unique(visits)) == 80
+    assert model.predict(X).shape == (100,)
+
+
+@pytest.mark.parametrize("estimator_class", [RobustNetRegressor, DeepGUMRegressor])
+@pytest.mark.parametrize("bad", [-1, 1.5, "1000"])
+def test_min_rows_per_epoch_is_validated(estimator_class, bad):
+    with pytest.raises((ValueError, TypeError), match="min_rows_per_epoch"):
+        estimator_class(min_rows_per_epoch=bad).fit(*table(20))
