@@ -831,8 +831,8 @@ def m_step_update(
     uniform: str,
     fit_mean: bool,
     reg_covar: float,
-    scatter_pass=None,
-    inlier_pseudo_count: float = 0.0,
+    scatter_pass,
+    inlier_pseudo_count: float,
 ) -> GUMParams:
     """Finish the M-step from this process's summed statistics (see :func:`m_step`).
 

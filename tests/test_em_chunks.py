@@ -261,3 +261,33 @@ def test_inlier_logit_without_fit_mean_ignores_the_means(covariance_type, chunk_
         - float(params.uniform_log_density[0])
     )
     np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_fit_gum_defaults_are_the_documented_values(capsys):
+    # fit_gum is public: a call that leaves the options out must be the plain
+    # maximum-likelihood GUM its docstring describes, and print nothing.
+    X, w = _data()
+    XT = torch.as_tensor(X.T.copy())
+    grouping = make_grouping(check_groups(None, 3))
+    implicit = fit_gum(XT, None, grouping)
+    explicit = fit_gum(
+        XT,
+        None,
+        grouping,
+        covariance_type="diag",
+        uniform="moments",
+        fit_mean=False,
+        init_inlier_prior=0.9,
+        reg_covar=1e-6,
+        max_iter=100,
+        tol=1e-3,
+        df=None,
+        inlier_pseudo_count=0.0,
+        verbose=0,
+    )
+    assert capsys.readouterr().out == ""
+    assert implicit.n_iter == explicit.n_iter
+    for name in ("inlier_prior", "means", "covariances", "uniform_bounds"):
+        torch.testing.assert_close(
+            getattr(implicit.params, name), getattr(explicit.params, name)
+        )

@@ -530,6 +530,68 @@ def test_starting_prior_that_float32_rounds_to_0_or_1_still_fits(init_inlier_pri
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_grouped_fit_is_one_fit_per_group(covariance_type):
+    # One latent per group and a box per column: the groups share nothing, so the
+    # grouped mixture must be the mixtures fitted to each group's columns alone.
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 3)) * [1.0, 3.0, 0.5]
+    X[:80, :2] = rng.uniform(-20, 20, size=(80, 2))
+    X[300:, 2] = rng.uniform(-5, 5, size=100)
+    groups = [[0, 1], [2]]
+    grouped = GaussianUniformMixture(
+        covariance_type=covariance_type, groups=groups, tol=1e-8, max_iter=500
+    ).fit(X)
+    for g, cols in enumerate(groups):
+        alone = GaussianUniformMixture(
+            covariance_type=covariance_type, tol=1e-8, max_iter=500
+        ).fit(X[:, cols])
+        np.testing.assert_allclose(grouped.weights_[g], alone.weights_, rtol=1e-4)
+        np.testing.assert_allclose(
+            np.squeeze(grouped.covariances_[g]),
+            np.squeeze(alone.covariances_),
+            rtol=1e-4,
+        )
+        np.testing.assert_allclose(
+            grouped.uniform_bounds_[cols], alone.uniform_bounds_, rtol=1e-4
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_spherical_floor_on_constant_columns_is_the_mean_of_the_diag_floors(dtype):
+    # Constant columns: every variance sits at its floor. 'spherical' is one
+    # variance per group, the mean over its columns, so it must be the mean of the
+    # per-column variances that 'diag' reports for the same data.
+    X = np.tile([3.0, 40.0], (50, 1)).astype(dtype)
+    diag = GaussianUniformMixture(covariance_type="diag").fit(X)
+    spherical = GaussianUniformMixture(covariance_type="spherical").fit(X)
+    assert spherical.covariances_ == pytest.approx(np.mean(diag.covariances_), rel=1e-5)
+
+
+def test_em_stopped_by_max_iter_is_not_converged():
+    X, _ = _contaminated(300, 2, seed=4)
+    with pytest.warns(ConvergenceWarning):
+        gum = GaussianUniformMixture(max_iter=1, tol=0.0).fit(X)
+    assert gum.converged_ is False
+    assert GaussianUniformMixture().fit(X).converged_ is True
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inlier_prior_stays_inside_0_1_when_every_row_is_an_inlier(dtype):
+    # A tight cloud in a box a million times wider: every responsibility rounds to
+    # exactly 1, so the plain M-step (no pseudo-count) would give a prior of 1 and
+    # an outlier weight of 0, whose log is -inf. Like GaussianMixture's weights,
+    # both components keep a weight of at least the dtype's eps.
+    X = np.random.default_rng(3).normal(size=(200, 1)).astype(dtype) * 1e-3
+    gum = GaussianUniformMixture(
+        inlier_pseudo_count=0.0, uniform=np.array([[-1e3, 1e3]])
+    ).fit(X)
+    eps = np.finfo(dtype).eps
+    assert gum.weights_[1] >= eps * (1 - 1e-6)
+    assert gum.weights_[0] <= 1 - eps * (1 - 1e-6)
+    assert np.all(np.isfinite(np.log(gum.weights_)))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_fit_mean_recovers_a_shifted_mixture(covariance_type):
     # The known mixture of test_recovers_known_mixture_per_row moved to mean (3, -2):
     # with fit_mean the fit is the shifted one (same prior and covariance).

@@ -78,6 +78,9 @@ TARGETS=(
     sk_deepgum._net:WeightedLoss.forward
     sk_deepgum._net:WeightedLoss.set_weights
     sk_deepgum.regressor:loss_precision
+    # Training budget: the step floor and its batches
+    sk_deepgum._net:ShuffledBatches.__iter__
+    sk_deepgum._net:_SkorchNet.get_iterator
     # Early stopping
     sk_deepgum._net:NetRegressorBase._early_stopping_step
     sk_deepgum._net:NetRegressorBase._restore_best
