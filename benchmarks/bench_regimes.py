@@ -99,6 +99,8 @@ fingerprint (the imported ``sk_deepgum`` sources, :data:`CACHE_VERSION`, the law
 constants, the mode, ``max_epochs`` and the torch thread count) matches
 (``--no-resume`` recomputes everything). The cache, the fingerprint, the
 environment block and the table helpers are imported from ``bench_regressor.py``.
+The committed ``benchmarks/results_regimes.md`` and ``benchmarks/figures/regimes.png``
+are copies of the ``--max-n 1000`` run's ``results.md`` and ``regimes.png``.
 
 How to run
 ----------
