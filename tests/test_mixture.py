@@ -1,6 +1,7 @@
 """Behaviour of GaussianUniformMixture through its public API."""
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -805,7 +806,12 @@ def test_verbose_reports_every_iteration_and_the_outcome(capsys):
 def test_values_too_large_for_the_dtype_are_a_clear_error(dtype):
     scale = 1e200 if dtype == np.float64 else 1e30  # squares overflow
     X = np.random.default_rng(24).normal(size=(50, 1)) * scale
-    with pytest.raises(FloatingPointError, match="non-finite; the data may hold"):
+    # The whole message: what went wrong and both remedies.
+    message = (
+        "The GUM log-likelihood became non-finite; the data may hold values too "
+        "large for its dtype (rescale it) or reg_covar may be too small."
+    )
+    with pytest.raises(FloatingPointError, match=re.escape(message)):
         GaussianUniformMixture().fit(X.astype(dtype))
 
 
