@@ -77,14 +77,16 @@ def test_a_cycled_epoch_sees_every_row_evenly_in_fresh_shuffles(n_rows, floor):
         assert len({tuple(p) for p in passes}) == len(passes)
 
 
-def test_a_set_within_one_batch_trains_full_batch_steps():
-    # 20 rows, batches of 32: every one of the 32 steps of an epoch uses all rows
-    # (not a batch of 32 with 12 rows twice).
-    epochs = recorded_epochs(RobustNetRegressor, 20, min_rows_per_epoch=1000)
+@pytest.mark.parametrize("n_rows", [20, 32])
+def test_a_set_within_one_batch_trains_full_batch_steps(n_rows):
+    # Batches of 32: every one of the 32 steps of an epoch uses all rows (not a
+    # batch of 32 with 12 of 20 rows twice, nor batches of 31-32 rows straddling two
+    # shuffles of a 32-row set).
+    epochs = recorded_epochs(RobustNetRegressor, n_rows, min_rows_per_epoch=1000)
     for batches in epochs:
         assert len(batches) == 32
         for index in batches:
-            assert sorted(index) == list(range(20))
+            assert sorted(index) == list(range(n_rows))
 
 
 def test_without_a_floor_an_epoch_is_one_pass():
