@@ -7,6 +7,7 @@ one-chunk fit exactly.
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from sk_deepgum.mixture import (
@@ -291,3 +292,31 @@ def test_fit_gum_defaults_are_the_documented_values(capsys):
         torch.testing.assert_close(
             getattr(implicit.params, name), getattr(explicit.params, name)
         )
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_em_starts_from_the_documented_robust_point(covariance_type):
+    # The first recorded log-likelihood is that of the starting point, written out
+    # here from initialize_params' docstring: the median as centre, the variance
+    # from the 25 % quantile of |x - median| (0.3186 sd for a Gaussian) plus
+    # reg_covar x the column's variance, the min-max box, the given prior.
+    X, _ = _data()
+    q = scipy.stats.norm.ppf(0.625)  # the 25 % quantile of |Z|, Z standard normal
+    centre = np.median(X, axis=0)
+    spread = np.quantile(np.abs(X - centre), 0.25, axis=0, method="inverted_cdf")
+    var = (spread / q) ** 2 + 1e-6 * X.var(axis=0)
+    if covariance_type == "spherical":
+        var = np.full(3, var.mean())
+    log_inlier = scipy.stats.norm.logpdf(X, centre, np.sqrt(var)).sum(axis=1)
+    log_box = -np.log(np.ptp(X, axis=0)).sum()
+    expected = np.mean(np.logaddexp(np.log(0.8) + log_inlier, np.log(0.2) + log_box))
+    result = fit_gum(
+        torch.as_tensor(X.T.copy()),
+        None,
+        make_grouping(check_groups(None, 3)),
+        covariance_type=covariance_type,
+        fit_mean=True,
+        init_inlier_prior=0.8,
+        max_iter=1,
+    )
+    assert result.lower_bounds[0] == pytest.approx(expected, rel=1e-10)
