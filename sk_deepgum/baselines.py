@@ -53,14 +53,10 @@ class RobustNetRegressor(NetRegressorBase):
     batch_size : int, default=32
         Mini-batch size.
     min_rows_per_epoch : int, default=1000
-        Rows an epoch visits at least: a training set of ``n`` rows is cycled
-        through fresh shuffles until ``max(n, min_rows_per_epoch)`` rows are seen,
-        in ``ceil(max(n, min_rows_per_epoch) / batch_size)`` optimiser steps (when
-        ``n <= batch_size``, each of those steps uses the whole set). So the budget
-        in steps does not shrink with the data: with 20 rows and plain epochs,
-        ``max_epochs=100`` would be 100 Adam steps, far from a fit. Sets of 1,000
-        rows or more are unaffected. 0: an epoch is one pass. See the user guide,
-        "Small tables".
+        Rows an epoch visits at least: a smaller training set is cycled through
+        fresh shuffles, so an epoch is ``ceil(max(n, min_rows_per_epoch) /
+        batch_size)`` optimiser steps (full-batch steps when ``n <= batch_size``).
+        0: an epoch is one pass. See the user guide, "Small tables".
     validation_fraction : float or None, default=None
         Share of rows held out for early stopping on the held-out median absolute
         residual (robust to outliers in the hold-out), checked after every epoch;
