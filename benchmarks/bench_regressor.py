@@ -163,6 +163,7 @@ from sklearn.utils import Bunch
 
 import sk_deepgum
 from sk_deepgum import DeepGUMRegressor
+from sk_deepgum._net import resolve_batch_size
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import contaminate, make_contaminated_regression
 
@@ -338,10 +339,12 @@ def make_estimator(method: str, seed: int, settings: Settings):
 
 def steps_per_epoch(params: dict, n_rows: int) -> int:
     """Optimiser steps in one epoch of a network estimator with ``params`` on
-    ``n_rows`` training rows: ``ceil(max(n, min_rows_per_epoch) / batch_size)`` (a
-    partial batch is a step; a small set is cycled up to ``min_rows_per_epoch``)."""
+    ``n_rows`` training rows (array input): ``ceil(max(n, min_rows_per_epoch) / B)``
+    with ``B`` the batch size a fit resolves (``batch_size='auto'`` grows with n;
+    a partial batch is a step; a small set is cycled up to ``min_rows_per_epoch``)."""
     rows = max(n_rows, params.get("min_rows_per_epoch", 0))
-    return math.ceil(rows / params["batch_size"])
+    batch = resolve_batch_size(params["batch_size"], n_rows, lazy=False)
+    return math.ceil(rows / batch)
 
 
 def equal_step_params(estimator, n_all: int, n_fit: int) -> dict:

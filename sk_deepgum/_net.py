@@ -63,6 +63,9 @@ from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_dat
 #: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
 #: row's prediction never depends on which other rows share its batch.
 INFERENCE_BATCH_ROWS = 1024
+#: ``batch_size='auto'``: the smallest batch, the optimiser steps an epoch keeps
+#: as the data grow, and the largest batch (see :func:`resolve_batch_size`).
+AUTO_MIN_BATCH, AUTO_STEPS_PER_EPOCH, AUTO_MAX_BATCH = 32, 32, 4096
 _PARAM_PREFIXES = ("module__", "optimizer__")
 _IQR_TO_SD = 1.0 / 1.349
 
@@ -239,6 +242,33 @@ class IndexedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return {"X": self.X[i], "index": i}, self.y[i]
+
+
+def resolve_batch_size(batch_size: int | str, n_rows: int, lazy: bool) -> int:
+    r"""The mini-batch size a fit on ``n_rows`` training rows uses.
+
+    An integer is used as is. ``'auto'`` keeps an epoch at about
+    :data:`AUTO_STEPS_PER_EPOCH` optimiser steps whatever the number of rows:
+
+    .. math::
+
+        B = \min\bigl(B_{\max}, \max(B_{\min}, \lceil n / S \rceil)\bigr),
+        \qquad B_{\min} = S = 32,\ B_{\max} = 4096,
+
+    so sets of up to 1,024 rows train with batches of 32 (and ``min_rows_per_epoch``
+    gives smaller sets 32 steps too), and a larger set does not pay one step per
+    32 rows: the fixed cost of a step (skorch, autograd, the optimiser), not its
+    rows, dominates a small network's training time. ``lazy`` (a torch Dataset as
+    input, read from disk batch by batch, e.g. images) keeps 32: a batch that grows
+    with the data could exhaust the accelerator's memory.
+    """
+    if batch_size != "auto":
+        return int(batch_size)
+    if lazy:
+        return AUTO_MIN_BATCH
+    return min(
+        AUTO_MAX_BATCH, max(AUTO_MIN_BATCH, math.ceil(n_rows / AUTO_STEPS_PER_EPOCH))
+    )
 
 
 class ShuffledBatches:
@@ -832,7 +862,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "swa_start": [None, Interval(Real, 0, 1, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "min_rows_per_epoch": [Interval(Integral, 0, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
@@ -1038,6 +1071,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 **seen,
                 "net_": state.net,
                 "device_": str(device),
+                "batch_size_": state.net.batch_size,
                 "input_shape_": tuple(X.shape[1:]),
                 "n_outputs_": n_outputs,
                 "target_centre_": centre,
@@ -1141,7 +1175,11 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             torch.ones_like(y_t) if w_t is None else w_t[:, None].expand_as(y_t)
         )
         criterion = WeightedLoss(self._make_criterion(n_outputs), base_weights)
-        net = self._make_net(module, criterion, device, seed)
+        # Every process of a data-parallel group runs the largest shard's batches.
+        n_rows = len(X_t) if shards is None else shards.rows_per_epoch
+        lazy = isinstance(X_t, DatasetRows)
+        batch_size = resolve_batch_size(self.batch_size, n_rows, lazy)
+        net = self._make_net(module, criterion, device, seed, batch_size)
         check_backbone_output(net.module_, X_t[:2], n_outputs)
         state = FitState(
             net,
@@ -1177,7 +1215,12 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         state.set_loss_weights(net.criterion_.weights)
 
     def _make_net(
-        self, module: nn.Module, criterion: nn.Module, device: torch.device, seed: int
+        self,
+        module: nn.Module,
+        criterion: nn.Module,
+        device: torch.device,
+        seed: int,
+        batch_size: int,
     ) -> _SkorchNet:
         """The initialised skorch net around ``module`` (moved to ``device``)."""
         net = _SkorchNet(
@@ -1185,7 +1228,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             criterion=criterion,
             optimizer=self.optimizer,
             lr=self.lr,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             max_epochs=1,
             train_split=None,
             callbacks=copy.deepcopy(self.callbacks),
@@ -1533,7 +1576,9 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         criterion = WeightedLoss(
             stand_in._make_criterion(n_outputs), torch.ones((1, n_outputs))
         )
-        net = stand_in._make_net(module, criterion, device, seed=0)
+        # Files written before batch_size_ existed had an integer batch_size.
+        batch_size = attributes.get("batch_size_", stand_in.batch_size)
+        net = stand_in._make_net(module, criterion, device, 0, batch_size)
         state_dict = torch.load(weights_file, map_location=device, weights_only=True)
         try:
             net.module_.load_state_dict(state_dict)

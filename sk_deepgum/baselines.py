@@ -50,12 +50,15 @@ class RobustNetRegressor(NetRegressorBase):
         and the mean replaces the weights after the last epoch. The same default as
         :class:`~sk_deepgum.DeepGUMRegressor`. A fit stopped early by the hold-out
         keeps its restored best weights. None: the last epoch's weights.
-    batch_size : int, default=32
-        Mini-batch size.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size. 'auto': 32 up to 1,024 training rows, above that
+        ``ceil(n / 32)`` capped at 4,096, so an epoch stays about 32 optimiser steps
+        as the data grow; 32 for a torch Dataset input. Resolved into
+        ``batch_size_``. See the user guide, "Training budget".
     min_rows_per_epoch : int, default=1000
         Rows an epoch visits at least: a smaller training set is cycled through
         fresh shuffles, so an epoch is ``ceil(max(n, min_rows_per_epoch) /
-        batch_size)`` optimiser steps (full-batch steps when ``n <= batch_size``).
+        batch_size_)`` optimiser steps (full-batch steps when ``n <= batch_size_``).
         0: an epoch is one pass. See the user guide, "Small tables".
     validation_fraction : float or None, default=None
         Share of rows held out for early stopping on the held-out median absolute
@@ -90,6 +93,8 @@ class RobustNetRegressor(NetRegressorBase):
         of the restored best network).
     device_ : str
         Device used.
+    batch_size_ : int
+        Mini-batch size used (``batch_size`` with 'auto' resolved).
     input_shape_ : tuple of int
         Shape of one input sample.
     n_outputs_ : int
@@ -131,7 +136,7 @@ class RobustNetRegressor(NetRegressorBase):
         lr=1e-3,
         weight_decay=3e-4,
         swa_start=0.75,
-        batch_size=32,
+        batch_size="auto",
         min_rows_per_epoch=1000,
         validation_fraction=None,
         n_iter_no_change=3,
@@ -178,7 +183,7 @@ or torch.utils.data.Dataset
             own shard, the target scale is computed on every row of the group, the
             backbone trains under
             :class:`~torch.nn.parallel.DistributedDataParallel` with
-            ``ceil(n_max / batch_size)`` batches per epoch on every process (a
+            ``ceil(n_max / batch_size_)`` batches per epoch on every process (a
             smaller shard wraps around), and the held-out score is computed on every
             process's held-out rows. The Huber and Tukey losses still scale the
             residuals by the MAD of each process's own batch. None: a

@@ -199,12 +199,15 @@ default='moments'
         residuals separate more cleanly (chosen on
         ``benchmarks/bench_regressor.py``). A fit stopped early by the hold-out
         keeps its restored best weights. None: the last epoch's weights.
-    batch_size : int, default=32
-        Mini-batch size (training batches are shuffled with ``random_state``).
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size (training batches are shuffled with ``random_state``). 'auto': 32 up to 1,024 training rows, above that
+        ``ceil(n / 32)`` capped at 4,096, so an epoch stays about 32 optimiser steps
+        as the data grow; 32 for a torch Dataset input. Resolved into
+        ``batch_size_``. See the user guide, "Training budget".
     min_rows_per_epoch : int, default=1000
         Rows an epoch visits at least: a smaller training set is cycled through
         fresh shuffles, so an epoch is ``ceil(max(n, min_rows_per_epoch) /
-        batch_size)`` optimiser steps (full-batch steps when ``n <= batch_size``).
+        batch_size_)`` optimiser steps (full-batch steps when ``n <= batch_size_``).
         0: an epoch is one pass. See the user guide, "Small tables".
     validation_fraction : float or None, default=None
         Share of rows held out to stop early on the held-out GUM negative
@@ -263,6 +266,8 @@ default='moments'
         every round that ran).
     device_ : str
         Device used.
+    batch_size_ : int
+        Mini-batch size used (``batch_size`` with 'auto' resolved).
     input_shape_ : tuple of int
         Shape of one input sample.
     n_outputs_ : int
@@ -336,7 +341,7 @@ default='moments'
         lr=1e-3,
         weight_decay=3e-4,
         swa_start=0.75,
-        batch_size=32,
+        batch_size="auto",
         min_rows_per_epoch=1000,
         validation_fraction=None,
         n_iter_no_change=3,
@@ -403,7 +408,7 @@ or torch.utils.data.Dataset
             :class:`~torch.nn.parallel.DistributedDataParallel` (gradients averaged),
             and the epoch loss, the loss normaliser and the held-out score are
             reduced, so every process takes the same decisions. Each epoch every
-            process runs ``ceil(n_max / batch_size)`` batches, ``n_max`` being the
+            process runs ``ceil(n_max / batch_size_)`` batches, ``n_max`` being the
             largest training shard: a smaller shard wraps around onto a fresh
             permutation of its rows, and its batches count in proportion to its
             row count. Responsibilities stay with their rows: ``outlier_scores_``,

@@ -43,6 +43,8 @@ def counted_steps(n_rows, **params):
         (1300, {}),
         (600, {"min_rows_per_epoch": 0}),
         (45, {"min_rows_per_epoch": 100, "batch_size": 16}),
+        (3000, {}),
+        (3000, {"batch_size": 32}),
     ],
 )
 def test_steps_per_epoch_counts_the_batches_a_fit_runs(n_rows, params):

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from skorch.callbacks import Callback
 
 from sk_deepgum import DeepGUMRegressor
@@ -118,3 +119,55 @@ def test_the_floor_leaves_the_hold_out_and_predictions_alone():
 def test_min_rows_per_epoch_is_validated(estimator_class, bad):
     with pytest.raises((ValueError, TypeError), match="min_rows_per_epoch"):
         estimator_class(min_rows_per_epoch=bad).fit(*table(20))
+
+
+# -- batch_size='auto': an epoch stays 32 steps as the data grow ----------------------
+
+
+@pytest.mark.parametrize("estimator_class", [RobustNetRegressor, DeepGUMRegressor])
+@pytest.mark.parametrize("n_rows", [20, 1000, 1024, 1025, 3000, 9001])
+def test_auto_batch_size_gives_32_steps_per_epoch_at_every_size(
+    estimator_class, n_rows
+):
+    """Whatever n, an epoch is 32 optimiser steps (below 1,024 rows through 32-row
+    batches and the 1,000-row floor, above through batches of about n / 32), and a
+    set larger than the floor is one pass: every row exactly once."""
+    model = estimator_class(
+        callbacks=[("record", BatchRecorder())], max_epochs=2, random_state=0
+    ).fit(*table(n_rows))
+    epochs = recorded(model)
+    assert [len(batches) for batches in epochs] == [32, 32]
+    assert model.batch_size_ == max(32, math.ceil(n_rows / 32))
+    if n_rows >= 1000:
+        for batches in epochs:
+            assert sorted(np.concatenate(batches)) == list(range(n_rows))
+            assert max(len(b) for b in batches) <= model.batch_size_
+
+
+def test_auto_batch_size_is_capped_at_4096_rows():
+    """Past 131,072 rows the batch stops growing and an epoch has more steps."""
+    n_rows = 140_000
+    model = RobustNetRegressor(
+        callbacks=[("record", BatchRecorder())], max_epochs=1, random_state=0
+    ).fit(*table(n_rows))
+    assert model.batch_size_ == 4096
+    assert len(recorded(model)[0]) == math.ceil(n_rows / 4096)
+
+
+def test_auto_batch_size_is_32_for_a_dataset_input():
+    """A torch Dataset (read batch by batch, e.g. images) keeps 32-row batches: a
+    batch that grew with the data could exhaust the device's memory."""
+    X, y = table(2000)
+    dataset = torch.utils.data.TensorDataset(
+        torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y).float()
+    )
+    model = RobustNetRegressor(
+        callbacks=[("record", BatchRecorder())], max_epochs=1, random_state=0
+    ).fit(dataset)
+    assert model.batch_size_ == 32
+    assert len(recorded(model)[0]) == math.ceil(2000 / 32)
+
+
+def test_an_integer_batch_size_is_used_as_given():
+    model = RobustNetRegressor(batch_size=500, max_epochs=1, random_state=0)
+    assert model.fit(*table(3000)).batch_size_ == 500
