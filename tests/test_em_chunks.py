@@ -5,6 +5,8 @@ match the one-chunk fit to rounding, and a chunk larger than the data must be th
 one-chunk fit exactly.
 """
 
+import re
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -12,10 +14,14 @@ import torch
 
 from sk_deepgum.mixture import (
     EM_CHUNK_ROWS,
+    GUMParams,
     check_groups,
+    e_step,
     estimate_inlier_logit,
     fit_gum,
+    m_step,
     make_grouping,
+    prepare_data,
 )
 
 N_ROWS = 301
@@ -320,3 +326,164 @@ def test_em_starts_from_the_documented_robust_point(covariance_type):
         max_iter=1,
     )
     assert result.lower_bounds[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_outlier_mass_at_the_floor_keeps_the_previous_box():
+    """An outlier mass of exactly the mass floor, 10 eps x the total weight, is
+    numerically zero: the moment-matched box keeps the previous one.
+
+    With nothing to estimate them from, the outlier-weighted moments are rounding
+    noise; a box built from them would jump onto the data. Four rows with
+    responsibility 1 - 10 eps each (exact in float64, and so are their sums) leave an
+    outlier mass of exactly 40 eps = 10 eps x 4.
+    """
+    eps = np.finfo(np.float64).eps
+    XT = torch.tensor([[-3.0, -1.0, 2.0, 5.0]], dtype=torch.float64)
+    resp = torch.full((1, 4), 1.0 - 10 * eps, dtype=torch.float64)
+    assert 4.0 - float(resp.sum()) == 10 * eps * 4
+    previous = GUMParams(
+        torch.tensor([0.5], dtype=torch.float64),
+        torch.zeros(1, dtype=torch.float64),
+        torch.ones(1, dtype=torch.float64),
+        torch.tensor([-np.log(100.0)], dtype=torch.float64),
+        torch.tensor([[-50.0, 50.0]], dtype=torch.float64),
+    )
+    grouping = make_grouping(check_groups(None, 1))
+    params = m_step(
+        prepare_data(XT, None), resp, previous, grouping, "diag", "moments", False, 0.0
+    )
+    assert params.uniform_bounds.tolist() == [[-50.0, 50.0]]
+    assert params.uniform_log_density.tolist() == [-np.log(100.0)]
+
+
+def test_e_step_defaults_to_the_fitted_mean_and_a_gaussian():
+    """e_step's defaults (fit_mean=True, df=None) are the log-odds of a Gaussian
+    centred at ``params.means``, written out with scipy, and no Student-t scales.
+
+    e_step is public: a caller who leaves the options out must get the documented
+    model, not a zero-mean one (the data's mean here is 0.3, far from 0).
+    """
+    X, _ = _data()
+    XT = torch.as_tensor(X.T.copy())
+    grouping = make_grouping(check_groups(None, 3))
+    params = fit_gum(XT, None, grouping, fit_mean=True, max_iter=5).params
+    assert np.all(np.abs(params.means.numpy()) > 0.05)
+    logit, outlier_term, scales = e_step(XT, params, grouping, "diag")
+    assert scales is None
+    prior = float(params.inlier_prior[0])
+    log_normal = scipy.stats.multivariate_normal(
+        params.means.numpy(), np.diag(params.covariances.numpy())
+    ).logpdf(X)
+    log_outlier = np.log1p(-prior) + float(params.uniform_log_density[0])
+    assert float(outlier_term[0]) == pytest.approx(log_outlier, rel=1e-12)
+    np.testing.assert_allclose(
+        logit[0].numpy(), np.log(prior) + log_normal - log_outlier, rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inlier_prior_stays_at_least_eps_when_every_row_is_an_outlier(dtype):
+    """With every responsibility exactly 0 (and no pseudo-count) the M-step's prior
+    is eps of the dtype, not 0.
+
+    The mirror of the upper clamp (test_mixture's every-row-an-inlier test): like
+    GaussianMixture's weights, both components keep a weight of at least eps, so
+    log(prior), which the E-step, the log-likelihood and score_samples use, stays
+    finite.
+    """
+    X, _ = _data()
+    XT = torch.as_tensor(X.T.copy(), dtype=dtype)
+    grouping = make_grouping(check_groups(None, 3))
+    data = prepare_data(XT, None)
+    previous = fit_gum(XT, None, grouping, max_iter=2).params
+    resp = torch.zeros((1, N_ROWS), dtype=dtype)
+    params = m_step(data, resp, previous, grouping, "diag", "moments", False, 1e-6)
+    assert params.inlier_prior.tolist() == [torch.finfo(dtype).eps]
+    assert torch.isfinite(torch.log(params.inlier_prior)).all()
+
+
+def test_em_starts_from_the_column_variance_where_most_rows_are_tied():
+    """A column whose rows mostly coincide has a zero 25 % quantile of |x - median|:
+    initialize_params then starts from the column's weighted variance (plus
+    reg_covar times it), as its comment says, not from a variance at the floor.
+
+    A start at the floor would make the tied value the whole inlier component and
+    every other row an outlier. The first recorded log-likelihood is that of the
+    start, written out here with scipy.
+    """
+    X, _ = _data()
+    X[: int(0.6 * N_ROWS), 0] = 2.0  # 60 % of column 0 tied at its median
+    q = scipy.stats.norm.ppf(0.625)
+    centre = np.median(X, axis=0)
+    assert centre[0] == 2.0
+    spread = np.quantile(np.abs(X - centre), 0.25, axis=0, method="inverted_cdf")
+    assert spread[0] == 0.0 and np.all(spread[1:] > 0)
+    var = (spread / q) ** 2
+    var[0] = X[:, 0].var()
+    var += 1e-6 * X.var(axis=0)
+    log_inlier = scipy.stats.norm.logpdf(X, centre, np.sqrt(var)).sum(axis=1)
+    log_box = -np.log(np.ptp(X, axis=0)).sum()
+    expected = np.mean(np.logaddexp(np.log(0.8) + log_inlier, np.log(0.2) + log_box))
+    result = fit_gum(
+        torch.as_tensor(X.T.copy()),
+        None,
+        make_grouping(check_groups(None, 3)),
+        fit_mean=True,
+        init_inlier_prior=0.8,
+        max_iter=1,
+    )
+    assert result.lower_bounds[0] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_prepare_data_returns_the_documented_totals_floors_and_chunking(weighted):
+    """prepare_data's EMData against numpy: the weighted totals, the weighted
+    column variance (the unit of reg_covar), the floors (10 eps relative to the
+    totals, plus sqrt(tiny) for the variance), the range of the rows with positive
+    weight, the chunk size it was given, and squares cached only for one chunk.
+
+    Every EM pass runs on data.chunk_size and data.X2T: keeping the caller's chunk
+    size (and no (D, n) cache beyond one chunk) is what bounds the fit's memory.
+    """
+    X, w = _data()
+    w = w if weighted else np.ones(N_ROWS)
+    XT = torch.as_tensor(X.T.copy())
+    sample_weight = torch.as_tensor(w) if weighted else None
+    eps = np.finfo(np.float64).eps
+    sum_w = w.sum()
+    mean = X.T @ w / sum_w
+    mean_sq = (X**2).T @ w / sum_w
+    var_floor = 10 * eps * mean_sq + np.sqrt(np.finfo(np.float64).tiny)
+    kept = X[w > 0]
+    data = prepare_data(XT, sample_weight, chunk_size=CHUNK)
+    assert data.chunk_size == CHUNK
+    assert data.X2T is None
+    assert float(data.sum_w) == pytest.approx(sum_w, rel=1e-13)
+    np.testing.assert_allclose(data.total_first.numpy(), X.T @ w, rtol=1e-12)
+    np.testing.assert_allclose(data.total_second.numpy(), (X**2).T @ w, rtol=1e-12)
+    np.testing.assert_allclose(data.var_floor.numpy(), var_floor, rtol=1e-12)
+    np.testing.assert_allclose(
+        data.reg_scale.numpy(), np.maximum(mean_sq - mean**2, var_floor), rtol=1e-10
+    )
+    assert float(data.mass_floor) == pytest.approx(10 * eps * sum_w, rel=1e-13)
+    np.testing.assert_array_equal(
+        data.data_range.numpy(), np.c_[kept.min(0), kept.max(0)]
+    )
+    one_chunk = prepare_data(XT, sample_weight, chunk_size=N_ROWS)
+    assert one_chunk.chunk_size == N_ROWS
+    assert torch.equal(one_chunk.X2T, XT * XT)
+    assert prepare_data(XT, sample_weight).chunk_size == EM_CHUNK_ROWS
+
+
+def test_no_positive_weight_message_is_the_documented_one():
+    """With no weighted row, the error says what is wrong and the remedy, word
+    for word (a user reads it; the test above only matches a fragment)."""
+    X, _ = _data()
+    message = (
+        "No row has a positive sample weight (or there are no rows): the "
+        "mixture cannot be fitted. Give at least one row a positive weight."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        prepare_data(
+            torch.as_tensor(X.T.copy()), torch.zeros(N_ROWS, dtype=torch.float64)
+        )

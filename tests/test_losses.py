@@ -141,3 +141,60 @@ def test_tukey_fits_start_in_warm_up_each_time():
     first = model.fit(X, y).predict(X)
     second = model.fit(X, y).predict(X)
     np.testing.assert_array_equal(first, second)
+
+
+def test_tukey_is_even_and_flat_beyond_c_on_both_sides():
+    """The biweight is symmetric: flipping every residual's sign leaves the loss
+    unchanged, and every residual beyond c scaled MADs, positive or negative, costs
+    exactly s^2 c^2 / 6 (its gradient is 0: the residual is rejected).
+
+    A loss that kept growing on one side would let gross outliers of that sign pull
+    the fit again.
+    """
+    g = torch.Generator().manual_seed(3)
+    residual = torch.randn(40, 2, generator=g, dtype=torch.float64)
+    residual[:4] = 30.0  # gross residuals of both signs
+    residual[4:8] = -30.0
+    zeros = torch.zeros_like(residual)
+    loss = TukeyLoss(warm_up_factor=1.0)
+    value = loss(zeros, residual)
+    torch.testing.assert_close(loss(zeros, -residual), value, rtol=1e-15, atol=0)
+    s = batch_mad_scale(residual)
+    assert bool((30.0 > 4.685 * s).all())
+    flat = (s**2 * 4.685**2 / 6).expand(8, 2)
+    torch.testing.assert_close(value[:8], flat, rtol=1e-15, atol=0)
+
+
+def test_tukey_warm_up_ends_when_exactly_the_share_is_inside():
+    """The warm-up ends on the first batch whose share of residuals within c scaled
+    MADs *meets* warm_up_inside: here exactly 7 of 10 (0.7) are inside.
+
+    Median 0.15 and MAD 0.3, so c s = 4.685 x 1.4826 x 0.3 (about 2.1): the seven
+    small residuals are inside, the three near 100 outside.
+    """
+    small = [-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3]
+    residual = torch.tensor(small + [100.0, 101.0, 102.0], dtype=torch.float64)
+    residual = residual[:, None]
+    s = 1.4826 * np.median(np.abs(residual.numpy() - np.median(residual.numpy())))
+    loss = TukeyLoss()
+    value = loss(torch.zeros_like(residual), residual)
+    assert not loss.warming_up
+    # This batch already uses the unwidened scale: the far residuals cost s^2 c^2/6.
+    np.testing.assert_allclose(value[7:].numpy(), s**2 * 4.685**2 / 6, rtol=1e-12)
+
+
+def test_residual_exactly_c_scaled_mads_away_counts_as_inside():
+    """The warm-up counts |r| <= c s as inside (the biweight's support is closed:
+    rho reaches its plateau c^2/6 exactly at |u| = c).
+
+    Median 0 and MAD 1, so s = 1.4826 and the four residuals at +-4.685 x 1.4826
+    sit exactly on the boundary: all 10 residuals are inside (share 1, the warm-up
+    ends); counted outside, the share would be 0.6 < 0.7.
+    """
+    edge = 4.685 * 1.4826
+    values = [-edge, -edge, -1.0, -1.0, 0.0, 0.0, 1.0, 1.0, edge, edge]
+    residual = torch.tensor(values, dtype=torch.float64)[:, None]
+    assert batch_mad_scale(residual).item() == 1.4826
+    loss = TukeyLoss()
+    loss(torch.zeros_like(residual), residual)
+    assert not loss.warming_up

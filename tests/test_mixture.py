@@ -824,3 +824,40 @@ def test_warm_start_with_range_box_takes_the_new_data_range():
         gum.uniform_bounds_, np.c_[wider.min(0), wider.max(0)]
     )
     assert gum.uniform_log_density_ == pytest.approx(-np.log(np.ptp(wider, 0)).sum())
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0])
+def test_range_box_of_a_constant_column_is_as_wide_as_the_variance_floor(value):
+    """A constant column has a min-max box of width 0, whose density would be
+    infinite: it is widened to the box whose uniform has the Gaussian's variance
+    floor as its variance, width sqrt(12 var) (a uniform on [a, b] has variance
+    (b - a)^2 / 12).
+
+    The Gaussian of a constant column sits at that same floor, so the two components
+    stay comparable: neither the box nor the Gaussian swallows the other.
+    """
+    X = np.full((50, 1), value)
+    gum = GaussianUniformMixture(uniform="range", fit_mean=True).fit(X)
+    np.testing.assert_array_equal(gum.uniform_bounds_, [[value, value]])
+    (variance,) = gum.covariances_
+    assert variance > 0
+    assert gum.uniform_log_density_ == pytest.approx(
+        -0.5 * np.log(12 * variance), rel=1e-12
+    )
+
+
+# Survivors of tools/mutation.sh judged equivalent: no input can change an observable
+# result. Name (see the change with `mutmut show NAME`) and the reason.
+MUTATION_EQUIVALENT = {
+    # X2T is documented as the cached XT * XT: recomputing the squares instead of
+    # using (or slicing) the cache gives the same squares, bitwise.
+    "sk_deepgum.mixture.x__mahalanobis__mutmut_16": "always XT * XT, never X2T",
+    "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_12": "one chunk: X2T=None",
+    "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_19": "one chunk: X2T omitted",
+    "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_33": "chunks: X2T=None",
+    "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_40": "chunks: X2T omitted",
+    "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_44": "chunks: X2T never sliced",
+    # n == chunk_size then takes the loop, whose single chunk is rows 0..n: the same
+    # e_step on the same columns.
+    "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_6": "n < chunk_size",
+}
