@@ -100,7 +100,9 @@ constants, the mode, ``max_epochs`` and the torch thread count) matches
 (``--no-resume`` recomputes everything). The cache, the fingerprint, the
 environment block and the table helpers are imported from ``bench_regressor.py``.
 The committed ``benchmarks/results_regimes.md`` and ``benchmarks/figures/regimes.png``
-are copies of the ``--max-n 1000`` run's ``results.md`` and ``regimes.png``.
+are copies of the full run's ``results.md`` and ``regimes.png`` (``--max-n 100000``,
+the default; its cells up to 1e4 came from a ``--max-n 10000`` run of the same
+sources, reused through the cache, as its report's "Cache" line says).
 
 How to run
 ----------
@@ -108,15 +110,14 @@ How to run
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py --quick
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py \\
-        [--full] [--max-n 10000] [--seeds 3] [--threads 1] [--out DIR] [--no-resume]
+        [--full] [--max-n 100000] [--seeds 3] [--threads 1] [--out DIR] [--no-resume]
 
-Cost (one thread, measured on a shared 2-core machine with the defaults of
-2026-12): a fit's time grows linearly with n (fixed epochs); at n = 1e3 the net
-fits of one (law, rate, seed) take 15-25 s, at 1e4 about 140-210 s (extrapolated;
-one DeepGUM fit measured there: 70 s on the tabular law). The full run is therefore about 9-10 hours,
-nearly all of it at n = 1e5; ``--max-n 10000`` about 1 hour; ``--max-n 1000
---seeds 1`` about 4 minutes (before ``min_rows_per_epoch``: more now, as sets
-under 1,000 rows cost as much as 1,000); ``--quick`` about 20 s.
+Cost (one thread, on a shared 2-core machine with other jobs running, 2026-12):
+with ``batch_size='auto'`` every net fit is about 3,200 optimiser steps, so its
+time grows slowly up to 1e4 rows and about linearly beyond. ``--max-n 10000``
+took 19 minutes (sizes up to 1e3 about 14 of them, every training set under 1,000
+rows costing about as much as 1,000); the n = 1e5 cells another 19 minutes (a
+DeepGUM fit 5-25 s there); ``--quick`` about 20 s.
 """
 
 from __future__ import annotations
