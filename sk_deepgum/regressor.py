@@ -115,9 +115,9 @@ class DeepGUMRegressor(NetRegressorBase):
     warm_up_epochs : int, default=5
         Epochs of plain L2 before the first EM round. Short on purpose: a longer L2
         warm-up lets the network fit the wrong targets, which then no longer stand
-        out: at 40 % outliers ``benchmarks/bench_regressor.py`` measures 1.18 and
+        out: at 40 % outliers ``benchmarks/bench_regressor.py`` measures 1.17 and
         2.39 times the default's clean-test RMSE with 20 and 50 warm-up epochs, and
-        no clear difference with 0 (``deepgum_warmup*`` ablations).
+        0.976 times with 0 (``deepgum_warmup*`` ablations).
     epochs_per_round : int, default=1
         SGD epochs between two EM rounds (a round costs one no-grad pass over the
         training set plus a few warm-started EM iterations).
@@ -143,7 +143,7 @@ default='moments'
         inlier prior collapses. The t's polynomial tails keep them in (5.5 scales out,
         the t₅ density is about 10⁴ times the Gaussian's) while far-off wrong targets
         still get r ≈ 0. In ``benchmarks/bench_regressor.py`` the Gaussian
-        (``deepgum_gaussian``) reaches 1.03 / 1.68 / 1.98 times the default's
+        (``deepgum_gaussian``) reaches 1.03 / 1.63 / 1.61 times the default's
         clean-test RMSE at 20 / 40 / 60 % outliers.
     init_inlier_prior : float, default=0.9
         Inlier prior of the first EM round (learnt afterwards).
