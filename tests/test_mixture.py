@@ -860,4 +860,23 @@ MUTATION_EQUIVALENT = {
     # n == chunk_size then takes the loop, whose single chunk is rows 0..n: the same
     # e_step on the same columns.
     "sk_deepgum.mixture.x_estimate_inlier_logit__mutmut_6": "n < chunk_size",
+    # _sum_chunk: work moved, not results changed. The first-moment sums are only
+    # read when needed; 'full' scatters left out of the first pass are computed by
+    # m_step_update's second pass (scatter_pass) around the same means.
+    "sk_deepgum.mixture.x__sum_chunk__mutmut_31": "first sums always computed",
+    "sk_deepgum.mixture.x__sum_chunk__mutmut_68": "full scatters in pass 2",
+    "sk_deepgum.mixture.x__sum_chunk__mutmut_69": "full scatters in pass 2",
+    "sk_deepgum.mixture.x__sum_chunk__mutmut_70": "full scatters in pass 2",
+    "sk_deepgum.mixture.x__sum_chunk__mutmut_72": "full scatters in pass 2",
+    # robust_target_scale: weighted_quantiles never selects a zero-weight row for
+    # 0 < q < 1 (its running sum only crosses the target on a positive weight), and
+    # np.average ignores zero weights, so keeping such rows changes nothing.
+    "sk_deepgum._net.x_robust_target_scale__mutmut_4": "weight >= 0 kept",
+    # The threshold's boundary (scale == tiny * max(|centre|, 1) exactly) cannot be
+    # reached by 1.4826 MAD, IQR / 1.349 or a std except by construction; and for
+    # |centre| > 1 any non-zero spread is at least float64's eps * |centre|, far
+    # above both tiny * |centre| and tiny / |centre|.
+    "sk_deepgum._net.x_robust_target_scale__mutmut_68": "scale >= threshold",
+    "sk_deepgum._net.x_robust_target_scale__mutmut_69": "tiny / max(|c|, 1)",
+    "sk_deepgum._net.x_robust_target_scale__mutmut_78": "constant: >= threshold",
 }

@@ -5,6 +5,8 @@ same full-batch steps; ``min_rows_per_epoch`` repeats them, as many for both).
 Every expected value is computed here with numpy on the repeated rows.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -171,6 +173,49 @@ def test_a_constant_target_is_left_unscaled_with_a_warning():
         model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
     assert model.target_scale_[0] == 1.0 and model.target_centre_[0] == 3.0
     assert model.target_scale_[1] == pytest.approx(1.4826 * 1.5)
+
+
+def test_the_iqr_fallback_is_weighted():
+    """More than half the repeated rows tied: MAD 0, so the scale is the IQR / 1.349
+    of the repeated rows, which the weights move (2 unweighted, 3 weighted)."""
+    y = 10 + np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0])
+    weights = np.array([1, 1, 1, 1, 1, 2, 1, 1, 1, 3])
+    X = np.arange(len(y), dtype=float)[:, None]
+    repeated = np.repeat(y, weights)
+    q25, q75 = np.quantile(repeated, [0.25, 0.75], method="averaged_inverted_cdf")
+    assert np.median(np.abs(repeated - np.median(repeated))) == 0
+    unweighted = np.quantile(y, [0.25, 0.75], method="averaged_inverted_cdf")
+    assert unweighted[1] - unweighted[0] == 2.0
+    model = RobustNetRegressor(max_epochs=1, random_state=0)
+    model.fit(X, y, sample_weight=weights)
+    assert model.target_scale_[0] == pytest.approx((q75 - q25) / 1.349, rel=1e-12)
+    assert (q75 - q25) == 3.0
+
+
+def test_a_spread_below_float32_tiny_counts_as_constant():
+    """The network trains in float32: a column whose robust scale is below float32's
+    smallest normal number (1.18e-38; 1 / scale would overflow float32) is left
+    unscaled with the constant-column warning, not divided by that scale."""
+    X = np.arange(6.0)[:, None]
+    y = np.c_[np.arange(6.0) * 1e-39, np.arange(6.0)]
+    with pytest.warns(UserWarning, match=r"Target column\(s\) \[0\] are constant"):
+        model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
+    assert model.target_scale_[0] == 1.0
+
+
+def test_a_spread_just_above_float32_tiny_is_scaled():
+    """1.4826 x MAD = 2.2e-38, between float32's smallest normal (1.18e-38) and twice
+    it, with a centre below 1: an ordinary column, scaled by 1.4826 x MAD."""
+    X = np.arange(6.0)[:, None]
+    y = np.arange(6.0) * 1e-38
+    assert np.finfo(np.float32).tiny < 1.4826 * 1.5e-38 < 2 * np.finfo(np.float32).tiny
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
+    expected = 1.4826 * np.median(np.abs(y - np.median(y)))
+    # abs=0: pytest.approx's default absolute tolerance (1e-12) would accept any
+    # number this small.
+    assert model.target_scale_[0] == pytest.approx(expected, rel=1e-12, abs=0)
 
 
 def test_the_training_loss_is_the_weighted_mean_loss():
