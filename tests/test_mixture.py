@@ -879,4 +879,8 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._net.x_robust_target_scale__mutmut_68": "scale >= threshold",
     "sk_deepgum._net.x_robust_target_scale__mutmut_69": "tiny / max(|c|, 1)",
     "sk_deepgum._net.x_robust_target_scale__mutmut_78": "constant: >= threshold",
+    "sk_deepgum._net.x_robust_target_scale__mutmut_79": "constant: tiny / max(|c|, 1)",
+    # warnings.warn's category defaults to UserWarning.
+    "sk_deepgum._net.x_robust_target_scale__mutmut_87": "category None",
+    "sk_deepgum._net.x_robust_target_scale__mutmut_90": "category left out",
 }
