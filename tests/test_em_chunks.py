@@ -465,7 +465,8 @@ def test_prepare_data_returns_the_documented_totals_floors_and_chunking(weighted
     np.testing.assert_allclose(
         data.reg_scale.numpy(), np.maximum(mean_sq - mean**2, var_floor), rtol=1e-10
     )
-    assert float(data.mass_floor) == pytest.approx(10 * eps * sum_w, rel=1e-13)
+    # abs=0: the floor is ~1e-13, inside pytest.approx's default 1e-12 tolerance.
+    assert float(data.mass_floor) == pytest.approx(10 * eps * sum_w, rel=1e-13, abs=0)
     np.testing.assert_array_equal(
         data.data_range.numpy(), np.c_[kept.min(0), kept.max(0)]
     )
