@@ -28,6 +28,7 @@ import inspect
 import json
 import math
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
@@ -131,6 +133,23 @@ def weighted_quantiles(
     return np.array(result)
 
 
+#: Frames in these folders are the package's or scikit-learn's, not the user's.
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (sklearn, sys.modules[__package__])
+)
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for a ``warnings.warn`` in the calling function that attributes
+    the warning to the first frame outside this package and scikit-learn: the user's
+    call, however many wrappers (``_fit_context``, data-parallel helpers) lie between."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):
     """Per-output centre (median) and scale (1.4826·MAD → IQR/1.349 → std → 1).
 
@@ -168,7 +187,7 @@ def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):
             f"Target column(s) {np.flatnonzero(constant).tolist()} are constant; "
             "they are left unscaled (scale 1).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         scale = np.where(constant, 1.0, scale)
     return centre, scale

@@ -175,6 +175,16 @@ def test_a_constant_target_is_left_unscaled_with_a_warning():
     assert model.target_scale_[1] == pytest.approx(1.4826 * 1.5)
 
 
+@pytest.mark.parametrize("Model", [RobustNetRegressor, DeepGUMRegressor])
+def test_the_constant_target_warning_points_at_the_callers_line(Model):
+    """The warning names the user's ``fit`` call, not a line inside the package (or
+    scikit-learn's fit wrapper), so ``-W error`` and warning filters by module work."""
+    X = np.arange(6.0)[:, None]
+    with pytest.warns(UserWarning, match="are constant") as record:
+        Model(max_epochs=1, random_state=0).fit(X, np.full(6, 3.0))
+    assert [w.filename for w in record if "constant" in str(w.message)] == [__file__]
+
+
 def test_the_iqr_fallback_is_weighted():
     """More than half the repeated rows tied: MAD 0, so the scale is the IQR / 1.349
     of the repeated rows, which the weights move (2 unweighted, 3 weighted)."""
