@@ -28,7 +28,6 @@ import inspect
 import json
 import math
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
@@ -58,6 +56,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
+from sk_deepgum._warnings import user_stacklevel
 from sk_deepgum.backbones import MLP, build_module
 from sk_deepgum.losses import MAD_TO_SD
 from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_data
@@ -131,23 +130,6 @@ def weighted_quantiles(
         upper = np.minimum((running <= target).sum(0), n - 1)
         result.append(0.5 * (ordered[lower, columns] + ordered[upper, columns]))
     return np.array(result)
-
-
-#: Frames in these folders are the package's or scikit-learn's, not the user's.
-_LIBRARY_DIRS = tuple(
-    os.path.dirname(module.__file__) + os.sep
-    for module in (sklearn, sys.modules[__package__])
-)
-
-
-def user_stacklevel() -> int:
-    """``stacklevel`` for a ``warnings.warn`` in the calling function that attributes
-    the warning to the first frame outside this package and scikit-learn: the user's
-    call, however many wrappers (``_fit_context``, data-parallel helpers) lie between."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):

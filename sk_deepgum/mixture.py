@@ -45,6 +45,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sk_deepgum._warnings import user_stacklevel
+
 _LOG_2PI = math.log(2.0 * math.pi)
 # |x| of a centred Gaussian has its 25 % quantile at Phi^{-1}(0.625) σ = 0.3186 σ.
 _INIT_QUANTILE = 0.25
@@ -1865,7 +1867,7 @@ default='moments'
                 f"GaussianUniformMixture did not converge in max_iter={self.max_iter} "
                 f"iterations (tol={self.tol}). Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         fitted = _FittedAttributes(groups=self.groups)
         set_fitted_attributes(

@@ -576,6 +576,15 @@ def test_em_stopped_by_max_iter_is_not_converged():
     assert GaussianUniformMixture().fit(X).converged_ is True
 
 
+def test_the_convergence_warning_points_at_the_callers_line():
+    """The warning names the user's ``fit`` call, not scikit-learn's fit wrapper
+    (``stacklevel=2`` stopped in sklearn/base.py), so filters by module work."""
+    X, _ = _contaminated(300, 2, seed=4)
+    with pytest.warns(ConvergenceWarning) as record:
+        GaussianUniformMixture(max_iter=1, tol=0.0).fit(X)
+    assert [w.filename for w in record] == [__file__]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_inlier_prior_stays_inside_0_1_when_every_row_is_an_inlier(dtype):
     # A tight cloud in a box a million times wider: every responsibility rounds to
