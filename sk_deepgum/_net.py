@@ -745,6 +745,10 @@ class FitState:
     best_extra: object = None
     rounds_without_improvement: int = 0
     stopped_early: bool = False
+    # Convergence stop without a hold-out (``tol``): the best training objective
+    # so far and the checks since it last improved by more than tol.
+    best_objective: float = -math.inf
+    checks_without_progress: int = 0
     progress: object = None
     # Running mean of the end-of-epoch weights (``swa_start``), None before it starts.
     weight_average: AveragedModel | None = None
@@ -871,6 +875,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "min_rows_per_epoch": [Interval(Integral, 0, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [None, Interval(Real, 0, None, closed="left")],
         "callbacks": [None, list],
         "device": [StrOptions({"auto", "cpu", "cuda"}), str, torch.device],
         "random_state": ["random_state"],
@@ -1367,6 +1372,47 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 f"{reason}; restored the network of epoch {state.best_epoch} "
                 f"(hold-out score {state.best_score:.6g})."
             )
+        return True
+
+    def _converged(self, state: FitState, objective: float, what: str) -> bool:
+        """Record the training objective (higher is better) of the last epoch or
+        round; return True when the fit should stop as converged.
+
+        Only without a hold-out and with ``tol`` set (as ``MLPRegressor``'s
+        ``tol``): a check improves when :math:`J > J^* + \\mathrm{tol}` (:math:`J^*`
+        the best objective so far; the first finite one always improves), and the
+        fit stops after ``n_iter_no_change`` consecutive checks without improvement,
+        unless ``max_epochs`` ends it anyway.
+        """
+        if self.tol is None or state.X_valid is not None:
+            return False
+        if math.isfinite(objective) and objective > state.best_objective + self.tol:
+            state.best_objective = objective
+            state.checks_without_progress = 0
+            return False
+        state.checks_without_progress += 1
+        if (
+            state.checks_without_progress < self.n_iter_no_change
+            or state.epochs_run >= self.max_epochs
+        ):
+            return False
+        if state.progress is not None:
+            state.progress.message(
+                f"converged at epoch {state.epochs_run}: the {what} improved by no "
+                f"more than tol={self.tol:g} in {state.checks_without_progress} checks."
+            )
+        return True
+
+    @staticmethod
+    def _end_weight_average(state: FitState) -> bool:
+        """On a convergence stop, the running weight average (``swa_start``), if
+        it has started, replaces the weights as it would after ``max_epochs``.
+        Returns whether it did."""
+        if state.weight_average is None:
+            return False
+        module = state.net.module_
+        module.load_state_dict(state.weight_average.module.state_dict())
+        state.weight_average = None
         return True
 
     # -- predict ---------------------------------------------------------------

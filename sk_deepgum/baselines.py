@@ -67,7 +67,15 @@ class RobustNetRegressor(NetRegressorBase):
         When the last check is not the best, the best epoch's network is restored
         and ``n_iter_`` is that epoch. None: no hold-out.
     n_iter_no_change : int, default=3
-        Consecutive epochs without hold-out improvement before stopping.
+        Consecutive epochs without improvement before stopping: of the hold-out
+        score with a hold-out, of the training loss with ``tol``.
+    tol : float or None, default=None
+        Convergence stop without a hold-out, as ``MLPRegressor``'s ``tol``: an
+        epoch improves when its mean training loss (in scaled target units,
+        ``history_``'s ``train_loss``) is below the best so far by more than
+        ``tol``, and the fit stops after ``n_iter_no_change`` epochs without
+        improvement; a started weight average (``swa_start``) then replaces the
+        weights. Not used with a hold-out. None: train ``max_epochs``.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (skorch's ``EarlyStopping`` is rejected).
     device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
@@ -87,10 +95,11 @@ class RobustNetRegressor(NetRegressorBase):
     net_ : skorch.NeuralNet
         The trained skorch net.
     history_ : list of dict
-        One record per validation check (empty without a hold-out).
+        One record per validation check, or per epoch with ``tol`` (empty
+        without either).
     n_iter_ : int
         Epochs the returned network was trained for (with a hold-out, the epoch
-        of the restored best network).
+        of the restored best network; with ``tol``, the epoch it converged).
     device_ : str
         Device used.
     batch_size_ : int
@@ -140,6 +149,7 @@ class RobustNetRegressor(NetRegressorBase):
         min_rows_per_epoch=1000,
         validation_fraction=None,
         n_iter_no_change=3,
+        tol=None,
         callbacks=None,
         device="cpu",
         random_state=None,
@@ -157,6 +167,7 @@ class RobustNetRegressor(NetRegressorBase):
         self.min_rows_per_epoch = min_rows_per_epoch
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
@@ -206,8 +217,17 @@ or torch.utils.data.Dataset
             self.verbose,
             enabled=state.is_main,
         )
-        if state.X_valid is None:
+        if state.X_valid is None and self.tol is None:
             self._train_epochs(state, self.max_epochs)
+        elif state.X_valid is None:
+            while state.epochs_run < self.max_epochs:
+                self._train_epochs(state, 1)
+                # The group's mean in a data-parallel fit (epoch_loss wrote it back).
+                loss = float(state.net.history[-1, "train_loss"])
+                state.history.append({"epoch": state.epochs_run, "train_loss": loss})
+                if self._converged(state, -loss, "training loss"):
+                    self._end_weight_average(state)
+                    break
         else:
             while state.epochs_run < self.max_epochs:
                 self._train_epochs(state, 1)

@@ -218,8 +218,17 @@ default='moments'
         are restored, and ``outlier_scores_``, ``mixture_`` and ``n_iter_``
         describe that network. None: no hold-out.
     n_iter_no_change : int, default=3
-        Consecutive EM rounds without hold-out improvement before stopping (with
-        a hold-out).
+        Consecutive EM rounds without improvement before stopping: of the hold-out
+        score with a hold-out, of the training GUM log-likelihood with ``tol``.
+    tol : float or None, default=None
+        Convergence stop without a hold-out, as ``MLPRegressor``'s ``tol``: after
+        every EM round, the round's mean GUM log-likelihood of the training
+        residuals (nats per row, ``history_``'s ``em_log_likelihood``) is checked;
+        a round improves when it beats the best so far by more than ``tol``, and
+        the fit stops after ``n_iter_no_change`` rounds without improvement. If the
+        weight average (``swa_start``) has started, it replaces the weights and
+        gets its own residuals and mixture. Not used with a hold-out. None: train
+        ``max_epochs``. See the user guide, "Training budget".
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (deep-copied). skorch's ``EarlyStopping`` is
         rejected: it stops by raising KeyboardInterrupt, which would also swallow a
@@ -261,9 +270,9 @@ default='moments'
     history_ : list of dict
         One JSON-serialisable record per EM round.
     n_iter_ : int
-        Epochs the returned network was trained for: ``max_epochs``, or with a
+        Epochs the returned network was trained for: ``max_epochs``, with a
         hold-out the epoch of the restored best network (``history_`` records
-        every round that ran).
+        every round that ran), with ``tol`` the epoch it converged.
     device_ : str
         Device used.
     batch_size_ : int
@@ -345,6 +354,7 @@ default='moments'
         min_rows_per_epoch=1000,
         validation_fraction=None,
         n_iter_no_change=3,
+        tol=None,
         callbacks=None,
         device="cpu",
         random_state=None,
@@ -373,6 +383,7 @@ default='moments'
         self.min_rows_per_epoch = min_rows_per_epoch
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
@@ -454,6 +465,7 @@ or torch.utils.data.Dataset
             return f"inlier prior {float(prior):.3f}"
 
         self._train_epochs(state, min(self.warm_up_epochs, self.max_epochs), describe)
+        averaged_at_stop = False
         while True:
             residuals = state.residuals()
             em = fit_gum(
@@ -485,7 +497,16 @@ or torch.utils.data.Dataset
                 # The mixture fitted on this network's residuals goes with it.
                 if self._early_stopping_step(state, record["valid_nll"], em):
                     break
-            if state.epochs_run >= self.max_epochs:
+            if state.epochs_run >= self.max_epochs or averaged_at_stop:
+                break
+            if self._converged(
+                state, record["em_log_likelihood"], "GUM log-likelihood"
+            ):
+                # The averaged network gets its own residuals and mixture (one more
+                # pass of the loop); otherwise this round's mixture is its own.
+                averaged_at_stop = self._end_weight_average(state)
+                if averaged_at_stop:
+                    continue
                 break
             logit, _ = self._inlier_logit(residuals, params, grouping)
             weights = torch.sigmoid(logit).T[:, grouping.col_group]

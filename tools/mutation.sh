@@ -84,6 +84,9 @@ TARGETS=(
     # Early stopping
     sk_deepgum._net:NetRegressorBase._early_stopping_step
     sk_deepgum._net:NetRegressorBase._restore_best
+    # Convergence stop (tol)
+    sk_deepgum._net:NetRegressorBase._converged
+    sk_deepgum._net:NetRegressorBase._end_weight_average
 )
 
 if [[ $# -gt 0 ]]; then
