@@ -674,7 +674,9 @@ class _SkorchNet(NeuralNet):
 
     Overrides only the hooks it must: the loss (weights by index), inference (strips
     the index before calling the backbone), the iterator (seeded shuffling, whole-batch
-    gathers) and the default callbacks (no per-epoch table, no hidden split).
+    gathers) and the default callbacks (no per-epoch table, no hidden split); and two
+    per-batch costs of a small network's step (``_set_training``,
+    ``run_single_epoch``), with skorch's semantics kept.
     """
 
     #: Set only during the training epochs of a data-parallel fit.
@@ -698,6 +700,35 @@ class _SkorchNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, X["index"])
+
+    def _set_training(self, training=True):
+        # skorch sets the mode of every submodule before every batch; through
+        # nn.Module.__setattr__ that walk is a tenth of a small network's step.
+        # Reading the flags is cheap, and any submodule in the other mode (put
+        # there by a callback, or kept there by the module's own train()) still
+        # gets skorch's full call.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, nn.Module) and any(
+                m.training != training for m in module.modules()
+            ):
+                module.train(training)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch's loop, except that the batch size is the targets' row count: our
+        # batches are ({"X", "index"}, y), and skorch's generic get_len over the
+        # input dict costs as much as the loss.
+        if iterator is None:
+            return
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            self.history.record_batch(prefix + "_loss", step["loss"].item())
+            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
 
     def get_iterator(self, dataset, training=False):
         dp = self.data_parallel_

@@ -1,0 +1,126 @@
+"""The per-batch training loop keeps skorch's semantics.
+
+The inner net skips two generic costs of skorch's loop (setting every submodule's
+mode before every batch when it is already set, and measuring the batch with
+skorch's ``get_len``). What skorch promises must still hold, observed through the
+public ``callbacks`` parameter: every forward of a training step runs in training
+mode, even after a callback switched a submodule to evaluation mode, and the
+history records every batch's loss and row count.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+
+from sk_deepgum import DeepGUMRegressor
+from sk_deepgum.baselines import RobustNetRegressor
+
+ESTIMATORS = [RobustNetRegressor, DeepGUMRegressor]
+
+
+class DropoutNet(nn.Module):
+    def __init__(self, n_inputs=3, n_outputs=1):
+        super().__init__()
+        self.hidden = nn.Sequential(nn.Linear(n_inputs, 8), nn.ReLU(), nn.Dropout(0.1))
+        self.out = nn.Linear(8, n_outputs)
+
+    def forward(self, X):
+        return self.out(self.hidden(X))
+
+
+class ModeSwitcher(Callback):
+    """Switches the dropout layer to evaluation mode before every batch, and
+    records each submodule's mode when the step's gradients are computed."""
+
+    def initialize(self):
+        self.modes = []
+        return self
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            net.module_.hidden[2].eval()
+
+    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        if training:
+            self.modes.append([m.training for m in net.module_.modules()])
+
+
+def table(n_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_every_training_step_runs_in_training_mode(Estimator):
+    """skorch sets training mode after ``on_batch_begin``, so a callback that
+    switches a submodule off is undone before the forward."""
+    model = Estimator(
+        module=DropoutNet,
+        callbacks=[("switch", ModeSwitcher())],
+        max_epochs=2,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        random_state=0,
+    ).fit(*table(64))
+    modes = dict(model.net_.callbacks_)["switch"].modes
+    assert len(modes) == 2 * 4
+    assert all(all(step) for step in modes)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(("n_rows", "floor"), [(70, 0), (20, 1000), (1500, 1000)])
+def test_the_history_records_every_batch(Estimator, n_rows, floor):
+    X, y = table(n_rows)
+    model = Estimator(
+        max_epochs=2, min_rows_per_epoch=floor, batch_size=32, random_state=0
+    ).fit(X, y)
+    for epoch in model.net_.history:
+        sizes = [batch["train_batch_size"] for batch in epoch["batches"]]
+        visited = max(n_rows, floor)
+        whole_set = floor > n_rows and n_rows <= 32
+        expected_count = math.ceil(visited / 32)
+        assert epoch["train_batch_count"] == expected_count == len(sizes)
+        if whole_set:
+            assert sizes == [n_rows] * expected_count
+        else:
+            assert sum(sizes) == visited
+            assert max(sizes) - min(sizes) <= 1
+        losses = [batch["train_loss"] for batch in epoch["batches"]]
+        assert np.all(np.isfinite(losses))
+        # skorch's epoch loss is the batch-size-weighted mean of the batch losses.
+        assert epoch["train_loss"] == pytest.approx(
+            np.average(losses, weights=sizes), rel=1e-6
+        )
+
+
+def test_a_module_that_keeps_a_submodule_in_eval_mode_is_respected():
+    """A backbone whose own ``train()`` keeps a layer in evaluation mode (frozen
+    batch-norm statistics, a common fine-tuning idiom) keeps it so in every step."""
+
+    class FrozenNorm(nn.Module):
+        def __init__(self, n_inputs=3, n_outputs=1):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(n_inputs)
+            self.out = nn.Linear(n_inputs, n_outputs)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.norm.eval()
+            return self
+
+        def forward(self, X):
+            return self.out(self.norm(X))
+
+    X, y = table(64)
+    model = RobustNetRegressor(
+        module=FrozenNorm, max_epochs=2, batch_size=16, random_state=0
+    ).fit(X, y)
+    norm = model.net_.module_.norm
+    # Frozen statistics: the running mean never moved from its initial zeros.
+    assert torch.equal(norm.running_mean, torch.zeros(3))
+    assert norm.num_batches_tracked.item() == 0
