@@ -56,6 +56,17 @@ def test_formula_diag_spherical_full(shrinkage):
     np.testing.assert_allclose(got.numpy(), expected_precision(sigma, shrinkage))
 
 
+@pytest.mark.parametrize("shrinkage", [0.0, 0.5])
+def test_formula_full_with_one_group(shrinkage):
+    """One latent for all outputs (``groups=None``): one full block."""
+    grouping = make_grouping(check_groups(None, 2))
+    block = torch.tensor([[1.0, 0.6], [0.6, 2.0]], dtype=torch.float64)
+    got = loss_precision(params_with([block], 1, 2), grouping, "full", 2, shrinkage)
+    np.testing.assert_allclose(
+        got.numpy(), expected_precision(block.numpy(), shrinkage)
+    )
+
+
 def two_outputs_with_unequal_noise():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(200, 2))

@@ -117,6 +117,20 @@ def test_tukey_warm_up_widens_the_scale_until_enough_residuals_are_inside():
     assert loss.warming_up
 
 
+def test_tukey_warm_up_share_with_unit_weights_is_the_unweighted_share():
+    """The share of residuals inside c MADs is a weighted mean: unit weights (the
+    network estimators pass every row's weight) decide as no weights do."""
+    g = torch.Generator().manual_seed(2)
+    y_true = torch.zeros(100, 1, dtype=torch.float64)
+    spread = torch.cat([0.1 * torch.randn(60, 1, generator=g), 50 + torch.rand(40, 1)])
+    y_pred = spread.double()
+    unweighted, weighted = TukeyLoss(), TukeyLoss()
+    expected = unweighted(y_pred, y_true)
+    got = weighted(y_pred, y_true, weight=torch.ones(100, 1, dtype=torch.float64))
+    assert unweighted.warming_up and weighted.warming_up  # 60 % inside < 70 %
+    torch.testing.assert_close(got, expected)
+
+
 @pytest.mark.parametrize("loss", ["huber", "tukey"])
 def test_robust_losses_beat_l2_on_gross_outliers(loss):
     X, y, mask = make_contaminated_regression(

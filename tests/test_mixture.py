@@ -898,4 +898,25 @@ MUTATION_EQUIVALENT = {
     # warnings.warn's category defaults to UserWarning.
     "sk_deepgum._net.x_robust_target_scale__mutmut_87": "category None",
     "sk_deepgum._net.x_robust_target_scale__mutmut_90": "category left out",
+    # loss_precision: the device of the zeros and of the identity only matters on
+    # CUDA, where it must match the covariances' (the GPU check covers it); the
+    # regressor's mixture is float32, torch's default dtype, so dropping the eye's
+    # dtype changes nothing there (in a float64 call it rounds λ mean(diag Σ) to
+    # float32 once, 1e-8 relative); a constant factor on every block is undone by
+    # the normalisation to mean diagonal 1.
+    "sk_deepgum.regressor.x_loss_precision__mutmut_11": "zeros on the default device",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_14": "zeros' device left out",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_20": "eye: default dtype",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_21": "eye on the default device",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_23": "eye's dtype left out",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_24": "eye's device left out",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_35": "1.5 (B + B^T): normalised",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_52": "2 / var: normalised",
+    # weighted_median: fewer than n running sums lie below half the total (the last
+    # one is the total), so the lower index never reaches the clamp.
+    "sk_deepgum.losses.x_weighted_median__mutmut_31": "lower clamp n + 1",
+    # Huber at u == delta exactly: both branches give 0.5 delta^2, slope delta.
+    "sk_deepgum.losses.xǁHuberLossǁforward__mutmut_17": "u < delta",
+    # Tukey: the flag is only read as a truth value; None ends the warm-up as False.
+    "sk_deepgum.losses.xǁTukeyLossǁforward__mutmut_21": "warming_up = None",
 }

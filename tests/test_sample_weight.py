@@ -129,6 +129,38 @@ def test_weighted_median_is_that_of_the_repeated_rows(seed):
         assert float(got[0, d]) == pytest.approx(np.median(repeated), abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    "weights",
+    [
+        [1, 1, 5],  # the largest value outweighs the rest: both medians are it
+        [1, 1, 2],  # even count: the upper middle row is the largest value
+        [5, 1, 1],  # the smallest value outweighs the rest
+        [2, 1, 1],  # even count: the lower middle row is the smallest value
+    ],
+)
+def test_weighted_median_at_the_ends_of_the_sorted_values(weights):
+    from sk_deepgum.losses import weighted_median
+
+    values = np.array([3.0, 1.0, 2.0])  # unsorted: weights go with their rows
+    weights = np.array(weights)[[2, 0, 1]]
+    repeated = np.repeat(values, weights)
+    got = weighted_median(
+        torch.as_tensor(values[:, None]), torch.as_tensor(weights[:, None] * 1.0)
+    )
+    assert float(got[0, 0]) == np.median(repeated)
+
+
+def test_weighted_median_of_a_batch_without_weight_is_finite():
+    """A batch whose rows all have zero sample weight (possible with zero weights in
+    the data) still gets a finite scale statistic: the mean of the smallest and
+    largest values. Its loss terms carry zero weight anyway."""
+    from sk_deepgum.losses import weighted_median
+
+    values = torch.tensor([[3.0], [1.0], [2.0]])
+    got = weighted_median(values, torch.zeros(3, 1))
+    assert float(got[0, 0]) == 2.0
+
+
 FALLBACK_TARGETS = {
     # 6 of 10 targets equal: MAD 0, so the IQR (averaged inverse CDF) / 1.349.
     "iqr": 10 + np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0]),
