@@ -577,6 +577,19 @@ def test_em_stopped_by_max_iter_is_not_converged():
     assert GaussianUniformMixture().fit(X).converged_ is True
 
 
+def test_a_fit_on_more_rows_than_the_starting_subsample():
+    """Above 131,072 rows the starting centre and scale come from a strided
+    subsample (to bound memory); the fit still recovers the generating law."""
+    rng = np.random.default_rng(0)
+    n = 150_000
+    X = rng.normal(0.0, 2.0, size=(n, 1))
+    wrong = rng.random(n) < 0.2
+    X[wrong, 0] = rng.uniform(-40.0, 40.0, size=wrong.sum())
+    gum = GaussianUniformMixture().fit(X)
+    assert gum.weights_[0] == pytest.approx(1 - wrong.mean(), abs=0.005)
+    assert gum.covariances_[0] == pytest.approx(4.0, rel=0.02)
+
+
 @pytest.mark.skipif(
     "mutmut" in sys.modules,
     reason="under mutation testing, mutmut's trampoline is a frame between the "
@@ -919,4 +932,66 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum.losses.xǁHuberLossǁforward__mutmut_17": "u < delta",
     # Tukey: the flag is only read as a truth value; None ends the warm-up as False.
     "sk_deepgum.losses.xǁTukeyLossǁforward__mutmut_21": "warming_up = None",
+    # e_step: like _mahalanobis_16, the squares recomputed instead of cached.
+    "sk_deepgum.mixture.x_e_step__mutmut_16": "X2T=None",
+    # m_step_update: recomputing the scatters in the second pass gives the scatters
+    # around the same means (as _sum_chunk's); group sizes are counts, exact in any
+    # float dtype and promoted to the data's; the zips are over equal lengths.
+    "sk_deepgum.mixture.x_m_step_update__mutmut_44": "scatters always in pass 2",
+    "sk_deepgum.mixture.x_m_step_update__mutmut_87": "sizes in the default dtype",
+    "sk_deepgum.mixture.x_m_step_update__mutmut_113": "zip strict=None",
+    "sk_deepgum.mixture.x_m_step_update__mutmut_116": "zip strict left out",
+    "sk_deepgum.mixture.x_m_step_update__mutmut_117": "zip strict=False",
+    # _n_parameters: d (d + 1) is even, so / 2 is the same count (as a float).
+    "sk_deepgum.mixture.xǁGaussianUniformMixtureǁ_n_parameters__mutmut_11": "/ 2",
+    # initialize_params: the exact tie var == var_floor (a quantile spread equal to
+    # the data-relative floor to the last bit); the sizes as in m_step_update; fixed
+    # bounds reach it in
+    # the data's dtype from every caller (GaussianUniformMixture converts them, the
+    # regressor passes float32 like its residuals); devices only matter on CUDA.
+    # Starting from every row instead of the strided subsample above 131,072 rows
+    # gives a start within the quantiles' sampling error, and EM the same fit.
+    "sk_deepgum.mixture.x_initialize_params__mutmut_7": "start from every row",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_46": "var >= var_floor",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_68": "sizes in the default dtype",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_72": "bounds' dtype None",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_73": "bounds' device None",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_74": "bounds' dtype left out",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_75": "bounds' device left out",
+    # fit_gum: every caller passes max_iter (the default is never used) and
+    # max_iter >= 1 (n_iter's start value is never returned); chunk_size only
+    # bounds memory (tests/test_em_chunks.py checks that chunked results agree);
+    # the uniform mode is only compared with "range" and "moments", so any other
+    # value means fixed bounds; the first iteration cannot converge from either
+    # infinity; the M-step keeps pi <= 1 - eps, so the prior clamp's upper end
+    # never binds.
+    "sk_deepgum.mixture.x_fit_gum__mutmut_8": "default max_iter 101",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_18": "chunk_size None",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_22": "chunk_size left out",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_24": "mode: the bounds tensor",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_26": "mode 'XXfixedXX'",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_27": "mode 'FIXED'",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_68": "previous = +inf",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_69": "n_iter = None",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_70": "n_iter = 1",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_107": "pi clamp: no upper end",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_109": "pi clamp: upper end left out",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_110": "pi clamp: 1 + eps",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_111": "pi clamp: 2 - eps",
 }
+
+# Survivors killed by tests/test_distributed_em.py, which the mutation selection
+# leaves out (it spawns process groups, 10-15 s a run); checked by hand with
+# `MUTANT_UNDER_TEST=NAME python -m pytest tests/test_distributed_em.py` in
+# mutants/. initialize_params_3 (the shard's row count for the group's) is not
+# killed: it only changes the start's stride in a data-parallel fit of over
+# 131,072 rows.
+MUTATION_DISTRIBUTED_ONLY = (
+    "sk_deepgum.mixture.x_m_step_update__mutmut_4",
+    "sk_deepgum.mixture.x_m_step_update__mutmut_28",
+    "sk_deepgum.mixture.x_m_step_update__mutmut_52",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_17",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_21",
+    "sk_deepgum.mixture.x_fit_gum__mutmut_95",
+    "sk_deepgum.mixture.x_initialize_params__mutmut_21",
+)
