@@ -994,4 +994,5 @@ MUTATION_DISTRIBUTED_ONLY = (
     "sk_deepgum.mixture.x_fit_gum__mutmut_21",
     "sk_deepgum.mixture.x_fit_gum__mutmut_95",
     "sk_deepgum.mixture.x_initialize_params__mutmut_21",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_79",
 )
