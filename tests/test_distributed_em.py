@@ -32,11 +32,15 @@ WORLD_SIZE = 2
 # (covariance_type, uniform, df, groups, weighted, fit_mean, dtype): every kind of
 # statistic that crosses processes — per-column sums, per-group scatter matrices,
 # Student-t scale-weighted sums, min/max for the range box, weighted quantiles.
+# weighted: False, True, or ZERO_FIRST_SHARD (rank 0's rows all weigh 0, so its
+# shard has no range of its own and the other shard supplies it).
+ZERO_FIRST_SHARD = "zero first shard"
 CONFIGS = [
     ("diag", "moments", None, None, False, False, torch.float64),
     ("full", "moments", 5.0, [[0, 1], [2]], True, True, torch.float64),
     ("spherical", "range", None, "each", True, False, torch.float64),
     ("diag", "moments", 5.0, "each", False, False, torch.float32),
+    ("diag", "range", None, None, ZERO_FIRST_SHARD, False, torch.float64),
 ]
 
 
@@ -52,6 +56,8 @@ def _data():
 def _fit(rows, config, process_group=None) -> dict:
     covariance_type, uniform, df, groups, weighted, fit_mean, dtype = config
     X, w = _data()
+    if weighted == ZERO_FIRST_SHARD:
+        w[:SPLIT] = 0.0
     XT = torch.as_tensor(X[rows].T.copy(), dtype=dtype)
     sample_weight = torch.as_tensor(w[rows], dtype=dtype) if weighted else None
     grouping = make_grouping(check_groups(groups, X.shape[1]))

@@ -983,9 +983,10 @@ MUTATION_EQUIVALENT = {
 # Survivors killed by tests/test_distributed_em.py, which the mutation selection
 # leaves out (it spawns process groups, 10-15 s a run); checked by hand with
 # `MUTANT_UNDER_TEST=NAME python -m pytest tests/test_distributed_em.py` in
-# mutants/. initialize_params_3 (the shard's row count for the group's) is not
-# killed: it only changes the start's stride in a data-parallel fit of over
-# 131,072 rows.
+# mutants/. Not killed: initialize_params_3 (the shard's row count for the
+# group's) only changes the start's stride in a data-parallel fit of over 131,072
+# rows; prepare_data_141 and _144 reduce the range over the default group, which
+# is the test's group (they differ only for a sub-group of the default one).
 MUTATION_DISTRIBUTED_ONLY = (
     "sk_deepgum.mixture.x_m_step_update__mutmut_4",
     "sk_deepgum.mixture.x_m_step_update__mutmut_28",
@@ -995,4 +996,31 @@ MUTATION_DISTRIBUTED_ONLY = (
     "sk_deepgum.mixture.x_fit_gum__mutmut_95",
     "sk_deepgum.mixture.x_initialize_params__mutmut_21",
     "sk_deepgum.mixture.x_prepare_data__mutmut_79",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_110",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_111",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_112",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_113",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_114",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_115",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_116",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_117",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_118",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_119",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_120",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_121",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_122",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_130",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_131",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_132",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_133",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_134",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_135",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_136",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_137",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_138",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_139",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_140",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_142",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_143",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_145",
 )
