@@ -202,7 +202,10 @@ def test_target_scale_falls_back_to_iqr_then_std(case):
 def test_a_constant_target_is_left_unscaled_with_a_warning():
     X = np.arange(6.0)[:, None]
     y = np.c_[np.full(6, 3.0), np.arange(6.0)]
-    with pytest.warns(UserWarning, match=r"Target column\(s\) \[0\] are constant"):
+    message = (
+        r"Target column\(s\) \[0\] are constant; they are left unscaled \(scale 1\)\."
+    )
+    with pytest.warns(UserWarning, match=message):
         model = RobustNetRegressor(max_epochs=1, random_state=0).fit(X, y)
     assert model.target_scale_[0] == 1.0 and model.target_centre_[0] == 3.0
     assert model.target_scale_[1] == pytest.approx(1.4826 * 1.5)

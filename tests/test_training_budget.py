@@ -78,6 +78,27 @@ def test_a_cycled_epoch_sees_every_row_evenly_in_fresh_shuffles(n_rows, floor):
         assert len({tuple(p) for p in passes}) == len(passes)
 
 
+@pytest.mark.parametrize(("n_rows", "floor"), [(20, 1000), (70, 1000), (1500, 1000)])
+def test_the_batch_order_depends_on_random_state_not_on_the_backbone(n_rows, floor):
+    """Batches are drawn from the fit's own generator, seeded by random_state:
+    backbones that draw different numbers of initial weights (from torch's global
+    generator) still train on the same batches, whole-set, cycled or one-pass."""
+    orders = [
+        recorded_epochs(
+            RobustNetRegressor,
+            n_rows,
+            min_rows_per_epoch=floor,
+            module__hidden_layer_sizes=hidden,
+        )
+        for hidden in [(64, 64), (8,)]
+    ]
+    for wide, narrow in zip(*orders, strict=True):
+        for a, b in zip(wide, narrow, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # The orders are shuffles, not the identity.
+    assert any(not np.array_equal(b, np.sort(b)) for b in orders[0][0])
+
+
 @pytest.mark.parametrize("n_rows", [20, 32])
 def test_a_set_within_one_batch_trains_full_batch_steps(n_rows):
     # Batches of 32: every one of the 32 steps of an epoch uses all rows (not a
