@@ -986,6 +986,26 @@ MUTATION_EQUIVALENT = {
     # test_the_constant_target_warning_points_at_the_callers_line, which skips under
     # mutmut (its trampoline is a frame between the package and the caller).
     "sk_deepgum._net.x_robust_target_scale__mutmut_91": "killed outside mutmut",
+    # weighted_quantiles: tied values are equal, so the sort's stability cannot
+    # change a quantile; fewer than n running sums lie below q times a positive
+    # total (robust_target_scale refuses an all-zero weight), so neither index
+    # reaches the n + 1 clamp.
+    "sk_deepgum._net.x_weighted_quantiles__mutmut_8": "argsort kind=None",
+    "sk_deepgum._net.x_weighted_quantiles__mutmut_11": "argsort kind left out",
+    "sk_deepgum._net.x_weighted_quantiles__mutmut_14": "argsort kind 'STABLE'",
+    "sk_deepgum._net.x_weighted_quantiles__mutmut_46": "lower clamp n + 1",
+    "sk_deepgum._net.x_weighted_quantiles__mutmut_56": "upper clamp n + 1",
+    # get_iterator / ShuffledBatches: the net only iterates to train (the hold-out
+    # and predictions go through forward_in_fixed_batches), so the evaluation
+    # defaults and the unshuffled path are never taken; a floor equal to n cycles
+    # one permutation, the same randperm draw as the one-pass path.
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_1": "training=True default",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_9": "floor when evaluating",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_10": "floor 1 when evaluating",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_12": "floor >= n cycles",
+    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_33": "unshuffled: None",
+    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_34": "unshuffled: arange(None)",
+    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
 }
 
 # Survivors killed by tests/test_distributed_em.py, which the mutation selection
