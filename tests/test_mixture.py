@@ -1008,8 +1008,9 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
 }
 
-# Survivors killed by tests/test_distributed_em.py, which the mutation selection
-# leaves out (it spawns process groups, 10-15 s a run); checked by hand with
+# Survivors killed by tests/test_distributed_em.py (get_iterator's: by
+# tests/test_distributed_fit.py), which the mutation selection leaves out (they
+# spawn process groups, 10-17 s a run); checked by hand with
 # `MUTANT_UNDER_TEST=NAME python -m pytest tests/test_distributed_em.py` in
 # mutants/. Not killed: initialize_params_3 (the shard's row count for the
 # group's) only changes the start's stride in a data-parallel fit of over 131,072
@@ -1051,4 +1052,18 @@ MUTATION_DISTRIBUTED_ONLY = (
     "sk_deepgum.mixture.x_prepare_data__mutmut_142",
     "sk_deepgum.mixture.x_prepare_data__mutmut_143",
     "sk_deepgum.mixture.x_prepare_data__mutmut_145",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_146",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_147",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_148",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_149",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_150",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_151",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_152",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_153",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_165",
+    "sk_deepgum.mixture.x_prepare_data__mutmut_177",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_2",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_5",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_26",
+    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_32",
 )
