@@ -101,11 +101,11 @@ class DeepGUMRegressor(NetRegressorBase):
        covariance shrunk by ``precision_shrinkage`` :math:`= \\lambda` (0: the
        paper's :math:`\\Sigma^{-1}`).
 
-    Schedule: ``warm_up_epochs`` of plain L2 (``warm_up_loss``), then rounds of
-    [residual pass → EM
-    warm-started from the last mixture → ``epochs_per_round`` SGD epochs warm-started
-    from the current weights] until ``max_epochs``, then a final residual pass and
-    EM so that the training scores describe the returned model. The inlier share
+    Schedule: ``warm_up_epochs`` of plain L2 (or of ``warm_up_loss``), then rounds
+    of [residual pass → EM warm-started from the last mixture → ``epochs_per_round``
+    SGD epochs warm-started from the current weights] until ``max_epochs`` (or a
+    convergence stop, ``tol``), then a final residual pass and EM so that the
+    training scores describe the returned model. The inlier share
     :math:`\\pi` is learnt, so no outlier proportion has to be given.
 
     Parameters
