@@ -978,9 +978,7 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum.mixture.x_fit_gum__mutmut_109": "pi clamp: upper end left out",
     "sk_deepgum.mixture.x_fit_gum__mutmut_110": "pi clamp: 1 + eps",
     "sk_deepgum.mixture.x_fit_gum__mutmut_111": "pi clamp: 2 - eps",
-    # ShuffledBatches: a whole-set batch holds every row, so its order only changes
-    # the float summation order; the index's device only matters on CUDA.
-    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_7": "whole set unshuffled",
+    # ShuffledBatches: the index's device only matters on CUDA.
     "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_13": "index on its device",
     # Dropping the warning's stacklevel is caught by
     # test_the_constant_target_warning_points_at_the_callers_line, which skips under
