@@ -115,6 +115,19 @@ def test_the_convergence_stop_is_announced(Estimator, linear_table, capsys):
     assert "tol=1e+09" in err
 
 
+def test_a_fit_that_reaches_max_epochs_is_not_announced_as_converged(
+    linear_table, capsys
+):
+    """The patience runs out exactly at the last epoch: max_epochs ends the fit,
+    not the rule, so no convergence is announced."""
+    X, y = linear_table
+    model = linear(
+        RobustNetRegressor, tol=1e9, max_epochs=5, n_iter_no_change=4, verbose=1
+    ).fit(X, y)
+    assert model.n_iter_ == 5
+    assert "converged" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_a_negative_tol_is_refused(Estimator, linear_table):
     X, y = linear_table
