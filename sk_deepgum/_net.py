@@ -1350,8 +1350,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             state.weight_average = AveragedModel(module, use_buffers=True)
         state.weight_average.update_parameters(module)
         if state.epochs_run == self.max_epochs:
-            module.load_state_dict(state.weight_average.module.state_dict())
-            state.weight_average = None
+            self._end_weight_average(state)
 
     def _early_stopping_step(
         self, state: FitState, score: float, extra: object = None
@@ -1436,13 +1435,12 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
     @staticmethod
     def _end_weight_average(state: FitState) -> bool:
-        """On a convergence stop, the running weight average (``swa_start``), if
-        it has started, replaces the weights as it would after ``max_epochs``.
-        Returns whether it did."""
+        """The running weight average (``swa_start``), if it has started, replaces
+        the weights: after ``max_epochs``, or at a convergence stop. Returns
+        whether it did."""
         if state.weight_average is None:
             return False
-        module = state.net.module_
-        module.load_state_dict(state.weight_average.module.state_dict())
+        state.net.module_.load_state_dict(state.weight_average.module.state_dict())
         state.weight_average = None
         return True
 
