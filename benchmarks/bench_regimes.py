@@ -497,14 +497,18 @@ def verdict(ok: bool | None, quick: bool) -> str:
     return f"info ({word})" if quick else word
 
 
-def check(name: str, value: str, target: str, ok, quick: bool, detail="") -> dict:
-    """One row of the checks table."""
+def check(
+    name: str, value: str, target: str, ok, quick: bool, detail="", context=""
+) -> dict:
+    """One row of the checks table; ``context`` (measured numbers that explain a
+    miss) is printed under "Where we lose" when the check fails."""
     return {
         "check": name,
         "value": value,
         "target": target,
         "verdict": verdict(ok, quick),
         "detail": detail,
+        "context": context,
     }
 
 
@@ -518,6 +522,61 @@ def ratio(a: float, b: float) -> float:
     if math.isnan(a) or math.isnan(b) or b == 0:
         return math.nan
     return a / b
+
+
+def per_seed_ratios(rows, metric, method, reference, **where) -> list[float]:
+    """``metric`` of ``method`` / that of ``reference``, seed by seed (the seeds
+    where both were measured), in seed order."""
+    by_seed: dict = {}
+    for r in rows:
+        if r.get("method") in (method, reference) and metric in r:
+            if all(r.get(k) == v for k, v in where.items()):
+                by_seed.setdefault(r["seed"], {})[r["method"]] = r[metric]
+    return [
+        ratio(pair[method], pair[reference])
+        for _, pair in sorted(by_seed.items())
+        if len(pair) == 2
+    ]
+
+
+def fmt_list(values, digits: int = 3) -> str:
+    """'a / b / c' with ``digits`` significant digits each."""
+    return " / ".join(fmt(v, digits) for v in values)
+
+
+def accuracy_context(rows, where: dict, reference: str) -> str:
+    """What explains an accuracy miss: the ratio seed by seed, how the other
+    methods fare against the same reference, and DeepGUM's flags."""
+    seeds = per_seed_ratios(rows, "rmse", "deepgum", reference, **where)
+    ref = mean_of(rows, "rmse", method=reference, **where)
+    others = [
+        f"{m} {fmt(ratio(mean_of(rows, 'rmse', method=m, **where), ref), 3)}x"
+        for m in ("tukey", "mlp", "oracle")
+        if m != reference
+    ]
+    false_pos = mean_of(rows, "false_positives", method="deepgum", **where)
+    outliers = mean_of(rows, "n_outliers", method="deepgum", **where)
+    found = mean_of(rows, "true_positives", method="deepgum", **where)
+    return (
+        f"per seed {fmt_list(seeds)}; against the same {reference}: "
+        f"{', '.join(others)}; DeepGUM flags {fmt(false_pos, 3)} clean rows and "
+        f"misses {fmt(outliers - found, 3)} of {fmt(outliers, 3)} outliers (means)"
+    )
+
+
+def speed_context(rows, where: dict) -> str:
+    """What explains a speed miss: where MLPRegressor stopped, and at what error
+    against DeepGUM's."""
+    iters = mean_of(rows, "n_iter", method="mlp", **where)
+    epochs = mean_of(rows, "n_iter", method="deepgum", **where)
+    mlp = mean_of(rows, "rmse", method="mlp", **where)
+    gum = mean_of(rows, "rmse", method="deepgum", **where)
+    return (
+        f"MLPRegressor stops after {fmt(iters, 3)} iterations on average (its tol; "
+        f"max_iter {MLPRegressor().max_iter}) at a clean-test RMSE of {fmt(mlp)}; "
+        f"DeepGUM runs {fmt(epochs, 3)} epochs to {fmt(gum)}, "
+        f"{fmt(ratio(gum, mlp), 3)}x MLPRegressor's error"
+    )
 
 
 def accuracy_checks(rows, settings: Settings) -> list[dict]:
@@ -544,6 +603,7 @@ def accuracy_checks(rows, settings: Settings) -> list[dict]:
                         ok,
                         settings.quick,
                         f"deepgum {fmt(gum)} vs {ref_method} {fmt(ref)}",
+                        accuracy_context(rows, where, ref_method),
                     )
                 )
     return out
@@ -569,6 +629,7 @@ def speed_checks(rows, settings: Settings) -> list[dict]:
                         None if math.isnan(r) else r <= 1.0,
                         settings.quick,
                         f"deepgum {fmt(gum, 3)} s vs mlp {fmt(mlp, 3)} s",
+                        speed_context(rows, where),
                     )
                 )
     if not out:
@@ -623,6 +684,18 @@ def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
         fits = sum(len(t["flagged"]) for t in mine)
         over = sum(f > MAX_FLAGGED_SMALL for t in mine for f in t["flagged"])
         errors = sum(t["errors"] for t in mine)
+        overflown = [
+            f"data seed {t['table']}: {t['flagged']} rows per random state"
+            for t in mine
+            if t["max_flagged"] > MAX_FLAGGED_SMALL
+        ]
+        unstable = [
+            f"data seed {t['table']}: flagged sets "
+            + " / ".join(str(list(f)) for f in sorted(t["sets"]))
+            + f" ({t['flagged']} rows per random state)"
+            for t in mine
+            if not t["identical"]
+        ]
         out.append(
             check(
                 f"small_clean n={n}: rows flagged per fit",
@@ -633,6 +706,7 @@ def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
                 else (worst <= MAX_FLAGGED_SMALL and errors == 0),
                 settings.quick,
                 f"{over} of {fits} fits over; {errors} fit(s) raised",
+                "; ".join(overflown),
             )
         )
         same = sum(t["identical"] for t in mine)
@@ -644,6 +718,7 @@ def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
                 same == len(mine),
                 settings.quick,
                 f"{len(settings.small_states)} random states per table",
+                "; ".join(unstable),
             )
         )
     return out
@@ -790,10 +865,12 @@ def losses(checks: list[dict]) -> list[str]:
     if not failed:
         return ["Where we lose: nowhere among the targets of this run.", ""]
     lines = ["Where we lose (targets missed in this run):", ""]
-    lines += [
-        f"- {c['check']}: {c['value']} (target {c['target']}; {c['detail']})"
-        for c in failed
-    ]
+    for c in failed:
+        lines.append(
+            f"- {c['check']}: {c['value']} (target {c['target']}; {c['detail']})"
+        )
+        if c.get("context"):
+            lines.append(f"  - measured beside it: {c['context']}")
     return [*lines, ""]
 
 

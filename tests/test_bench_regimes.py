@@ -101,3 +101,46 @@ def test_small_clean_targets():
     checks = bench.small_checks(bench.small_tables(rows), s)
     assert [c["verdict"] for c in checks] == ["FAIL", "FAIL"]
     assert checks[0]["value"] == "max 2" and checks[1]["value"] == "1/2 tables"
+
+
+def test_a_missed_target_is_printed_with_the_numbers_beside_it():
+    s = settings(quick=False, sizes=(10_000,), rates=(0.0, 0.4), seeds=(0, 1))
+    rows = []
+    for seed, gum in ((0, 1.2), (1, 1.8)):  # per seed 1.2 and 1.8: mean 1.5 > 1.25
+        rows += [
+            {**row("deepgum", gum, 2.0, rate=0.4, seed=seed), "n_iter": 100}
+            | {"false_positives": 2 * seed, "n_outliers": 40, "true_positives": 30},
+            row("oracle", 1.0, 1.0, rate=0.4, seed=seed),
+            row("tukey", 3.0, 1.0, rate=0.4, seed=seed),
+            row("mlp", 4.0, 1.0, rate=0.4, seed=seed),
+            {**row("deepgum", 0.5, 4.0, rate=0.0, seed=seed), "n_iter": 100},
+            {**row("mlp", 1.0, 1.0, rate=0.0, seed=seed), "n_iter": 20 + 10 * seed},
+        ]
+    checks = bench.accuracy_checks(rows, s) + bench.speed_checks(rows, s)
+    text = "\n".join(bench.losses(checks))
+    assert "accuracy linear n=10000 rate=0.4: 1.5 " in text
+    # The ratio seed by seed, the others against the same oracle, the flags.
+    assert "per seed 1.2 / 1.8; against the same oracle: tukey 3x, mlp 4x" in text
+    assert "flags 1 clean rows and misses 10 of 40 outliers" in text
+    # MLPRegressor's early stop beside DeepGUM's budget and errors.
+    assert "MLPRegressor stops after 25 iterations on average" in text
+    assert "DeepGUM runs 100 epochs to 0.5, 0.5x MLPRegressor's error" in text
+    # A passing check is not listed.
+    assert "accuracy linear n=10000 rate=0:" not in text
+
+
+def test_unstable_small_table_is_named_with_its_sets():
+    s = settings(quick=False, small_sizes=(10,), small_states=(0, 1))
+    rows = [
+        {
+            "section": bench.SMALL,
+            "n": 10,
+            "table": 3,
+            "seed": state,
+            "n_flagged": len(flagged),
+            "flagged_rows": flagged,
+        }
+        for state, flagged in ((0, [2]), (1, [5]))
+    ]
+    text = "\n".join(bench.losses(bench.small_checks(bench.small_tables(rows), s)))
+    assert "data seed 3: flagged sets [2] / [5] ([1, 1] rows per random state)" in text
