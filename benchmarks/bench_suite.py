@@ -141,6 +141,14 @@ TABULAR_METHODS = (*NET_METHODS, "sk_huber", "sk_ransac", "cleanlab")
 FACE_METHODS = (*NET_METHODS, "deepgum_groups")
 CLASSIC_METHODS = ("l2", "huber", "tukey", "deepgum", "sk_huber", "sk_ransac")
 CLASSIC_TABLES = ("starsCYG", "hbk", "stackloss", "wood")
+#: What robust fits of the literature flag beyond a table's documented rows, quoted
+#: under its heading (only where a source states it).
+CLASSIC_LITERATURE = {
+    "stackloss": "Rousseeuw and Leroy's PROGRESS program (least median of squares, "
+    "|standardised residual| > 2.5) flags days 1, 2, 3, 4, 21, and MASS::lqs with "
+    "method='lms' also 8, 13, 14, 20 (R-help, 6 October 2005, 'a question about LMS "
+    "and what constitutes outliers').",
+}
 #: Seeds of the classic tables in --full: the same flagged set is asked over 5.
 CLASSIC_FULL_SEEDS = 5
 #: Classic-table target: false positives at most this share of the rows.
@@ -830,6 +838,8 @@ def classic_section(rows, settings) -> list[str]:
             f"{table.reference}",
             "",
         ]
+        if name in CLASSIC_LITERATURE:
+            lines += [f"Literature: {CLASSIC_LITERATURE[name]}", ""]
         body = []
         for method in CLASSIC_METHODS:
             found = [r for r in rows if r["task"] == task and r["method"] == method]
