@@ -315,3 +315,73 @@ def padded_order(
     return torch.cat([torch.randperm(n, generator=generator) for _ in range(rounds)])[
         :n_rows
     ]
+
+
+# ---------------------------------------------------------------------------
+# Distributed EM: collective helpers
+#
+# With a ``process_group``, every process holds a shard of the rows and the EM
+# statistics, which are sums over rows, are summed across the group before use, so
+# every process computes the same parameters as one process holding all the rows.
+# With ``process_group=None`` the helpers return their inputs untouched, so the
+# single-process path runs exactly the arithmetic it ran before they existed.
+
+
+def all_reduce_sum(tensors: list, process_group) -> list:
+    """Sum every tensor (None entries skipped) across ``process_group``, in one call.
+
+    The tensors are packed into one flat buffer, so a whole M-step costs a single
+    collective; the inputs are not modified.
+    """
+    if process_group is None:
+        return tensors
+    present = [t for t in tensors if t is not None]
+    flat = torch.cat([t.reshape(-1) for t in present])
+    torch.distributed.all_reduce(flat, group=process_group)
+    out, offset = [], 0
+    for t in tensors:
+        if t is None:
+            out.append(None)
+            continue
+        out.append(flat[offset : offset + t.numel()].reshape(t.shape))
+        offset += t.numel()
+    return out
+
+
+def all_gather_rows(tensors: list, process_group) -> list:
+    """Concatenate every process's (..., n_r) tensors along their last axis.
+
+    ``torch.distributed.all_gather`` needs equal shapes: shards are padded to the
+    longest and trimmed after. Used only for the initial quantiles (a subsample).
+    """
+    if process_group is None:
+        return tensors
+    dist = torch.distributed
+    world = dist.get_world_size(process_group)
+    ref = next(t for t in tensors if t is not None)
+    n_local = torch.tensor([ref.shape[-1]], dtype=torch.int64, device=ref.device)
+    counts = [torch.empty_like(n_local) for _ in range(world)]
+    dist.all_gather(counts, n_local, group=process_group)
+    counts = [int(c) for c in counts]
+    longest = max(counts)
+    out = []
+    for t in tensors:
+        if t is None:
+            out.append(None)
+            continue
+        padded = torch.nn.functional.pad(t, (0, longest - t.shape[-1]))
+        parts = [torch.empty_like(padded) for _ in range(world)]
+        dist.all_gather(parts, padded.contiguous(), group=process_group)
+        out.append(
+            torch.cat([p[..., :c] for p, c in zip(parts, counts, strict=True)], dim=-1)
+        )
+    return out
+
+
+def count_rows(n_local: int, process_group) -> int:
+    """Number of rows held by the whole group."""
+    if process_group is None:
+        return n_local
+    count = torch.tensor([n_local], dtype=torch.int64)
+    torch.distributed.all_reduce(count, group=process_group)
+    return int(count)

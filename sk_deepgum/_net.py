@@ -56,10 +56,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
+from sk_deepgum._validation import (
+    MAD_TO_SD,
+    as_tensor,
+    replace_fitted_state,
+    validate_fit_data,
+)
 from sk_deepgum._warnings import user_stacklevel
 from sk_deepgum.backbones import MLP, build_module
-from sk_deepgum.losses import MAD_TO_SD
-from sk_deepgum.mixture import as_tensor, replace_fitted_state, validate_fit_data
 
 #: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
 #: row's prediction never depends on which other rows share its batch.

@@ -28,7 +28,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import Bunch
 
-from sk_deepgum.mixture import check_groups
+from sk_deepgum._validation import MAD_TO_SD, check_groups
 
 __all__ = [
     "TOY_FACE_GROUPS",
@@ -44,7 +44,6 @@ RandomStateLike = int | np.random.Generator | np.random.RandomState | None
 _COEF_SEED = 12345
 _UNIFORM_BOX = (-6.0, 6.0)
 _DEFAULT_SHIFT = 3.0
-_MAD_TO_SD = 1.4826  # 1 / Phi^{-1}(3/4): MAD of a Gaussian times this is its sd
 _LOG_2PI = math.log(2.0 * math.pi)
 
 _REGRESSION_KINDS = ("uniform", "shift")
@@ -501,7 +500,7 @@ def contaminate(
     elif kind == "shift":
         if shift is None:
             mad = np.median(np.abs(Y - np.median(Y, axis=0)), axis=0)
-            scale = _MAD_TO_SD * mad
+            scale = MAD_TO_SD * mad
             std = Y.std(axis=0)
             scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
             offset = 3.0 * scale

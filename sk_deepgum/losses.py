@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sk_deepgum._validation import MAD_TO_SD
+
 
 class SquaredLoss(nn.Module):
     """Element-wise :math:`\\tfrac12 (y - \\hat y)^2` (plain L2)."""
@@ -46,9 +48,6 @@ class QuadraticLoss(nn.Module):
         residual = y_true - y_pred
         return 0.5 * residual * (residual @ self.precision)
 
-
-MAD_TO_SD = 1.4826
-"""1 / Φ⁻¹(3/4): makes the MAD a consistent estimate of a Gaussian's sd."""
 
 MIN_SCALE = 1e-3
 """Floor of the batch scale, in robustly standardised target units: a batch whose

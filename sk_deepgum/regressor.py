@@ -15,6 +15,14 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sk_deepgum._em import fit_gum
+from sk_deepgum._gum_math import (
+    GUMParams,
+    estimate_inlier_logit,
+    make_grouping,
+    row_log_inlier_proba,
+    row_log_likelihood,
+)
 from sk_deepgum._net import (
     FitState,
     NetRegressorBase,
@@ -22,19 +30,9 @@ from sk_deepgum._net import (
     read_dataset_targets,
 )
 from sk_deepgum._progress import FitProgress
+from sk_deepgum._validation import check_groups, check_uniform_bounds
 from sk_deepgum.losses import HuberLoss, QuadraticLoss, TukeyLoss
-from sk_deepgum.mixture import (
-    GaussianUniformMixture,
-    GUMParams,
-    check_groups,
-    check_uniform_bounds,
-    estimate_inlier_logit,
-    fit_gum,
-    make_grouping,
-    row_log_inlier_proba,
-    row_log_likelihood,
-    set_fitted_attributes,
-)
+from sk_deepgum.mixture import GaussianUniformMixture, set_fitted_attributes
 
 
 def loss_precision(

@@ -49,24 +49,24 @@ cd "$(dirname "$0")/.."
 
 TARGETS=(
     # E-step
-    sk_deepgum.mixture:_mahalanobis
-    sk_deepgum.mixture:estimate_log_inlier_prob
-    sk_deepgum.mixture:e_step
-    sk_deepgum.mixture:estimate_inlier_logit
-    sk_deepgum.mixture:row_log_likelihood
-    sk_deepgum.mixture:row_log_inlier_proba
+    sk_deepgum._gum_math:_mahalanobis
+    sk_deepgum._gum_math:estimate_log_inlier_prob
+    sk_deepgum._gum_math:e_step
+    sk_deepgum._gum_math:estimate_inlier_logit
+    sk_deepgum._gum_math:row_log_likelihood
+    sk_deepgum._gum_math:row_log_inlier_proba
     # M-step and the uniform's box
-    sk_deepgum.mixture:_moment_uniform
-    sk_deepgum.mixture:_sum_by_column
-    sk_deepgum.mixture:_scatter_weights
-    sk_deepgum.mixture:_full_scatters
-    sk_deepgum.mixture:_sum_chunk
-    sk_deepgum.mixture:m_step_update
+    sk_deepgum._gum_math:_moment_uniform
+    sk_deepgum._gum_math:_sum_by_column
+    sk_deepgum._gum_math:scatter_weights
+    sk_deepgum._gum_math:full_scatters
+    sk_deepgum._gum_math:sum_chunk
+    sk_deepgum._gum_math:m_step_update
     # Data constants, starting point, EM loop
-    sk_deepgum.mixture:prepare_data
-    sk_deepgum.mixture:initialize_params
-    sk_deepgum.mixture:uniform_from_bounds
-    sk_deepgum.mixture:fit_gum
+    sk_deepgum._em:prepare_data
+    sk_deepgum._em:initialize_params
+    sk_deepgum._em:uniform_from_bounds
+    sk_deepgum._em:fit_gum
     # Model selection
     sk_deepgum.mixture:GaussianUniformMixture._n_parameters
     sk_deepgum.mixture:GaussianUniformMixture.bic
