@@ -42,7 +42,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 from sk_deepgum import DeepGUMRegressor
-from sk_deepgum._net import resolve_batch_size
+from sk_deepgum._data import resolve_batch_size
 from sk_deepgum.baselines import RobustNetRegressor
 
 RATES = (0.0, 0.2, 0.4)

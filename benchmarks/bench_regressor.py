@@ -163,7 +163,7 @@ from sklearn.utils import Bunch
 
 import sk_deepgum
 from sk_deepgum import DeepGUMRegressor
-from sk_deepgum._net import resolve_batch_size
+from sk_deepgum._data import resolve_batch_size
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import contaminate, make_contaminated_regression
 

@@ -201,14 +201,15 @@ class _Timers:
 
     def install(self):
         """Wrap the fit's EM, residual-pass and SGD entry points; return an undo."""
-        import sk_deepgum._net as net
+        import sk_deepgum._base as base
+        import sk_deepgum._training as training
         import sk_deepgum.regressor as regressor
 
         targets = [
             (regressor, "fit_gum", "em"),
             (regressor, "estimate_inlier_logit", "em"),
-            (net.FitState, "residuals", "residual_pass"),
-            (net.NetRegressorBase, "_train_epochs", "sgd"),
+            (training.FitState, "residuals", "residual_pass"),
+            (base.NetRegressorBase, "_train_epochs", "sgd"),
         ]
         originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
         for owner, name, part in targets:

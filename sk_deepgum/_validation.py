@@ -10,6 +10,7 @@ from sklearn.utils.validation import validate_data
 
 __all__ = [
     "MAD_TO_SD",
+    "resolve_device",
     "as_tensor",
     "check_groups",
     "check_uniform_bounds",
@@ -160,3 +161,31 @@ def as_tensor(array: np.ndarray) -> torch.Tensor:
             "ignore", message="The given NumPy array is not writable"
         )
         return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def resolve_device(device) -> torch.device:
+    """Turn the ``device`` parameter into a concrete :class:`torch.device`.
+
+    'auto' picks CUDA when available, else the CPU; asking for CUDA on a machine
+    without it is a ValueError rather than torch's AssertionError deep in ``fit``.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; "
+            f"got {device!r}."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this "
+                "machine; use device='cpu' or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s)."
+            )
+    return resolved

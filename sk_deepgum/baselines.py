@@ -6,8 +6,9 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
 
-from sk_deepgum._net import FitState, NetRegressorBase
+from sk_deepgum._base import NetRegressorBase
 from sk_deepgum._progress import FitProgress
+from sk_deepgum._training import FitState
 from sk_deepgum.losses import HuberLoss, SquaredLoss, TukeyLoss
 
 _LOSSES = {"l2": SquaredLoss, "huber": HuberLoss, "tukey": TukeyLoss}

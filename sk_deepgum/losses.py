@@ -1,7 +1,7 @@
 """Element-wise regression criteria for the network estimators.
 
 Every criterion maps ``(y_pred, y_true)`` of shape (B, D) to an element-wise loss of the
-same shape; :class:`sk_deepgum._net.WeightedLoss` applies per-sample weights and
+same shape; :class:`sk_deepgum._training.WeightedLoss` applies per-sample weights and
 reduces. It also passes the batch's weights as ``weight`` (B, D): the M-estimators'
 batch scale is a weighted statistic, so that an integer weight counts as that many
 repeated rows.

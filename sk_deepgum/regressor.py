@@ -15,6 +15,8 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sk_deepgum._base import NetRegressorBase
+from sk_deepgum._data import is_torch_dataset, read_dataset_targets
 from sk_deepgum._em import fit_gum
 from sk_deepgum._gum_math import (
     GUMParams,
@@ -23,13 +25,8 @@ from sk_deepgum._gum_math import (
     row_log_inlier_proba,
     row_log_likelihood,
 )
-from sk_deepgum._net import (
-    FitState,
-    NetRegressorBase,
-    is_torch_dataset,
-    read_dataset_targets,
-)
 from sk_deepgum._progress import FitProgress
+from sk_deepgum._training import FitState
 from sk_deepgum._validation import check_groups, check_uniform_bounds
 from sk_deepgum.losses import HuberLoss, QuadraticLoss, TukeyLoss
 from sk_deepgum.mixture import GaussianUniformMixture, set_fitted_attributes

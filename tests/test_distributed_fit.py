@@ -23,8 +23,9 @@ from ports import free_port
 from sklearn.metrics import roc_auc_score
 
 from sk_deepgum import DeepGUMRegressor
+from sk_deepgum._data import IndexedDataset, ShuffledBatches
 from sk_deepgum._distributed import Shards, shard_loss_normaliser
-from sk_deepgum._net import IndexedDataset, ShuffledBatches, robust_target_scale
+from sk_deepgum._target_scaling import robust_target_scale
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import make_contaminated_regression
 

@@ -139,7 +139,7 @@ def checked_state(epochs_run=0):
 
     from torch import nn
 
-    from sk_deepgum._net import FitState
+    from sk_deepgum._training import FitState
 
     net = SimpleNamespace(module_=nn.Linear(1, 1))
     state = FitState(net, None, None, None, None, None, None, "cpu", None, None)

@@ -899,18 +899,18 @@ MUTATION_EQUIVALENT = {
     # robust_target_scale: weighted_quantiles never selects a zero-weight row for
     # 0 < q < 1 (its running sum only crosses the target on a positive weight), and
     # np.average ignores zero weights, so keeping such rows changes nothing.
-    "sk_deepgum._net.x_robust_target_scale__mutmut_4": "weight >= 0 kept",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_4": "weight >= 0 kept",
     # The threshold's boundary (scale == tiny * max(|centre|, 1) exactly) cannot be
     # reached by 1.4826 MAD, IQR / 1.349 or a std except by construction; and for
     # |centre| > 1 any non-zero spread is at least float64's eps * |centre|, far
     # above both tiny * |centre| and tiny / |centre|.
-    "sk_deepgum._net.x_robust_target_scale__mutmut_68": "scale >= threshold",
-    "sk_deepgum._net.x_robust_target_scale__mutmut_69": "tiny / max(|c|, 1)",
-    "sk_deepgum._net.x_robust_target_scale__mutmut_78": "constant: >= threshold",
-    "sk_deepgum._net.x_robust_target_scale__mutmut_79": "constant: tiny / max(|c|, 1)",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_68": "scale >= threshold",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_69": "tiny / max(|c|, 1)",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_78": "constant: >= threshold",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_79": "constant: tiny / max(|c|, 1)",
     # warnings.warn's category defaults to UserWarning.
-    "sk_deepgum._net.x_robust_target_scale__mutmut_87": "category None",
-    "sk_deepgum._net.x_robust_target_scale__mutmut_90": "category left out",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_87": "category None",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_90": "category left out",
     # loss_precision: the device of the zeros and of the identity only matters on
     # CUDA, where it must match the covariances' (the GPU check covers it); the
     # regressor's mixture is float32, torch's default dtype, so dropping the eye's
@@ -979,35 +979,35 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._em.x_fit_gum__mutmut_110": "pi clamp: 1 + eps",
     "sk_deepgum._em.x_fit_gum__mutmut_111": "pi clamp: 2 - eps",
     # ShuffledBatches: the index's device only matters on CUDA.
-    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_13": "index on its device",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_13": "index on its device",
     # Dropping the warning's stacklevel is caught by
     # test_the_constant_target_warning_points_at_the_callers_line, which skips under
     # mutmut (its trampoline is a frame between the package and the caller).
-    "sk_deepgum._net.x_robust_target_scale__mutmut_91": "killed outside mutmut",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_91": "killed outside mutmut",
     # The convergence stop: an objective exactly at best + tol (a float tie); the
     # weight average is never read after the stop.
-    "sk_deepgum._net.xǁNetRegressorBaseǁ_converged__mutmut_7": ">= best + tol",
-    "sk_deepgum._net.xǁNetRegressorBaseǁ_end_weight_average__mutmut_5": "'' for None",
+    "sk_deepgum._base.xǁNetRegressorBaseǁ_converged__mutmut_7": ">= best + tol",
+    "sk_deepgum._base.xǁNetRegressorBaseǁ_end_weight_average__mutmut_5": "'' for None",
     # weighted_quantiles: tied values are equal, so the sort's stability cannot
     # change a quantile; fewer than n running sums lie below q times a positive
     # total (robust_target_scale refuses an all-zero weight), so neither index
     # reaches the n + 1 clamp.
-    "sk_deepgum._net.x_weighted_quantiles__mutmut_8": "argsort kind=None",
-    "sk_deepgum._net.x_weighted_quantiles__mutmut_11": "argsort kind left out",
-    "sk_deepgum._net.x_weighted_quantiles__mutmut_14": "argsort kind 'STABLE'",
-    "sk_deepgum._net.x_weighted_quantiles__mutmut_46": "lower clamp n + 1",
-    "sk_deepgum._net.x_weighted_quantiles__mutmut_56": "upper clamp n + 1",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_8": "argsort kind=None",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_11": "argsort kind left out",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_14": "argsort kind 'STABLE'",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_46": "lower clamp n + 1",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_56": "upper clamp n + 1",
     # get_iterator / ShuffledBatches: the net only iterates to train (the hold-out
     # and predictions go through forward_in_fixed_batches), so the evaluation
     # defaults and the unshuffled path are never taken; a floor equal to n cycles
     # one permutation, the same randperm draw as the one-pass path.
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_1": "training=True default",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_9": "floor when evaluating",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_10": "floor 1 when evaluating",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_12": "floor >= n cycles",
-    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_33": "unshuffled: None",
-    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_34": "unshuffled: arange(None)",
-    "sk_deepgum._net.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_1": "training=True default",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_9": "floor when evaluating",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_10": "floor 1 when evaluating",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_12": "floor >= n cycles",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_33": "unshuffled: None",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_34": "unshuffled: arange(None)",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
 }
 
 # Survivors killed by tests/test_distributed_em.py (get_iterator's: by
@@ -1064,8 +1064,8 @@ MUTATION_DISTRIBUTED_ONLY = (
     "sk_deepgum._em.x_prepare_data__mutmut_153",
     "sk_deepgum._em.x_prepare_data__mutmut_165",
     "sk_deepgum._em.x_prepare_data__mutmut_177",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_2",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_5",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_26",
-    "sk_deepgum._net.xǁ_SkorchNetǁget_iterator__mutmut_32",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_2",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_5",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_26",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_32",
 )

@@ -95,7 +95,7 @@ def test_weighted_deepgum_fit_equals_repeated_rows_fit(weighted_rows):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_weighted_quantiles_are_those_of_the_repeated_rows(seed):
-    from sk_deepgum._net import weighted_quantiles
+    from sk_deepgum._target_scaling import weighted_quantiles
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(3, 12))

@@ -72,25 +72,25 @@ TARGETS=(
     sk_deepgum.mixture:GaussianUniformMixture.bic
     sk_deepgum.mixture:GaussianUniformMixture.aic
     # Target scaling and the robust losses' weighted batch scale
-    sk_deepgum._net:weighted_quantiles
-    sk_deepgum._net:robust_target_scale
+    sk_deepgum._target_scaling:weighted_quantiles
+    sk_deepgum._target_scaling:robust_target_scale
     sk_deepgum.losses:weighted_median
     sk_deepgum.losses:batch_mad_scale
     sk_deepgum.losses:HuberLoss.forward
     sk_deepgum.losses:TukeyLoss.forward
     # Loss weights and precision
-    sk_deepgum._net:WeightedLoss.forward
-    sk_deepgum._net:WeightedLoss.set_weights
+    sk_deepgum._training:WeightedLoss.forward
+    sk_deepgum._training:WeightedLoss.set_weights
     sk_deepgum.regressor:loss_precision
     # Training budget: the step floor and its batches
-    sk_deepgum._net:ShuffledBatches.__iter__
-    sk_deepgum._net:_SkorchNet.get_iterator
+    sk_deepgum._data:ShuffledBatches.__iter__
+    sk_deepgum._training:SkorchNet.get_iterator
     # Early stopping
-    sk_deepgum._net:NetRegressorBase._early_stopping_step
-    sk_deepgum._net:NetRegressorBase._restore_best
+    sk_deepgum._base:NetRegressorBase._early_stopping_step
+    sk_deepgum._base:NetRegressorBase._restore_best
     # Convergence stop (tol)
-    sk_deepgum._net:NetRegressorBase._converged
-    sk_deepgum._net:NetRegressorBase._end_weight_average
+    sk_deepgum._base:NetRegressorBase._converged
+    sk_deepgum._base:NetRegressorBase._end_weight_average
 )
 
 if [[ $# -gt 0 ]]; then

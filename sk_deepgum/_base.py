@@ -9,28 +9,27 @@ through skorch's ``fit_loop`` with our own early stopping, and the no-grad resid
 pass. Subclasses only write their schedule (:meth:`NetRegressorBase._run_schedule`).
 
 ``X`` may also be a map-style torch Dataset of (x, y) pairs: a pre-pass reads the
-targets, and a lazy :class:`DatasetRows` view stands in for the input tensor, so
-the schedules run unchanged while inputs are loaded one batch at a time.
+targets, and a lazy :class:`~sk_deepgum._data.DatasetRows` view stands in for the
+input tensor, so the schedules run unchanged while inputs are loaded one batch at a
+time.
 
 ``fit(..., process_group=group)`` trains across the processes of a
 ``torch.distributed`` group (:mod:`sk_deepgum._distributed`): the state carries the
 group's :class:`~sk_deepgum._distributed.Shards`, the training forwards go through
 DistributedDataParallel, and the few numbers the schedules reduce (loss normaliser,
-epoch loss, held-out score) go through :class:`FitState`'s helpers, which are the
+epoch loss, held-out score) go through
+:class:`~sk_deepgum._training.FitState`'s helpers, which are the
 single-process arithmetic when there is no group.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import json
 import math
 import os
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
@@ -49,837 +48,42 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring
+from skorch.callbacks import EarlyStopping
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
+from sk_deepgum._data import (
+    DatasetRows,
+    IndexedDataset,
+    backbone_class,
+    check_backbone_output,
+    dataset_item,
+    dataset_length,
+    forward_in_fixed_batches,
+    is_torch_dataset,
+    read_dataset_targets,
+    resolve_batch_size,
+    sample_tensor,
+)
+from sk_deepgum._target_scaling import robust_target_scale
+from sk_deepgum._training import (
+    DataParallelTraining,
+    FitState,
+    SkorchNet,
+    WeightedLoss,
+    flush_subnormal_parameters,
+)
 from sk_deepgum._validation import (
-    MAD_TO_SD,
     as_tensor,
     replace_fitted_state,
+    resolve_device,
     validate_fit_data,
 )
-from sk_deepgum._warnings import user_stacklevel
-from sk_deepgum.backbones import MLP, build_module
+from sk_deepgum.backbones import build_module
 
-#: Rows per forward pass at inference. Fixed (every chunk is padded to it) so that a
-#: row's prediction never depends on which other rows share its batch.
-INFERENCE_BATCH_ROWS = 1024
-#: ``batch_size='auto'``: the smallest batch, the optimiser steps an epoch keeps
-#: as the data grow, and the largest batch (see :func:`resolve_batch_size`).
-AUTO_MIN_BATCH, AUTO_STEPS_PER_EPOCH, AUTO_MAX_BATCH = 32, 32, 4096
 _PARAM_PREFIXES = ("module__", "optimizer__")
-_IQR_TO_SD = 1.0 / 1.349
-
-
-# ---------------------------------------------------------------------------
-# Devices and target scaling
-
-
-def resolve_device(device) -> torch.device:
-    """Turn the ``device`` parameter into a concrete :class:`torch.device`.
-
-    'auto' picks CUDA when available, else the CPU; asking for CUDA on a machine
-    without it is a ValueError rather than torch's AssertionError deep in ``fit``.
-    """
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; "
-            f"got {device!r}."
-        ) from exc
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available on this "
-                "machine; use device='cpu' or device='auto'."
-            )
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s)."
-            )
-    return resolved
-
-
-def weighted_quantiles(
-    values: np.ndarray, weights: np.ndarray | None, quantiles
-) -> np.ndarray:
-    r"""Weighted quantiles of every column of (n, D) ``values``, shape (Q, D).
-
-    With a column sorted, :math:`x_{(1)} \le \dots \le x_{(n)}`, its weights'
-    running sums :math:`c_i` and :math:`h = q\, c_n`, the quantile is
-    :math:`\tfrac12 (x_{(\min\{i : c_i \ge h\})} + x_{(\min\{i : c_i > h\})})`
-    (the averaged inverse of the weighted CDF): with integer weights it is
-    ``np.quantile(..., method='averaged_inverted_cdf')`` of the rows repeated that
-    many times, and at q = 1/2 ``np.median`` of them. For 0 < q < 1 (at q = 1 a
-    row of zero weight sorted last would be taken; the callers drop such rows).
-    """
-    if weights is None:
-        weights = np.ones(len(values))
-    n = len(values)
-    order = np.argsort(values, axis=0, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=0)
-    running = np.cumsum(weights[order], axis=0)
-    columns = np.arange(values.shape[1])
-    result = []
-    for q in np.atleast_1d(quantiles):
-        target = q * running[-1]
-        lower = np.minimum((running < target).sum(0), n - 1)
-        upper = np.minimum((running <= target).sum(0), n - 1)
-        result.append(0.5 * (ordered[lower, columns] + ordered[upper, columns]))
-    return np.array(result)
-
-
-def robust_target_scale(y: np.ndarray, sample_weight: np.ndarray | None):
-    """Per-output centre (median) and scale (1.4826·MAD → IQR/1.349 → std → 1).
-
-    Outliers corrupt the mean and standard deviation, not the median and MAD. Every
-    statistic is weighted by ``sample_weight`` (:func:`weighted_quantiles`), so an
-    integer weight counts as that many repeated rows.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n, D)
-    sample_weight : ndarray of shape (n,) or None
-        Non-negative row weights (rows with zero weight are ignored).
-
-    Returns
-    -------
-    centre, scale : ndarray of shape (D,)
-    """
-    rows, w = y, sample_weight
-    if sample_weight is not None:
-        kept = sample_weight > 0
-        rows, w = y[kept], sample_weight[kept]
-    (centre,) = weighted_quantiles(rows, w, 0.5)
-    (mad,) = weighted_quantiles(np.abs(rows - centre), w, 0.5)
-    scale = MAD_TO_SD * mad
-    q25, q75 = weighted_quantiles(rows, w, [0.25, 0.75])
-    mean = np.average(rows, axis=0, weights=w)
-    std = np.sqrt(np.average((rows - mean) ** 2, axis=0, weights=w))
-    fallbacks = [(q75 - q25) * _IQR_TO_SD, std]
-    tiny = np.finfo(np.float32).tiny
-    for fallback in fallbacks:
-        scale = np.where(scale > tiny * np.maximum(np.abs(centre), 1), scale, fallback)
-    constant = ~(scale > tiny * np.maximum(np.abs(centre), 1))
-    if constant.any():
-        warnings.warn(
-            f"Target column(s) {np.flatnonzero(constant).tolist()} are constant; "
-            "they are left unscaled (scale 1).",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-        scale = np.where(constant, 1.0, scale)
-    return centre, scale
-
-
-# ---------------------------------------------------------------------------
-# Data in batches
-
-
-def check_backbone_output(
-    module: nn.Module, X_sample: torch.Tensor, n_outputs: int
-) -> None:
-    """Fail early, naming both shapes, when the backbone's output cannot match ``y``.
-
-    A wrong shape otherwise surfaces as a matmul error deep inside the loss, or worse,
-    broadcasts silently ((B,) against (B, 1) gives a (B, B) loss). The probe is a
-    no-grad forward pass in eval mode, so it changes neither the weights, the
-    BatchNorm statistics nor the random state.
-
-    Parameters
-    ----------
-    module : nn.Module
-        The backbone, already on the device of ``X_sample``.
-    X_sample : Tensor of shape (k, *input_shape)
-        A few input rows.
-    n_outputs : int
-        Number of targets D; the output must have shape (k, D).
-    """
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            out = module(X_sample)
-    finally:
-        module.train(was_training)
-    expected = (X_sample.shape[0], n_outputs)
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(
-            f"The backbone {type(module).__name__} must return a tensor of shape "
-            f"(batch, n_outputs) = {expected}; it returned a {type(out).__name__}."
-        )
-    if tuple(out.shape) != expected:
-        raise ValueError(
-            f"The backbone {type(module).__name__} returns shape {tuple(out.shape)} "
-            f"for a batch of {expected[0]} samples, but y has {n_outputs} output(s), "
-            f"so it must return (batch, n_outputs) = {expected}. Make its last "
-            f"layer produce {n_outputs} value(s) per sample (e.g. keep a trailing "
-            "dimension of size 1 for a single target)."
-        )
-
-
-def _backbone_class(module) -> type:
-    """The class of the backbone that ``build_module(module, ...)`` builds."""
-    if module is None:
-        return MLP
-    return type(module) if isinstance(module, nn.Module) else module
-
-
-class IndexedDataset(torch.utils.data.Dataset):
-    """In-memory (X, y) tensors; batches carry each sample's index.
-
-    The index lets the loss look up per-sample weights (responsibilities), so they
-    stay attached to their samples however the batches are shuffled.
-    """
-
-    def __init__(self, X: torch.Tensor, y: torch.Tensor):
-        self.X, self.y = X, y
-
-    def __len__(self) -> int:
-        return self.X.shape[0]
-
-    def __getitem__(self, i):
-        return {"X": self.X[i], "index": i}, self.y[i]
-
-
-def resolve_batch_size(batch_size: int | str, n_rows: int, lazy: bool) -> int:
-    r"""The mini-batch size a fit on ``n_rows`` training rows uses.
-
-    An integer is used as is. ``'auto'`` keeps an epoch at about
-    :data:`AUTO_STEPS_PER_EPOCH` optimiser steps whatever the number of rows:
-
-    .. math::
-
-        B = \min\bigl(B_{\max}, \max(B_{\min}, \lceil n / S \rceil)\bigr),
-        \qquad B_{\min} = S = 32,\ B_{\max} = 4096,
-
-    so sets of up to 1,024 rows train with batches of 32 (and ``min_rows_per_epoch``
-    gives smaller sets 32 steps too), and a larger set does not pay one step per
-    32 rows: the fixed cost of a step (skorch, autograd, the optimiser), not its
-    rows, dominates a small network's training time. ``lazy`` (a torch Dataset as
-    input, read from disk batch by batch, e.g. images) keeps 32: a batch that grows
-    with the data could exhaust the accelerator's memory.
-    """
-    if batch_size != "auto":
-        return int(batch_size)
-    if lazy:
-        return AUTO_MIN_BATCH
-    return min(
-        AUTO_MAX_BATCH, max(AUTO_MIN_BATCH, math.ceil(n_rows / AUTO_STEPS_PER_EPOCH))
-    )
-
-
-class ShuffledBatches:
-    """Iterator over mini-batches of an :class:`IndexedDataset`, one tensor gather
-    per batch (a DataLoader would gather sample by sample).
-
-    Batches are as equal as possible (``tensor_split``), so none has a single
-    sample (BatchNorm cannot train on one).
-
-    ``rows_per_epoch`` sets the rows an epoch visits when it is not the dataset's
-    length: a dataset smaller than that wraps around onto fresh permutations of its
-    rows, as ``DistributedSampler`` pads. Data-parallel fits use it so that every
-    process of a group runs the same number of batches of the same sizes;
-    ``min_rows_per_epoch`` uses it so that a small table gets enough optimiser steps.
-
-    ``whole_set=True`` makes every batch the whole dataset (``len(self)`` full-batch
-    steps). For a dataset no larger than one batch this is the cycled epoch without
-    its duplicated rows, and it keeps weighted rows equivalent to repeated rows.
-    """
-
-    def __init__(
-        self,
-        dataset,
-        batch_size,
-        shuffle,
-        generator=None,
-        rows_per_epoch=None,
-        whole_set=False,
-    ):
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.rows_per_epoch = rows_per_epoch
-        self.whole_set = whole_set
-
-    def _n_rows(self) -> int:
-        return len(self.dataset) if self.rows_per_epoch is None else self.rows_per_epoch
-
-    def __len__(self) -> int:
-        return math.ceil(self._n_rows() / self.batch_size)
-
-    def __iter__(self):
-        n = len(self.dataset)
-        if self.whole_set:
-            for _ in range(len(self)):
-                order = _distributed.padded_order(n, n, self.generator, self.shuffle)
-                index = order.to(self.dataset.X.device)
-                yield (
-                    {"X": self.dataset.X[index], "index": index},
-                    self.dataset.y[index],
-                )
-            return
-        if self.rows_per_epoch is not None:
-            order = _distributed.padded_order(
-                n, self.rows_per_epoch, self.generator, self.shuffle
-            )
-        elif self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-        else:
-            order = torch.arange(n)
-        order = order.to(self.dataset.X.device)
-        for index in torch.tensor_split(order, len(self)):
-            yield {"X": self.dataset.X[index], "index": index}, self.dataset.y[index]
-
-
-# ---------------------------------------------------------------------------
-# A torch Dataset as X: a pre-pass for the targets, inputs loaded lazily by index
-
-
-def is_torch_dataset(X) -> bool:
-    """Whether ``X`` is a :class:`torch.utils.data.Dataset` (the lazy input path)."""
-    return isinstance(X, torch.utils.data.Dataset)
-
-
-def _dataset_item(dataset, i: int):
-    """The (x, y) pair of sample ``i``; a TypeError names a malformed item."""
-    item = dataset[i]
-    if not isinstance(item, (tuple, list)) or len(item) != 2:
-        raise TypeError(
-            f"A Dataset given as X must yield (x, y) pairs; item {i} is a "
-            f"{type(item).__name__}"
-            + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
-            + "."
-        )
-    return item
-
-
-def _as_numeric(value, what: str) -> np.ndarray | torch.Tensor:
-    """``value`` as a tensor or array of a numeric (bool/int/float) dtype."""
-    if isinstance(value, torch.Tensor):
-        if value.is_complex():
-            raise TypeError(f"{what} must be real-valued; got dtype {value.dtype}.")
-        return value.detach()
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what} must be a tensor, an array or a number; got "
-            f"{type(value).__name__}."
-        ) from exc
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{what} must be numeric; got {type(value).__name__} of dtype "
-            f"{array.dtype}."
-        )
-    return array
-
-
-def _sample_tensor(x, i: int) -> torch.Tensor:
-    """The input ``x`` of sample ``i`` as a float32 CPU tensor (the array path's cast)."""
-    x = _as_numeric(x, f"The input x of sample {i}")
-    # reshape: np.ascontiguousarray (in as_tensor) turns a 0-d array into shape (1,).
-    x = x if isinstance(x, torch.Tensor) else as_tensor(x).reshape(x.shape)
-    return x.to(dtype=torch.float32, device="cpu")
-
-
-def read_dataset_targets(dataset, estimator_name: str, min_samples: int = 2):
-    """The pre-pass over a Dataset given as ``X``: every target, no input kept.
-
-    Each item is loaded once (a map-style Dataset has no way to return y alone); its
-    x is checked (numeric, finite, the same shape as the first sample's) and dropped,
-    its y is kept. The (n, D) targets are what robust scaling and EM need up front.
-
-    Parameters
-    ----------
-    dataset : torch.utils.data.Dataset
-        Map-style: ``len(dataset)`` and ``dataset[i] -> (x, y)``, x of any fixed
-        per-sample shape, y a number or a 1-D array of fixed length D.
-    estimator_name : str
-        For the error messages.
-    min_samples : int, default=2
-        Fewer samples is a ValueError (fit needs 2).
-
-    Returns
-    -------
-    y : ndarray of shape (n,) or (n, D), float64
-        1-D when every y is a number (as a 1-D ``y`` array would be).
-    input_shape : tuple of int
-        Shape of one input x.
-    """
-    n = _dataset_length(dataset)
-    if n < min_samples:
-        raise ValueError(
-            f"{estimator_name} needs at least {min_samples} sample(s); the Dataset "
-            f"given as X has {n}."
-        )
-    targets, input_shape, target_shape = [], None, None
-    for i in range(n):
-        x, y = _dataset_item(dataset, i)
-        x = _sample_tensor(x, i)
-        if input_shape is None:
-            input_shape = tuple(x.shape)
-            if not input_shape:
-                raise ValueError(
-                    "The inputs x of a Dataset given as X must have at least one "
-                    "dimension (features, or e.g. (C, H, W)); sample 0 is a scalar."
-                )
-        elif tuple(x.shape) != input_shape:
-            raise ValueError(
-                f"Inconsistent input shapes in the Dataset: sample 0 has x of shape "
-                f"{input_shape}, sample {i} has {tuple(x.shape)}."
-            )
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"The input x of sample {i} contains NaN or infinity.")
-        y = _as_numeric(y, f"The target y of sample {i}")
-        y = y.cpu().numpy() if isinstance(y, torch.Tensor) else y
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim > 1:
-            raise ValueError(
-                f"The target y of sample {i} has shape {y.shape}; it must be a number "
-                "or a 1-D array of outputs."
-            )
-        if target_shape is None:
-            target_shape = y.shape
-        elif y.shape != target_shape:
-            raise ValueError(
-                f"Inconsistent target shapes in the Dataset: sample 0 has y of shape "
-                f"{target_shape}, sample {i} has {y.shape}."
-            )
-        if not np.isfinite(y).all():
-            raise ValueError(f"The target y of sample {i} contains NaN or infinity.")
-        targets.append(y)
-    if target_shape == (0,):
-        raise ValueError("The targets y of the Dataset are empty 1-D arrays.")
-    return np.stack(targets), input_shape
-
-
-def _dataset_length(dataset) -> int:
-    if isinstance(dataset, torch.utils.data.IterableDataset):
-        raise TypeError(
-            "An IterableDataset cannot be given as X: samples are looked up by "
-            "index (for shuffled batches and per-sample responsibilities); use a "
-            "map-style Dataset with __len__ and __getitem__."
-        )
-    try:
-        return len(dataset)
-    except TypeError as exc:
-        raise TypeError(
-            f"A Dataset given as X must define __len__; {type(dataset).__name__} "
-            "does not."
-        ) from exc
-
-
-class DatasetRows:
-    """Lazy stand-in for the (n, \\*input_shape) input tensor, backed by a Dataset.
-
-    It offers the few tensor operations the training code uses on ``X``: ``shape``,
-    ``device``, ``len`` and indexing by an int, a slice, or an index array/tensor,
-    which loads just those samples through ``dataset[i]`` and stacks their x into a
-    float32 tensor on ``device`` (a DataLoader-style gather). Batches, the residual
-    pass and prediction therefore hold one batch of inputs at a time, never all of
-    them.
-
-    Parameters
-    ----------
-    dataset : torch.utils.data.Dataset
-        Map-style, yielding (x, y); y is ignored here.
-    rows : ndarray of int of shape (m,)
-        The dataset indices this view covers, in order (a train or hold-out split).
-    input_shape : tuple of int
-        Expected shape of every x; another shape is a ValueError.
-    device : torch.device
-        Where gathered batches are sent.
-    """
-
-    def __init__(self, dataset, rows: np.ndarray, input_shape: tuple, device):
-        self.dataset = dataset
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.input_shape = tuple(input_shape)
-        self.device = torch.device(device)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def shape(self) -> tuple:
-        return (len(self.rows), *self.input_shape)
-
-    def on(self, device) -> DatasetRows:
-        """The same view, gathering onto ``device``."""
-        return DatasetRows(self.dataset, self.rows, self.input_shape, device)
-
-    def subset(self, positions) -> DatasetRows:
-        """A lazy view of the positions ``positions`` of this view (no loading)."""
-        return DatasetRows(
-            self.dataset, self.rows[positions], self.input_shape, self.device
-        )
-
-    def whole(self) -> DatasetRows:
-        """A view of every sample of the dataset, in its order."""
-        return DatasetRows(
-            self.dataset, np.arange(len(self.dataset)), self.input_shape, self.device
-        )
-
-    def __getitem__(self, index) -> torch.Tensor:
-        if isinstance(index, Integral):  # one sample, no batch dimension (as a tensor)
-            return self[[index]][0]
-        if isinstance(index, torch.Tensor):
-            index = index.cpu().numpy()
-        rows = np.atleast_1d(self.rows[index])
-        samples = []
-        for i in rows.tolist():
-            x = _sample_tensor(_dataset_item(self.dataset, i)[0], i)
-            if tuple(x.shape) != self.input_shape:
-                raise ValueError(
-                    f"Sample {i} of the Dataset has x of shape {tuple(x.shape)}; "
-                    f"expected {self.input_shape}."
-                )
-            samples.append(x)
-        if not samples:
-            return torch.empty((0, *self.input_shape), device=self.device)
-        return torch.stack(samples).to(self.device)
-
-    def chunks(self, size: int):
-        """Consecutive gathered batches of at most ``size`` samples."""
-        for start in range(0, len(self.rows), size):
-            yield self[start : start + size]
-
-
-def flush_subnormal_parameters(module: nn.Module) -> None:
-    """Set the backbone's subnormal parameters (0 < |θ| < the dtype's smallest normal
-    number, 1.2e-38 in float32) to exactly 0.
-
-    Adam's coupled L2 penalty (``weight_decay``) drives the weights of units that
-    get no data gradient towards 0 and into the subnormal range, where CPU arithmetic
-    is many times slower: on ``benchmarks/bench_scaling.py``'s 1e6-row fit, 31 of
-    about 4,900 weights ended subnormal and the residual passes took 1.18 s without
-    this call against 0.52 s with it (the same command run before and after it was
-    added). Called after every epoch; such a weight contributes nothing float32 can
-    resolve.
-    """
-    with torch.no_grad():
-        for p in module.parameters():
-            if p.is_floating_point():
-                p.masked_fill_(p.abs() < torch.finfo(p.dtype).tiny, 0.0)
-
-
-def forward_in_fixed_batches(
-    module: nn.Module, X: torch.Tensor | DatasetRows
-) -> torch.Tensor:
-    """No-grad forward pass in eval mode, every chunk padded to
-    :data:`INFERENCE_BATCH_ROWS` rows so results do not depend on the batch.
-
-    ``X`` is a tensor or a lazy :class:`DatasetRows` view (loaded chunk by chunk).
-    """
-    was_training = module.training
-    module.eval()
-    outputs = []
-    # A lazy Dataset view gathers its chunks one at a time (same chunks, same result).
-    if isinstance(X, DatasetRows):
-        chunks = X.chunks(INFERENCE_BATCH_ROWS)
-    else:
-        chunks = torch.split(X, INFERENCE_BATCH_ROWS)
-    with torch.no_grad():
-        for chunk in chunks:
-            rows = chunk.shape[0]
-            if rows < INFERENCE_BATCH_ROWS:
-                padded = chunk.new_zeros((INFERENCE_BATCH_ROWS, *chunk.shape[1:]))
-                padded[:rows] = chunk
-                chunk = padded
-            outputs.append(module(chunk)[:rows])
-    module.train(was_training)
-    return torch.cat(outputs)
-
-
-# ---------------------------------------------------------------------------
-# The loss: per-element criterion, per-sample weights
-
-
-class WeightedLoss(nn.Module):
-    """Weighted, per-round-normalised batch loss around an element-wise criterion.
-
-    .. math::
-
-        L_B = \\frac{\\sum_{n \\in B} \\sum_d W_{nd}\\, \\ell(\\hat y_{nd}, y_{nd})}
-                   {\\bar W \\, |B|}
-
-    ``W`` (n, D) holds one weight per sample and output (sample weight × the
-    responsibility of the output's latent group); ``\\bar W`` is its mean over the
-    training set, fixed for a round. Dividing by a constant, not by the batch's own
-    ΣW, keeps a batch made only of outliers from getting full weight.
-
-    Parameters
-    ----------
-    criterion : nn.Module
-        Returns the element-wise loss (B, D) of ``(y_pred, y_true)``.
-    weights : Tensor of shape (n, D)
-        Initial per-sample weights.
-    """
-
-    def __init__(self, criterion: nn.Module, weights: torch.Tensor):
-        super().__init__()
-        self.criterion = criterion
-        self.register_buffer("weights", weights.clone())
-        self.register_buffer("normaliser", weights.mean())
-
-    def set_weights(
-        self, weights: torch.Tensor, normaliser: torch.Tensor | None = None
-    ) -> None:
-        """Replace the per-sample weights for the next round (same shape).
-
-        ``normaliser`` replaces :math:`\\bar W` (a data-parallel fit passes the
-        group's, see :func:`~sk_deepgum._distributed.shard_loss_normaliser`); by
-        default it is the mean of ``weights``.
-        """
-        self.weights.copy_(weights)
-        if normaliser is None:
-            normaliser = weights.mean().clamp_min(torch.finfo(weights.dtype).tiny)
-        self.normaliser.copy_(normaliser)
-
-    def release(self) -> None:
-        """Drop the training-set weights after fit: they grow with n and prediction
-        does not need them (a one-row placeholder keeps the buffers valid)."""
-        self.weights = self.weights.new_ones((1, self.weights.shape[1]))
-        self.normaliser = self.normaliser.new_tensor(1.0)
-
-    def forward(self, y_pred, y_true, index):
-        weights = self.weights[index]
-        # The criterion gets the weights too: a robust loss's batch scale is a
-        # weighted statistic (an integer weight counts as repeated rows).
-        per_element = self.criterion(y_pred, y_true, weight=weights)
-        weighted = (weights * per_element).sum()
-        return weighted / (self.normaliser * y_pred.shape[0])
-
-
-@dataclass
-class DataParallelTraining:
-    """What a data-parallel fit swaps into the net while it trains: the backbone
-    wrapped in DistributedDataParallel and the rows every process visits per epoch.
-
-    A plain holder, not an ``nn.Module``: skorch's ``__setattr__`` would register a
-    module assigned to the net as one of its components (moved, saved, pickled).
-    """
-
-    module: nn.Module
-    rows_per_epoch: int
-
-
-class _SkorchNet(NeuralNet):
-    """skorch net whose loss weights come from the batch's sample indices.
-
-    Overrides only the hooks it must: the loss (weights by index), inference (strips
-    the index before calling the backbone), the iterator (seeded shuffling, whole-batch
-    gathers) and the default callbacks (no per-epoch table, no hidden split); and two
-    per-batch costs of a small network's step (``_set_training``,
-    ``run_single_epoch``), with skorch's semantics kept.
-    """
-
-    #: Set only during the training epochs of a data-parallel fit.
-    data_parallel_: DataParallelTraining | None = None
-    #: The estimator's ``min_rows_per_epoch`` (set by ``_make_net``).
-    min_rows_per_epoch: int = 0
-
-    @property
-    def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-        ]
-
-    def infer(self, x, **fit_params):
-        # Training forwards go through DistributedDataParallel, whose backward
-        # averages the gradients over the group; skorch calls infer only to train.
-        dp = self.data_parallel_
-        module = self.module_ if dp is None else dp.module
-        return module(x["X"], **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, y_true, X["index"])
-
-    def _set_training(self, training=True):
-        # skorch sets the mode of every submodule before every batch; through
-        # nn.Module.__setattr__ that walk is a tenth of a small network's step.
-        # Reading the flags is cheap, and any submodule in the other mode (put
-        # there by a callback, or kept there by the module's own train()) still
-        # gets skorch's full call.
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, nn.Module) and any(
-                m.training != training for m in module.modules()
-            ):
-                module.train(training)
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # skorch's loop, except that the batch size is the targets' row count: our
-        # batches are ({"X", "index"}, y), and skorch's generic get_len over the
-        # input dict costs as much as the loss.
-        if iterator is None:
-            return
-        batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            self.history.record_batch(prefix + "_loss", step["loss"].item())
-            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
-
-    def get_iterator(self, dataset, training=False):
-        dp = self.data_parallel_
-        n_rows = len(dataset) if dp is None else dp.rows_per_epoch
-        floor = self.min_rows_per_epoch if training else 0
-        cycled = floor > n_rows
-        return ShuffledBatches(
-            dataset,
-            self.batch_size,
-            shuffle=training,
-            generator=self.batch_generator_,
-            rows_per_epoch=max(n_rows, floor) if cycled or dp is not None else None,
-            whole_set=cycled and dp is None and len(dataset) <= self.batch_size,
-        )
-
-
-# ---------------------------------------------------------------------------
-# Fit-time state
-
-
-@dataclass
-class FitState:
-    """Everything a schedule needs during one ``fit``; assigned to ``self`` at the end.
-
-    Keeping it local means an interrupted or failed refit leaves the previous fitted
-    model intact.
-    """
-
-    net: _SkorchNet
-    X: torch.Tensor | DatasetRows  # (n, ...) training inputs on the device
-    y: torch.Tensor  # (n, D) scaled targets on the device
-    sample_weight: torch.Tensor | None  # (n,) on the device, None = all ones
-    X_valid: torch.Tensor | DatasetRows | None
-    y_valid: torch.Tensor | None
-    sample_weight_valid: torch.Tensor | None
-    device: torch.device
-    target_scale: np.ndarray  # (D,) target units per scaled unit
-    valid_rows: np.ndarray | None  # positions of the held-out rows in the fit data
-    epochs_run: int = 0
-    history: list = field(default_factory=list)
-    best_score: float = math.inf
-    best_state: dict | None = None
-    # Epoch of the best hold-out check, and what the schedule saved with it.
-    best_epoch: int = 0
-    best_extra: object = None
-    rounds_without_improvement: int = 0
-    stopped_early: bool = False
-    # Convergence stop without a hold-out (``tol``): the best training objective
-    # so far and the checks since it last improved by more than tol.
-    best_objective: float = -math.inf
-    checks_without_progress: int = 0
-    progress: object = None
-    # Running mean of the end-of-epoch weights (``swa_start``), None before it starts.
-    weight_average: AveragedModel | None = None
-    # Data-parallel fit (``fit(..., process_group=...)``): the group and its shards,
-    # and the backbone wrapped for training. None in a single-process fit.
-    shards: _distributed.Shards | None = None
-    data_parallel: DataParallelTraining | None = None
-
-    @property
-    def process_group(self):
-        """The group of a data-parallel fit (for :func:`fit_gum`), else None."""
-        return None if self.shards is None else self.shards.group
-
-    @property
-    def is_main(self) -> bool:
-        """Whether this process reports progress (the first of its group)."""
-        return self.shards is None or self.shards.rank == 0
-
-    def set_loss_weights(self, weights: torch.Tensor) -> None:
-        """Set the (n, D) loss weights of the next round; in a data-parallel fit
-        with the group's normaliser (:func:`_distributed.shard_loss_normaliser`)."""
-        criterion = self.net.criterion_
-        if self.shards is None:
-            criterion.set_weights(weights)
-        else:
-            normaliser = _distributed.shard_loss_normaliser(self.shards, weights)
-            criterion.set_weights(weights, normaliser)
-
-    def weighted_mean(
-        self, values: torch.Tensor, weights: torch.Tensor | None
-    ) -> float:
-        """:math:`\\sum_n w_n v_n / \\sum_n w_n` of (n,) values (plain mean without
-        weights), over the rows of the whole group in a data-parallel fit."""
-        if self.shards is None:
-            if weights is None:
-                return float(values.mean())
-            return float((values @ weights) / weights.sum().clamp_min(1e-12))
-        if weights is None:
-            total, mass = values.sum(), values.new_tensor(float(values.shape[0]))
-        else:
-            total, mass = values @ weights, weights.sum()
-        sums = self.shards.all_reduce(torch.stack([total, mass]).to(torch.float64))
-        return float(sums[0] / sums[1].clamp_min(1e-12))
-
-    def gather_rows(self, tensor: torch.Tensor) -> torch.Tensor:
-        """The (n, ...) rows of every process of the group, in rank order (this
-        process's alone in a single-process fit)."""
-        return tensor if self.shards is None else self.shards.gather_rows(tensor)
-
-    @contextlib.contextmanager
-    def training(self):
-        """Train through DistributedDataParallel inside the block (data-parallel
-        fit); on leaving it, every process gets the first one's buffers."""
-        if self.data_parallel is None:
-            yield
-            return
-        self.net.data_parallel_ = self.data_parallel
-        try:
-            yield
-        finally:
-            del self.net.data_parallel_
-        self.shards.broadcast_buffers(self.net.module_)
-
-    def epoch_loss(self) -> float:
-        """The last epoch's training loss; the group's mean in a data-parallel fit,
-        written back to the net's history so that every process records it."""
-        loss = self.net.history[-1, "train_loss"]
-        if self.shards is None:
-            return loss
-        # Every process runs batches of the same sizes: the plain mean over the
-        # group is the mean over all batches.
-        loss = self.shards.sum(loss) / self.shards.world_size
-        self.net.history.record("train_loss", loss)
-        return loss
-
-    def all_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs and scaled targets of every row given to ``fit``, in its order."""
-        if self.X_valid is None:
-            return self.X, self.y
-        n = self.X.shape[0] + self.X_valid.shape[0]
-        is_valid = torch.zeros(n, dtype=torch.bool, device=self.X.device)
-        is_valid[torch.as_tensor(self.valid_rows, device=self.X.device)] = True
-        y = self.y.new_empty((n, self.y.shape[1]))
-        y[is_valid], y[~is_valid] = self.y_valid, self.y
-        if isinstance(self.X, DatasetRows):
-            # Lazy inputs: the whole dataset in its own order, nothing to scatter.
-            return self.X.whole(), y
-        X = self.X.new_empty((n, *self.X.shape[1:]))
-        X[is_valid], X[~is_valid] = self.X_valid, self.X
-        return X, y
-
-    def residuals(self, X=None, y=None) -> torch.Tensor:
-        """Scaled residuals y - f(X), shape (n, D), on the device (no grad)."""
-        X = self.X if X is None else X
-        y = self.y if y is None else y
-        return y - forward_in_fixed_batches(self.net.module_, X)
 
 
 # ---------------------------------------------------------------------------
@@ -1262,9 +466,9 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         device: torch.device,
         seed: int,
         batch_size: int,
-    ) -> _SkorchNet:
+    ) -> SkorchNet:
         """The initialised skorch net around ``module`` (moved to ``device``)."""
-        net = _SkorchNet(
+        net = SkorchNet(
             module=module,
             criterion=criterion,
             optimizer=self.optimizer,
@@ -1454,10 +658,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if is_torch_dataset(X):
             # Predict on a Dataset: its y is ignored, its x are loaded chunk by chunk.
-            n = _dataset_length(X)
+            n = dataset_length(X)
             if n == 0:
                 raise ValueError("The Dataset given as X is empty.")
-            x0 = _sample_tensor(_dataset_item(X, 0)[0], 0)
+            x0 = sample_tensor(dataset_item(X, 0)[0], 0)
             if tuple(x0.shape) != self.input_shape_:
                 raise ValueError(
                     f"The Dataset's x have shape {tuple(x0.shape)} but "
@@ -1623,7 +827,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 f"into a {type(self).__name__}."
             )
         saved_class = document["module_class"]
-        own_class = _persistence.qualified_name(_backbone_class(self.module))
+        own_class = _persistence.qualified_name(backbone_class(self.module))
         if own_class != saved_class:
             raise ValueError(
                 f"{directory} holds the weights of a {saved_class} backbone but this "
