@@ -1,10 +1,12 @@
 """Check that a change preserves behaviour: the same fits give bitwise the same outputs.
 
-A refactor must not change a single number. This script fits a fixed set of models
-(GaussianUniformMixture over every covariance type, inlier law, grouping and uniform
-box, with sample weights; DeepGUMRegressor with and without groups and with a
-hold-out; RobustNetRegressor with each loss), on one thread, and stores their
-predictions, scores and criteria in an ``.npz`` file. Run it once against the old
+A refactor must not change a single number. This script draws the data generators'
+laws (toy faces with every outlier kind, the regression law with its Bayes
+posterior) and fits a fixed set of models (GaussianUniformMixture over every
+covariance type, inlier law, grouping and uniform box, with sample weights;
+DeepGUMRegressor with and without groups and with a hold-out; RobustNetRegressor
+with each loss), on one thread, and stores their predictions, scores and criteria
+in an ``.npz`` file. Run it once against the old
 code and once against the new, then compare::
 
     git worktree add /tmp/old <old commit>
@@ -28,10 +30,31 @@ def outputs() -> dict[str, np.ndarray]:
     """Every output of the fixed set of fits, by name."""
     from sk_deepgum import DeepGUMRegressor, GaussianUniformMixture
     from sk_deepgum.baselines import RobustNetRegressor
-    from sk_deepgum.datasets import make_contaminated_regression
+    from sk_deepgum.datasets import make_contaminated_regression, make_toy_faces
 
     torch.set_num_threads(1)
     out = {}
+    for kind in ("uniform", "landmark", "swap", "shift"):
+        faces = make_toy_faces(
+            40,
+            16,
+            outlier_rate=0.3,
+            outlier_kind=kind,
+            random_state=1,
+            return_details=True,
+        )
+        out.update(_arrays(faces, f"faces_{kind}"))
+    for kind in ("uniform", "shift"):
+        law = make_contaminated_regression(
+            200,
+            3,
+            n_targets=2,
+            outlier_kind=kind,
+            outlier_rate=0.3,
+            random_state=2,
+            return_details=True,
+        )
+        out.update(_arrays(law, f"regression_{kind}"))
     rng = np.random.default_rng(0)
     scales = np.array([1.0, 2.0, 0.5, 3.0])
     residuals = np.concatenate(
@@ -73,6 +96,15 @@ def outputs() -> dict[str, np.ndarray]:
         net = RobustNetRegressor(loss=loss, random_state=0, max_epochs=8).fit(X, y)
         out[f"net_{loss}"] = net.predict(X)
     return out
+
+
+def _arrays(bunch, prefix: str) -> dict[str, np.ndarray]:
+    """The numeric arrays of a generator's ``return_details`` Bunch."""
+    return {
+        f"{prefix}_{key}": value
+        for key, value in bunch.items()
+        if isinstance(value, np.ndarray) and value.dtype != object
+    }
 
 
 def compare(old_path: str, new_path: str) -> int:

