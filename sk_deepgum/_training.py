@@ -252,6 +252,23 @@ class FitState:
             normaliser = _distributed.shard_loss_normaliser(self.shards, weights)
             criterion.set_weights(weights, normaliser)
 
+    def set_loss_precision(self, precision: torch.Tensor) -> None:
+        """Set the (D, D) precision ``P`` of the quadratic criterion for the next
+        round: the loss of a sample is then :math:`\\tfrac12 e^\\top P e`
+        (:class:`~sk_deepgum.losses.QuadraticLoss`)."""
+        self.net.criterion_.criterion.set_precision(precision)
+
+    @contextlib.contextmanager
+    def element_criterion(self, criterion: nn.Module):
+        """Train with another element-wise ``criterion`` inside the block (DeepGUM's
+        robust warm-up); the loss weights stay, the previous criterion comes back."""
+        loss = self.net.criterion_
+        previous, loss.criterion = loss.criterion, criterion
+        try:
+            yield
+        finally:
+            loss.criterion = previous
+
     def weighted_mean(
         self, values: torch.Tensor, weights: torch.Tensor | None
     ) -> float:

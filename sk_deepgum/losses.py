@@ -44,6 +44,15 @@ class QuadraticLoss(nn.Module):
         super().__init__()
         self.register_buffer("precision", torch.eye(n_outputs))
 
+    def set_precision(self, precision: torch.Tensor) -> None:
+        """Replace ``P`` (shape (D, D), symmetric) for the next round."""
+        if tuple(precision.shape) != tuple(self.precision.shape):
+            raise ValueError(
+                f"precision must have shape {tuple(self.precision.shape)}; got "
+                f"{tuple(precision.shape)}."
+            )
+        self.precision.copy_(precision)
+
     def forward(self, y_pred, y_true, weight=None):
         residual = y_true - y_pred
         return 0.5 * residual * (residual @ self.precision)

@@ -7,6 +7,7 @@ Gaussian-uniform mixture (GUM) of the network's residuals (Lathuilière et al., 
 
 from __future__ import annotations
 
+import contextlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -463,7 +464,6 @@ or torch.utils.data.Dataset
             tol=self.em_tol,
             df=self.inlier_df,
         )
-        criterion = state.net.criterion_
         state.progress = FitProgress(
             "DeepGUMRegressor", self.max_epochs, self.verbose, enabled=state.is_main
         )
@@ -473,11 +473,15 @@ or torch.utils.data.Dataset
             prior = params.inlier_prior.mean() if params is not None else 1.0
             return f"inlier prior {float(prior):.3f}"
 
-        quadratic = criterion.criterion
-        if self.warm_up_loss != "l2":
-            criterion.criterion = _WARM_UP_LOSSES[self.warm_up_loss]()
-        self._train_epochs(state, min(self.warm_up_epochs, self.max_epochs), describe)
-        criterion.criterion = quadratic
+        warm_up = (
+            contextlib.nullcontext()
+            if self.warm_up_loss == "l2"
+            else state.element_criterion(_WARM_UP_LOSSES[self.warm_up_loss]())
+        )
+        with warm_up:
+            self._train_epochs(
+                state, min(self.warm_up_epochs, self.max_epochs), describe
+            )
         averaged_at_stop = False
         while True:
             residuals = state.residuals()
@@ -533,7 +537,7 @@ or torch.utils.data.Dataset
                 n_outputs,
                 self.precision_shrinkage,
             )
-            criterion.criterion.precision.copy_(precision)
+            state.set_loss_precision(precision)
             epochs = min(self.epochs_per_round, self.max_epochs - state.epochs_run)
             self._train_epochs(state, epochs, describe)
         if self._restore_best(state):

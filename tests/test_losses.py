@@ -9,6 +9,7 @@ from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import make_contaminated_regression
 from sk_deepgum.losses import (
     HuberLoss,
+    QuadraticLoss,
     SquaredLoss,
     TukeyLoss,
     batch_mad_scale,
@@ -212,3 +213,20 @@ def test_residual_exactly_c_scaled_mads_away_counts_as_inside():
     loss = TukeyLoss()
     loss(torch.zeros_like(residual), residual)
     assert not loss.warming_up
+
+
+def test_quadratic_loss_takes_a_new_precision_for_the_next_round():
+    """½ e ⊙ (e P) with the P given to set_precision, written out per element; a P
+    of another shape is refused, naming both shapes, and leaves the old one."""
+    loss = QuadraticLoss(2)
+    y_pred = torch.tensor([[0.5, -1.0], [2.0, 0.0]])
+    y_true = torch.tensor([[1.5, 1.0], [0.0, 0.5]])
+    e = (y_true - y_pred).numpy()
+    torch.testing.assert_close(loss(y_pred, y_true), torch.tensor(0.5 * e * e))
+    P = np.array([[2.0, 0.5], [0.5, 1.0]], dtype=np.float32)
+    loss.set_precision(torch.from_numpy(P))
+    expected = 0.5 * e * np.stack([e @ P[:, 0], e @ P[:, 1]], axis=1)
+    torch.testing.assert_close(loss(y_pred, y_true), torch.from_numpy(expected))
+    with pytest.raises(ValueError, match=r"shape \(2, 2\); got \(3, 3\)"):
+        loss.set_precision(torch.eye(3))
+    torch.testing.assert_close(loss.precision, torch.from_numpy(P))

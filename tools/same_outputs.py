@@ -4,7 +4,8 @@ A refactor must not change a single number. This script draws the data generator
 laws (toy faces with every outlier kind, the regression law with its Bayes
 posterior) and fits a fixed set of models (GaussianUniformMixture over every
 covariance type, inlier law, grouping and uniform box, with sample weights;
-DeepGUMRegressor with and without groups and with a hold-out; RobustNetRegressor
+DeepGUMRegressor with and without groups, with a hold-out and with robust
+warm-ups; RobustNetRegressor
 with each loss), on one thread, and stores their predictions, scores and criteria
 in an ``.npz`` file. Run it once against the old
 code and once against the new, then compare::
@@ -92,6 +93,11 @@ def outputs() -> dict[str, np.ndarray]:
         covariance_type="full",
     ).fit(X, y)
     out["deepgum_valid_pred"] = model.predict(X)
+    for warm_up_loss in ("huber", "tukey"):
+        model = DeepGUMRegressor(
+            random_state=0, max_epochs=10, warm_up_loss=warm_up_loss
+        ).fit(X, y)
+        out[f"deepgum_warm_up_{warm_up_loss}_pred"] = model.predict(X)
     for loss in ("l2", "huber", "tukey"):
         net = RobustNetRegressor(loss=loss, random_state=0, max_epochs=8).fit(X, y)
         out[f"net_{loss}"] = net.predict(X)
