@@ -5,9 +5,8 @@ laws (toy faces with every outlier kind, the regression law with its Bayes
 posterior) and fits a fixed set of models (GaussianUniformMixture over every
 covariance type, inlier law, grouping and uniform box, with sample weights;
 DeepGUMRegressor with and without groups, with a hold-out and with robust
-warm-ups; RobustNetRegressor
-with each loss), on one thread, and stores their predictions, scores and criteria
-in an ``.npz`` file. Run it once against the old
+warm-ups; RobustNetRegressor with each loss), on one thread, and stores their
+predictions, scores and criteria in an ``.npz`` file. Run it once against the old
 code and once against the new, then compare::
 
     git worktree add /tmp/old <old commit>
