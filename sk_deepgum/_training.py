@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.utils import TeeGenerator
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
@@ -127,6 +128,10 @@ class SkorchNet(NeuralNet):
     data_parallel_: DataParallelTraining | None = None
     #: The estimator's ``min_rows_per_epoch`` (set by ``_make_net``).
     min_rows_per_epoch: int = 0
+    #: Within an epoch: the callbacks that define on_grad_computed, and the
+    #: (module, submodules) pairs whose mode _set_training checks.
+    _grad_listeners: list | None = None
+    _epoch_modules: list | None = None
 
     @property
     def _default_callbacks(self):
@@ -150,29 +155,88 @@ class SkorchNet(NeuralNet):
         # nn.Module.__setattr__ that walk is a tenth of a small network's step.
         # Reading the flags is cheap, and any submodule in the other mode (put
         # there by a callback, or kept there by the module's own train()) still
-        # gets skorch's full call.
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, nn.Module) and any(
-                m.training != training for m in module.modules()
-            ):
+        # gets skorch's full call. Within an epoch the submodules are listed once.
+        owners = self._epoch_modules or self._mode_owners()
+        for module, submodules in owners:
+            if any(m.training != training for m in submodules):
                 module.train(training)
 
+    def _mode_owners(self) -> list:
+        """(module, its submodules) of every torch module and criterion of the net."""
+        owners = []
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, nn.Module):
+                owners.append((module, list(module.modules())))
+        return owners
+
+    def _listeners(self, method_name: str) -> list:
+        """The callbacks whose ``method_name`` is their own, not Callback's no-op:
+        notifying the others would only call ``pass``."""
+        return [
+            cb
+            for _, cb in self.callbacks_
+            if getattr(type(cb), method_name, None)
+            is not getattr(Callback, method_name)
+        ]
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # skorch's loop, except that the batch size is the targets' row count: our
-        # batches are ({"X", "index"}, y), and skorch's generic get_len over the
-        # input dict costs as much as the loss.
+        # skorch's loop, with three of its generic per-batch costs cut and its
+        # semantics kept: the batch size is the targets' row count (our batches are
+        # ({"X", "index"}, y), and skorch's get_len over the input dict costs as much
+        # as the loss); the per-batch notifications go only to the callbacks that
+        # define them (the net's own on_batch_begin, which opens the history's
+        # batch record, always runs); the submodules whose mode _set_training
+        # checks are listed once per epoch.
         if iterator is None:
             return
-        batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            self.history.record_batch(prefix + "_loss", step["loss"].item())
-            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
+        begin = self._listeners("on_batch_begin")
+        end = self._listeners("on_batch_end")
+        self._grad_listeners = self._listeners("on_grad_computed")
+        self._epoch_modules = self._mode_owners()
+        try:
+            batch_count = 0
+            for batch in iterator:
+                self.on_batch_begin(self, batch=batch, training=training)
+                for cb in begin:
+                    cb.on_batch_begin(self, batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                self.history.record_batch(prefix + "_loss", step["loss"].item())
+                self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+                self.on_batch_end(self, batch=batch, training=training, **step)
+                for cb in end:
+                    cb.on_batch_end(self, batch=batch, training=training, **step)
+                batch_count += 1
+            self.history.record(prefix + "_batch_count", batch_count)
+        finally:
+            self._grad_listeners = None
+            self._epoch_modules = None
+
+    def train_step(self, batch, **fit_params):
+        # skorch's step; on_grad_computed goes only to the callbacks that define
+        # it, so a step without such a callback builds no parameter generator.
+        step_accumulator = self.get_train_step_accumulator()
+        listeners = self._grad_listeners
+        if listeners is None:
+            listeners = self._listeners("on_grad_computed")
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            step_accumulator.store_step(step)
+            if listeners:
+                named_parameters = TeeGenerator(self.get_all_learnable_params())
+                for cb in listeners:
+                    cb.on_grad_computed(
+                        self,
+                        named_parameters=named_parameters,
+                        batch=batch,
+                        training=True,
+                    )
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
+        return step_accumulator.get_step()
 
     def get_iterator(self, dataset, training=False):
         dp = self.data_parallel_

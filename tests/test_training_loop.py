@@ -124,3 +124,35 @@ def test_a_module_that_keeps_a_submodule_in_eval_mode_is_respected():
     # Frozen statistics: the running mean never moved from its initial zeros.
     assert torch.equal(norm.running_mean, torch.zeros(3))
     assert norm.num_batches_tracked.item() == 0
+
+
+class Counter(Callback):
+    """Counts the per-batch notifications it receives while training."""
+
+    def initialize(self):
+        self.calls = {"begin": 0, "end": 0, "grad": 0}
+        return self
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        self.calls["begin"] += training
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.calls["end"] += training
+
+    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        self.calls["grad"] += training and len(list(named_parameters)) > 0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_callback_hears_every_training_batch(Estimator):
+    """The loop notifies only the callbacks that define a per-batch method; one that
+    does gets every call skorch makes: 3 epochs of ceil(70 / 16) = 5 batches."""
+    model = Estimator(
+        callbacks=[("count", Counter())],
+        max_epochs=3,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        random_state=0,
+    ).fit(*table(70))
+    calls = dict(model.net_.callbacks_)["count"].calls
+    assert calls == {"begin": 15, "end": 15, "grad": 15}
