@@ -156,3 +156,59 @@ def test_a_callback_hears_every_training_batch(Estimator):
     ).fit(*table(70))
     calls = dict(model.net_.callbacks_)["count"].calls
     assert calls == {"begin": 15, "end": 15, "grad": 15}
+
+
+class WholeModuleOff(ModeSwitcher):
+    """Puts the whole backbone in evaluation mode before every batch."""
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            net.module_.eval()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_backbone_switched_off_entirely_trains_in_training_mode(Estimator):
+    """Every submodule in evaluation mode at a batch's start is still switched
+    back before the forward, as skorch's unconditional ``train()`` does."""
+    model = Estimator(
+        module=DropoutNet,
+        callbacks=[("off", WholeModuleOff())],
+        max_epochs=2,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        random_state=0,
+    ).fit(*table(64))
+    modes = dict(model.net_.callbacks_)["off"].modes
+    assert len(modes) == 2 * 4
+    assert all(all(step) for step in modes)
+
+
+class EvaluatesAtEpochEnd(Callback):
+    """Calls skorch's ``evaluation_step`` on a few rows after every epoch."""
+
+    def initialize(self):
+        self.shapes = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        X = torch.zeros((5, 3))
+        batch = ({"X": X, "index": torch.arange(5)}, torch.zeros((5, 1)))
+        self.shapes.append(tuple(net.evaluation_step(batch, training=False).shape))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_skorch_evaluation_step_works_between_epochs(Estimator):
+    """Between epochs (outside the per-epoch listing of submodules) skorch's own
+    evaluation step still sets the modes and predicts, and training resumes in
+    training mode."""
+    model = Estimator(
+        module=DropoutNet,
+        callbacks=[("evaluate", EvaluatesAtEpochEnd()), ("modes", ModeSwitcher())],
+        max_epochs=3,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        random_state=0,
+    ).fit(*table(64))
+    callbacks = dict(model.net_.callbacks_)
+    assert callbacks["evaluate"].shapes == [(5, 1)] * 3
+    assert all(all(step) for step in callbacks["modes"].modes)

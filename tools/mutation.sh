@@ -91,6 +91,14 @@ TARGETS=(
     # Convergence stop (tol)
     sk_deepgum._base:NetRegressorBase._converged
     sk_deepgum._base:NetRegressorBase._end_weight_average
+    # The lean per-batch path and the network step's hooks
+    sk_deepgum._training:SkorchNet._set_training
+    sk_deepgum._training:SkorchNet._listeners
+    sk_deepgum._training:SkorchNet.run_single_epoch
+    sk_deepgum._training:SkorchNet.train_step
+    sk_deepgum._training:FitState.set_loss_precision
+    sk_deepgum._training:FitState.element_criterion
+    sk_deepgum.losses:QuadraticLoss.set_precision
 )
 
 if [[ $# -gt 0 ]]; then
