@@ -127,20 +127,31 @@ def test_a_module_that_keeps_a_submodule_in_eval_mode_is_respected():
 
 
 class Counter(Callback):
-    """Counts the per-batch notifications it receives while training."""
+    """Counts the per-batch notifications it receives while training, and the rows
+    of the batch each one names."""
 
     def initialize(self):
         self.calls = {"begin": 0, "end": 0, "grad": 0}
+        self.rows = {"begin": [], "end": [], "grad": []}
+        self.nets = set()
         return self
 
-    def on_batch_begin(self, net, training=False, **kwargs):
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         self.calls["begin"] += training
+        self.rows["begin"].append(len(batch[1]))
+        self.nets.add(id(net))
 
-    def on_batch_end(self, net, training=False, **kwargs):
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
         self.calls["end"] += training
+        self.rows["end"].append(len(batch[1]))
+        self.nets.add(id(net))
 
-    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+    def on_grad_computed(
+        self, net, named_parameters, batch=None, training=False, **kwargs
+    ):
         self.calls["grad"] += training and len(list(named_parameters)) > 0
+        self.rows["grad"].append(len(batch[1]))
+        self.nets.add(id(net))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -154,8 +165,13 @@ def test_a_callback_hears_every_training_batch(Estimator):
         batch_size=16,
         random_state=0,
     ).fit(*table(70))
-    calls = dict(model.net_.callbacks_)["count"].calls
-    assert calls == {"begin": 15, "end": 15, "grad": 15}
+    counter = dict(model.net_.callbacks_)["count"]
+    assert counter.calls == {"begin": 15, "end": 15, "grad": 15}
+    # Each hears the batch itself: 70 rows in 5 batches of at most 16 rows are
+    # 5 batches of 14.
+    expected = [14] * 15
+    assert counter.rows == {"begin": expected, "end": expected, "grad": expected}
+    assert counter.nets == {id(model.net_)}
 
 
 class WholeModuleOff(ModeSwitcher):
