@@ -1008,6 +1008,29 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_33": "unshuffled: None",
     "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_34": "unshuffled: arange(None)",
     "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
+    # The lean per-batch loop (SkorchNet). skorch always passes `training`; a
+    # callback counted as a listener though it only inherits Callback's no-op,
+    # or a per-epoch cache left empty, is only slower; the net's own
+    # on_batch_begin only opens the history's batch record and its on_batch_end
+    # does nothing, whatever their arguments; fit_loop is never given fit_params.
+    "sk_deepgum._training.xǁSkorchNetǁ_set_training__mutmut_1": "default never used",
+    "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_1": "every callback notified",
+    "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_5": "every callback notified",
+    "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_6": "every callback notified",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_10": "listeners found per batch",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_14": "modules listed per batch",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_17": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_18": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_19": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_21": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_22": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_49": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_50": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_51": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_53": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_54": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_55": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_32": "no fit_params",
 }
 
 # Survivors killed by tests/test_distributed_em.py (get_iterator's: by
