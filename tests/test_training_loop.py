@@ -142,7 +142,7 @@ class Counter(Callback):
         self.nets.add(id(net))
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        self.calls["end"] += training
+        self.calls["end"] += training and "loss" in kwargs and "y_pred" in kwargs
         self.rows["end"].append(len(batch[1]))
         self.nets.add(id(net))
 
