@@ -119,9 +119,9 @@ class SkorchNet(NeuralNet):
 
     Overrides only the hooks it must: the loss (weights by index), inference (strips
     the index before calling the backbone), the iterator (seeded shuffling, whole-batch
-    gathers) and the default callbacks (no per-epoch table, no hidden split); and two
+    gathers) and the default callbacks (no per-epoch table, no hidden split); and the
     per-batch costs of a small network's step (``_set_training``,
-    ``run_single_epoch``), with skorch's semantics kept.
+    ``run_single_epoch``, ``train_step``), with skorch's semantics kept.
     """
 
     #: Set only during the training epochs of a data-parallel fit.
