@@ -1031,6 +1031,8 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_54": "net's on_batch_end args",
     "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_55": "net's on_batch_end args",
     "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_32": "no fit_params",
+    "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_2": "listeners found per batch",
+    "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
 }
 
 # Survivors killed by tests/test_distributed_em.py (get_iterator's: by

@@ -228,3 +228,25 @@ def test_skorch_evaluation_step_works_between_epochs(Estimator):
     callbacks = dict(model.net_.callbacks_)
     assert callbacks["evaluate"].shapes == [(5, 1)] * 3
     assert all(all(step) for step in callbacks["modes"].modes)
+
+
+def test_a_training_step_outside_fit_still_notifies_its_listeners():
+    """skorch's public ``train_step`` called on a fitted net, outside any epoch of
+    ``fit``, still tells the callbacks that listen to gradients."""
+    model = RobustNetRegressor(
+        callbacks=[("count", Counter())],
+        max_epochs=1,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        random_state=0,
+    ).fit(*table(32))
+    counter = dict(model.net_.callbacks_)["count"]
+    assert counter.calls["grad"] == 2
+    # After fit the loss keeps a one-row weight placeholder: index row 0.
+    batch = (
+        {"X": torch.zeros((4, 3)), "index": torch.zeros(4, dtype=torch.long)},
+        torch.zeros((4, 1)),
+    )
+    model.net_.train_step(batch)
+    assert counter.calls["grad"] == 3
+    assert counter.rows["grad"][-1] == 4
