@@ -924,6 +924,8 @@ def regimes_lines() -> list[str]:
     if not report.exists():
         return [*lines, "Not available: run `benchmarks/bench_regimes.py` first.", ""]
     text = report.read_text().splitlines()
+    if "## summary of checks" not in text:
+        return [*lines, "Not available: the report has no summary of checks.", ""]
     command = next(
         (
             line.removeprefix("Command: ")

@@ -6,15 +6,8 @@ shared by :class:`~sk_deepgum.GaussianUniformMixture` (numpy in, numpy out) and
 They take and return tensors only, never touch estimator state, and loop over latent
 groups, never over samples.
 
-Model, for group ``g`` of columns ``c_g`` of a row ``x_n``:
-
-.. math::
-
-    p(x_{n,c_g}) = \\pi_g \\, \\mathcal{N}(x_{n,c_g}; \\mu_g, \\Sigma_g)
-                   + (1 - \\pi_g) \\, \\gamma_g
-
-where :math:`\\gamma_g` is the constant density of the outlier (uniform) component.
-Groups are independent, so a row's log-likelihood is the sum over groups.
+The model, an inlier Gaussian (or Student-t) plus a uniform per latent group, is
+written out in :mod:`sk_deepgum.mixture`.
 
 Layout: the core works on *feature-major* tensors ``XT`` of shape (D, n) and returns
 per-group quantities of shape (G, n). Every per-iteration reduction is then a
@@ -22,8 +15,8 @@ contiguous matrix-vector product or a reduction over a short leading axis, which
 what makes float32 EM fast on a CPU (a (n, D) @ (D,) product is not). Passes over
 all rows (:func:`~sk_deepgum._em.fit_gum`, :func:`estimate_inlier_logit`) take the
 columns of ``XT`` in chunks of at most ``chunk_size`` rows (:data:`EM_CHUNK_ROWS` by
-default) and add up the sufficient statistics, so their work arrays are O(chunk_size · D), not
-O(n · D).
+default) and add up the sufficient statistics, so their work arrays are
+O(chunk_size · D), not O(n · D).
 """
 
 from __future__ import annotations
