@@ -166,6 +166,7 @@ from sk_deepgum import DeepGUMRegressor
 from sk_deepgum._data import resolve_batch_size
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import contaminate, make_contaminated_regression
+from sk_deepgum.datasets._common import outlier_posterior
 
 SECTIONS = ("robustness", "groups", "timing", "do_no_harm")
 #: Bump when what a cached cell contains changes (the fingerprint hashes the
@@ -484,22 +485,6 @@ def uniform_log_density(y: np.ndarray, low, high) -> np.ndarray:
     """Per-entry log density of ``U(low_j, high_j)``, shape of ``y`` (n, K)."""
     inside = (y >= low) & (y <= high)
     return np.where(inside, -np.log(high - low), -np.inf)
-
-
-def outlier_posterior(log_inlier: np.ndarray, log_outlier: np.ndarray, prior: float):
-    """P(outlier | data) from the two log densities and the outlier prior.
-
-    .. math:: p = \\frac{\\rho\\, q_{out}}{\\rho\\, q_{out} + (1 - \\rho)\\, q_{in}}
-
-    computed in the log domain; NaN (both densities 0) falls back to the prior.
-    """
-    if prior == 0.0:
-        return np.zeros_like(log_inlier)
-    log_in = math.log1p(-prior) + log_inlier
-    log_out = math.log(prior) + log_outlier
-    with np.errstate(invalid="ignore"):
-        proba = np.exp(log_out - np.logaddexp(log_in, log_out))
-    return np.where(np.isnan(proba), prior, proba)
 
 
 # ---------------------------------------------------------------------------

@@ -82,3 +82,24 @@ def gaussian_logpdf(r: np.ndarray, sd: float | np.ndarray) -> np.ndarray:
     # should be, and the posterior below handles it.
     with np.errstate(over="ignore"):
         return np.sum(-0.5 * _LOG_2PI - np.log(sd) - 0.5 * (r / sd) ** 2, axis=-1)
+
+
+def outlier_posterior(
+    log_inlier: np.ndarray, log_outlier: np.ndarray, prior: float
+) -> np.ndarray:
+    """P(outlier | data) from the inlier and outlier log densities and the prior.
+
+    .. math:: p = \\frac{\\rho\\, q_{out}}{\\rho\\, q_{out} + (1 - \\rho)\\, q_{in}}
+
+    computed in the log domain. Where both densities are 0 (``-inf`` logs) the data
+    say nothing beyond the prior, and ``p = rho``. ``prior`` is in [0, 1).
+    """
+    if prior == 0.0:
+        return np.zeros(
+            np.broadcast_shapes(np.shape(log_inlier), np.shape(log_outlier))
+        )
+    log_in = math.log1p(-prior) + log_inlier
+    log_out = math.log(prior) + log_outlier
+    with np.errstate(invalid="ignore"):
+        proba = np.exp(log_out - np.logaddexp(log_in, log_out))
+    return np.where(np.isnan(proba), prior, proba)

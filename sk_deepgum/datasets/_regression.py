@@ -21,6 +21,7 @@ from sk_deepgum.datasets._common import (
     check_rng,
     gaussian_logpdf,
     n_contaminated,
+    outlier_posterior,
     per_column,
 )
 
@@ -115,19 +116,13 @@ def _bayes_outlier_proba(
             return np.full(n, prior)
         return np.where(on_f, 0.0, 1.0)
 
-    log_in = math.log1p(-prior) + gaussian_logpdf(resid, noise)
     if kind == "uniform":
         low, high = _UNIFORM_BOX
         inside = np.all((y >= low) & (y <= high), axis=1)
-        log_out = np.where(
-            inside, math.log(prior) - n_targets * math.log(high - low), -np.inf
-        )
+        log_out = np.where(inside, -n_targets * math.log(high - low), -np.inf)
     else:
-        log_out = math.log(prior) + gaussian_logpdf(resid - shift, noise)
-    with np.errstate(invalid="ignore"):
-        proba = np.exp(log_out - np.logaddexp(log_in, log_out))
-    # Both densities underflowed: the row carries no information beyond the prior.
-    return np.where(np.isnan(proba), prior, proba)
+        log_out = gaussian_logpdf(resid - shift, noise)
+    return outlier_posterior(gaussian_logpdf(resid, noise), log_out, prior)
 
 
 def make_contaminated_regression(

@@ -24,6 +24,7 @@ from sk_deepgum.datasets._common import (
     check_rng,
     gaussian_logpdf,
     n_contaminated,
+    outlier_posterior,
     per_column,
 )
 from sk_deepgum.datasets._regression import contaminate
@@ -325,36 +326,29 @@ def _bayes_outlier_proba(
         return np.zeros((n, len(units)))
     resid = y - y_exact
     proba = np.empty((n, len(units)))
-    log_in0, log_out0 = math.log1p(-prior), math.log(prior)
     for g, cols in enumerate(units):
         cols = np.asarray(cols)
         r, s = resid[:, cols], sd[cols]
         cont, delta = s > 0, s == 0
-        log_in = log_in0 + gaussian_logpdf(r[:, cont], s[cont])
         if kind in ("uniform", "landmark"):
             inside = np.all((y[:, cols] >= low[cols]) & (y[:, cols] <= high[cols]), 1)
             # Density of the uniform box over the continuous columns: prod 1/width.
             log_box = -np.sum(np.log(high[cols] - low[cols])[cont])
-            log_out = np.where(inside, log_out0 + log_box, -np.inf)
+            log_out = np.where(inside, log_box, -np.inf)
             out_ok = inside
         elif kind == "shift":
-            log_out = log_out0 + gaussian_logpdf(
-                r[:, cont] - shift[cols][cont], s[cont]
-            )
+            log_out = gaussian_logpdf(r[:, cont] - shift[cols][cont], s[cont])
             # Same float operations as contaminate's, so an exact comparison holds.
             shifted = y_exact[:, cols] + shift[cols]
             out_ok = np.all(y[:, cols][:, delta] == shifted[:, delta], axis=1)
         else:
             log_out = (
-                log_out0 + _log_swap_density(y[:, cols], reference[:, cols], s)
+                _log_swap_density(y[:, cols], reference[:, cols], s)
                 if not delta.any()
                 else np.zeros(n)  # decided by the point-mass rule below
             )
             out_ok = np.ones(n, dtype=bool)
-        with np.errstate(invalid="ignore"):
-            p = np.exp(log_out - np.logaddexp(log_in, log_out))
-        # Both densities underflowed: the unit says nothing beyond the prior.
-        p = np.where(np.isnan(p), prior, p)
+        p = outlier_posterior(gaussian_logpdf(r[:, cont], s[cont]), log_out, prior)
         if delta.any():
             in_ok = np.all(r[:, delta] == 0.0, axis=1)
             both = in_ok & out_ok if kind == "shift" else np.zeros(n, dtype=bool)
