@@ -29,6 +29,7 @@ import inspect
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from functools import partial
 from numbers import Integral, Real
@@ -261,6 +262,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight=None, process_group=None):
         # Everything is built in locals and assigned at the end, so a refit that
         # fails or is interrupted (Ctrl-C) leaves the previous model intact.
+        start = time.perf_counter()
         group = _distributed.check_process_group(process_group)
         rng = check_random_state(self.random_state)
         try:
@@ -323,6 +325,11 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 "target_scale_": scale,
                 "n_iter_": state.epochs_run,
                 "history_": state.history,
+                # "total" is the whole call: validation, scaling and set-up too.
+                "fit_seconds_": {
+                    **state.timer.seconds,
+                    "total": time.perf_counter() - start,
+                },
                 **extra,
             },
         )
@@ -518,7 +525,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         dataset = IndexedDataset(state.X, state.y)
         if state.epochs_run == 0:
             net.notify("on_train_begin", X=dataset, y=None)
-        with state.training():
+        with state.training(), state.timer.phase("sgd"):
             for _ in range(epochs):
                 net.fit_loop(dataset, epochs=1)
                 flush_subnormal_parameters(net.module_)

@@ -21,6 +21,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed
 from sk_deepgum._data import DatasetRows, ShuffledBatches, forward_in_fixed_batches
+from sk_deepgum._timing import PhaseTimer
 
 
 def flush_subnormal_parameters(module: nn.Module) -> None:
@@ -295,6 +296,11 @@ class FitState:
     # and the backbone wrapped for training. None in a single-process fit.
     shards: _distributed.Shards | None = None
     data_parallel: DataParallelTraining | None = None
+    # Seconds per phase (``fit_seconds_``); built in ``__post_init__`` for the device.
+    timer: PhaseTimer = field(init=False)
+
+    def __post_init__(self):
+        self.timer = PhaseTimer(self.device)
 
     @property
     def process_group(self):
@@ -400,4 +406,5 @@ class FitState:
         """Scaled residuals y - f(X), shape (n, D), on the device (no grad)."""
         X = self.X if X is None else X
         y = self.y if y is None else y
-        return y - forward_in_fixed_batches(self.net.module_, X)
+        with self.timer.phase("residual_pass"):
+            return y - forward_in_fixed_batches(self.net.module_, X)

@@ -98,6 +98,11 @@ class RobustNetRegressor(NetRegressorBase):
     history_ : list of dict
         One record per validation check, or per epoch with ``tol`` (empty
         without either).
+    fit_seconds_ : dict of str to float
+        Wall-clock seconds of the last ``fit`` by phase: ``"sgd"`` (training
+        epochs), ``"residual_pass"`` (forward passes over the hold-out),
+        ``"em"`` (always 0 here; the key is shared with
+        :class:`~sk_deepgum.DeepGUMRegressor`) and ``"total"`` (the whole call).
     n_iter_ : int
         Epochs the returned network was trained for (with a hold-out, the epoch
         of the restored best network; with ``tol``, the epoch it converged).

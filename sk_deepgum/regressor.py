@@ -276,6 +276,13 @@ default='moments'
         ``group_outlier_scores_ > outlier_threshold`` (only when ``groups`` is set).
     history_ : list of dict
         One JSON-serialisable record per EM round.
+    fit_seconds_ : dict of str to float
+        Wall-clock seconds of the last ``fit`` by phase: ``"sgd"`` (training
+        epochs), ``"residual_pass"`` (forward passes that give the residuals),
+        ``"em"`` (mixture fits and the E-steps that turn residuals into weights,
+        scores and hold-out likelihoods) and ``"total"`` (the whole call; the
+        rest is validation, scaling and set-up). On CUDA each phase ends with a
+        device synchronisation, so its kernels are charged to it.
     n_iter_ : int
         Epochs the returned network was trained for: ``max_epochs``, with a
         hold-out the epoch of the restored best network (``history_`` records
@@ -485,14 +492,15 @@ or torch.utils.data.Dataset
         averaged_at_stop = False
         while True:
             residuals = state.residuals()
-            em = fit_gum(
-                residuals.T.contiguous(),
-                state.sample_weight,
-                grouping,
-                init_params=params,
-                process_group=state.process_group,
-                **em_options,
-            )
+            with state.timer.phase("em"):
+                em = fit_gum(
+                    residuals.T.contiguous(),
+                    state.sample_weight,
+                    grouping,
+                    init_params=params,
+                    process_group=state.process_group,
+                    **em_options,
+                )
             params = em.params
             record = {
                 "epoch": state.epochs_run,
@@ -525,7 +533,8 @@ or torch.utils.data.Dataset
                 if averaged_at_stop:
                     continue
                 break
-            logit, _ = self._inlier_logit(residuals, params, grouping)
+            with state.timer.phase("em"):
+                logit, _ = self._inlier_logit(residuals, params, grouping)
             weights = torch.sigmoid(logit).T[:, grouping.col_group]
             if state.sample_weight is not None:
                 weights = weights * state.sample_weight[:, None]
@@ -572,7 +581,8 @@ or torch.utils.data.Dataset
         """Weighted mean negative log-likelihood of the held-out residuals under the
         training mixture: outliers cannot dominate it (their density is bounded by γ)."""
         residuals = state.residuals(state.X_valid, state.y_valid)
-        logit, outlier_term = self._inlier_logit(residuals, params, grouping)
+        with state.timer.phase("em"):
+            logit, outlier_term = self._inlier_logit(residuals, params, grouping)
         log_lik = row_log_likelihood(logit, outlier_term)
         # Over every process's held-out rows in a data-parallel fit, so that all
         # take the same early-stopping decision.
@@ -582,7 +592,8 @@ or torch.utils.data.Dataset
         """Scores for every row given to ``fit`` and the mixture in target units."""
         X_all, y_all = state.all_rows()
         residuals = state.residuals(X_all, y_all)
-        logit, _ = self._inlier_logit(residuals, params, grouping)
+        with state.timer.phase("em"):
+            logit, _ = self._inlier_logit(residuals, params, grouping)
         log_inlier = row_log_inlier_proba(logit)
         scores = (-torch.expm1(log_inlier)).cpu().numpy().astype(np.float64)
         outliers = scores > self.outlier_threshold

@@ -1,0 +1,75 @@
+"""Tests written while tests/ is being reorganised; they move to their module's file."""
+
+import time
+
+import numpy as np
+import pytest
+from torch import nn
+
+from sk_deepgum import DeepGUMRegressor
+from sk_deepgum.baselines import RobustNetRegressor
+
+DELAY = 0.01
+
+
+class SleepyNet(nn.Module):
+    """A linear backbone that sleeps DELAY seconds per forward call and counts its
+    calls in training mode (SGD) and in eval mode (the residual passes). The
+    2-row probe of the output shape at set-up neither sleeps nor counts."""
+
+    calls = {"train": 0, "eval": 0}
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, X):
+        if len(X) > 2:
+            SleepyNet.calls["train" if self.training else "eval"] += 1
+            time.sleep(DELAY)
+        return self.linear(X)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DeepGUMRegressor(
+            module=SleepyNet,
+            max_epochs=4,
+            warm_up_epochs=2,
+            epochs_per_round=1,
+            random_state=0,
+        ),
+        RobustNetRegressor(
+            module=SleepyNet,
+            max_epochs=4,
+            validation_fraction=0.25,
+            random_state=0,
+        ),
+    ],
+    ids=["DeepGUMRegressor", "RobustNetRegressor"],
+)
+def test_fit_seconds_charges_each_phase_its_forward_calls(estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)
+    SleepyNet.calls.update(train=0, eval=0)
+    estimator.fit(X, y)
+    seconds = estimator.fit_seconds_
+    calls = SleepyNet.calls
+    assert set(seconds) == {"sgd", "residual_pass", "em", "total"}
+    # Every training-mode forward runs inside an SGD epoch and every eval-mode
+    # forward during fit is a residual pass: each phase holds at least its sleeps.
+    assert calls["train"] > 0 and calls["eval"] > 0
+    assert seconds["sgd"] >= calls["train"] * DELAY
+    assert seconds["residual_pass"] >= calls["eval"] * DELAY
+    # ... and no more than the sleeps of the other phase besides its own work:
+    # the SGD phase does not hold the residual passes, nor the reverse.
+    assert seconds["sgd"] < seconds["total"] - calls["eval"] * DELAY
+    assert seconds["residual_pass"] < seconds["total"] - calls["train"] * DELAY
+    assert seconds["em"] >= 0.0
+    if isinstance(estimator, RobustNetRegressor):
+        assert seconds["em"] == 0.0
+    else:
+        assert seconds["em"] > 0.0
+    assert sum(seconds[p] for p in ("sgd", "residual_pass", "em")) <= seconds["total"]
