@@ -73,9 +73,14 @@ __all__ = [
 # Conversion between torch parameters and the estimator's public attributes
 
 
-def set_fitted_attributes(estimator, params: GUMParams, column_groups, covariance_type):
-    """Store ``params`` as numpy attributes with the §2b public shapes."""
-    grouped = estimator.groups is not None
+def fitted_attributes(
+    params: GUMParams, column_groups, covariance_type: str, grouped: bool
+) -> dict:
+    """The §2b public attributes (name → numpy value) of ``params``.
+
+    ``grouped`` is whether the estimator was given ``groups``: the attributes
+    then carry one entry per group, otherwise the single group's values.
+    """
 
     def np_(t):
         return t.detach().cpu().numpy()
@@ -88,23 +93,116 @@ def set_fitted_attributes(estimator, params: GUMParams, column_groups, covarianc
     else:
         covariances = np_(params.covariances)
     if grouped:
-        estimator.weights_ = weights
-        estimator.means_ = [means[cols] for cols in column_groups]
+        means = [means[cols] for cols in column_groups]
         if covariance_type == "diag":
             covariances = [covariances[cols] for cols in column_groups]
         elif covariance_type == "spherical":
             covariances = list(covariances)
-        estimator.covariances_ = covariances
-        estimator.uniform_log_density_ = np_(params.uniform_log_density)
+        uniform_log_density = np_(params.uniform_log_density)
     else:
-        estimator.weights_ = weights[0]
-        estimator.means_ = means
-        estimator.covariances_ = (
-            covariances[0] if covariance_type != "diag" else covariances
-        )
-        estimator.uniform_log_density_ = np_(params.uniform_log_density)[0]
-    estimator.uniform_bounds_ = np_(params.uniform_bounds)
-    estimator.groups_ = [np.asarray(cols) for cols in column_groups]
+        weights = weights[0]
+        if covariance_type != "diag":
+            covariances = covariances[0]
+        uniform_log_density = np_(params.uniform_log_density)[0]
+    return {
+        "weights_": weights,
+        "means_": means,
+        "covariances_": covariances,
+        "uniform_log_density_": uniform_log_density,
+        "uniform_bounds_": np_(params.uniform_bounds),
+        "groups_": [np.asarray(cols) for cols in column_groups],
+    }
+
+
+def fit_result_attributes(result: EMResult, log_likelihood_shift: float = 0.0) -> dict:
+    """Convergence attributes of an EM fit; ``log_likelihood_shift`` is subtracted
+    from every bound (the log-Jacobian of a change of units)."""
+    lower_bounds = [lb - log_likelihood_shift for lb in result.lower_bounds]
+    return {
+        "converged_": result.converged,
+        "n_iter_": result.n_iter,
+        "lower_bounds_": lower_bounds,
+        "lower_bound_": lower_bounds[-1],
+    }
+
+
+def params_in_units(
+    params: GUMParams, scale: np.ndarray, column_groups, covariance_type: str
+) -> tuple[GUMParams, str, float]:
+    """The mixture of ``params`` for data multiplied column-wise by ``scale``.
+
+    If ``e`` follows the mixture, ``s * e`` (``s = scale``, shape (D,)) follows one
+    with means ``s * mu``, covariances ``S Sigma S`` (``S = diag(s)``), bounds
+    ``s * [a, b]`` and log-densities shifted by the log-Jacobian
+    ``-sum_{j in g} log s_j`` per group ``g``. A spherical group whose columns get
+    different scales is no longer spherical: it becomes diagonal.
+
+    Returns
+    -------
+    params : GUMParams
+        On the CPU in float64.
+    covariance_type : str
+        ``"diag"`` for a spherical input, otherwise the input's type.
+    log_jacobian : float
+        ``sum_j log s_j``, to subtract from log-likelihoods.
+    """
+    scale = torch.as_tensor(scale, dtype=torch.float64)
+
+    def cpu64(t):
+        return t.detach().cpu().double()
+
+    cov = params.covariances
+    cov = [cpu64(c) for c in cov] if isinstance(cov, list) else cpu64(cov)
+    if covariance_type == "spherical":
+        col_group = make_grouping(column_groups).col_group
+        covariances = cov[col_group] * scale**2
+        covariance_type = "diag"
+    elif covariance_type == "diag":
+        covariances = cov * scale**2
+    else:
+        covariances = [
+            c * torch.outer(scale[cols], scale[cols])
+            for c, cols in zip(cov, column_groups, strict=True)
+        ]
+    log_scale = torch.zeros(len(column_groups), dtype=torch.float64)
+    for g, cols in enumerate(column_groups):
+        log_scale[g] = torch.log(scale[cols]).sum()
+    units = GUMParams(
+        cpu64(params.inlier_prior),
+        cpu64(params.means) * scale,
+        covariances,
+        cpu64(params.uniform_log_density) - log_scale,
+        cpu64(params.uniform_bounds) * scale[:, None],
+    )
+    return units, covariance_type, float(log_scale.sum())
+
+
+def fitted_mixture(
+    params: GUMParams,
+    column_groups,
+    result: EMResult,
+    log_likelihood_shift: float = 0.0,
+    **estimator_params,
+) -> GaussianUniformMixture:
+    """A fitted :class:`GaussianUniformMixture` holding ``params``, with the
+    convergence record of ``result`` (how DeepGUMRegressor exposes ``mixture_``).
+
+    ``estimator_params`` are the estimator's constructor parameters; its
+    ``covariance_type`` must be the one of ``params``.
+    """
+    mixture = GaussianUniformMixture(**estimator_params)
+    grouped = mixture.groups is not None
+    replace_fitted_state(
+        mixture,
+        {
+            **fitted_attributes(
+                params, column_groups, mixture.covariance_type, grouped
+            ),
+            "n_features_in_": params.means.shape[0],
+            **fit_result_attributes(result, log_likelihood_shift),
+        },
+    )
+    return mixture
 
 
 def params_from_attributes(estimator, dtype, device=None) -> GUMParams:
@@ -144,17 +242,6 @@ def params_from_attributes(estimator, dtype, device=None) -> GUMParams:
         t(np.atleast_1d(estimator.uniform_log_density_)),
         t(estimator.uniform_bounds_),
     )
-
-
-class _FittedAttributes:
-    """Collects the attributes :func:`set_fitted_attributes` writes, off the
-    estimator, until the fit has succeeded."""
-
-    def __init__(self, groups):
-        self.groups = groups
-
-    def attributes(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k != "groups"}
 
 
 # ---------------------------------------------------------------------------
@@ -403,19 +490,17 @@ default='moments'
                 ConvergenceWarning,
                 stacklevel=user_stacklevel(),
             )
-        fitted = _FittedAttributes(groups=self.groups)
-        set_fitted_attributes(
-            fitted, result.params, column_groups, self.covariance_type
-        )
         replace_fitted_state(
             self,
             {
-                **fitted.attributes(),
+                **fitted_attributes(
+                    result.params,
+                    column_groups,
+                    self.covariance_type,
+                    self.groups is not None,
+                ),
                 **seen,
-                "converged_": result.converged,
-                "n_iter_": result.n_iter,
-                "lower_bounds_": result.lower_bounds,
-                "lower_bound_": result.lower_bounds[-1],
+                **fit_result_attributes(result),
             },
         )
         return self

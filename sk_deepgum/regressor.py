@@ -30,7 +30,7 @@ from sk_deepgum._progress import FitProgress
 from sk_deepgum._training import FitState
 from sk_deepgum._validation import check_groups, check_uniform_bounds
 from sk_deepgum.losses import HuberLoss, QuadraticLoss, TukeyLoss
-from sk_deepgum.mixture import GaussianUniformMixture, set_fitted_attributes
+from sk_deepgum.mixture import fitted_mixture, params_in_units
 
 
 def loss_precision(
@@ -549,13 +549,18 @@ or torch.utils.data.Dataset
             state.set_loss_precision(precision)
             epochs = min(self.epochs_per_round, self.max_epochs - state.epochs_run)
             self._train_epochs(state, epochs, describe)
+        # Without a hold-out the last round's residuals are the returned network's
+        # own; with one, the scores need the held-out rows too.
+        last_residuals = residuals if state.X_valid is None else None
         if self._restore_best(state):
             # The scores and mixture_ must describe the restored network: the
             # mixture of its round was fitted on its own training residuals.
             em = state.best_extra
             params = em.params
         state.progress.close()
-        return self._outlier_attributes(state, params, grouping, column_groups, em)
+        return self._outlier_attributes(
+            state, params, grouping, column_groups, em, last_residuals
+        )
 
     def _inlier_logit(self, residuals, params, grouping):
         """Inlier log-odds (G, n) and outlier term (G,) of (n, D) residuals under the
@@ -588,10 +593,13 @@ or torch.utils.data.Dataset
         # take the same early-stopping decision.
         return -state.weighted_mean(log_lik, state.sample_weight_valid)
 
-    def _outlier_attributes(self, state, params, grouping, column_groups, em) -> dict:
-        """Scores for every row given to ``fit`` and the mixture in target units."""
-        X_all, y_all = state.all_rows()
-        residuals = state.residuals(X_all, y_all)
+    def _outlier_attributes(
+        self, state, params, grouping, column_groups, em, residuals=None
+    ) -> dict:
+        """Scores for every row given to ``fit`` and the mixture in target units;
+        ``residuals`` are those of every row, if already computed."""
+        if residuals is None:
+            residuals = state.residuals(*state.all_rows())
         with state.timer.phase("em"):
             logit, _ = self._inlier_logit(residuals, params, grouping)
         log_inlier = row_log_inlier_proba(logit)
@@ -612,45 +620,14 @@ or torch.utils.data.Dataset
         return attributes
 
     def _mixture_in_target_units(self, params, column_groups, em, state):
-        scale_np = state.target_scale
-        scale = torch.as_tensor(scale_np, dtype=torch.float64)
-
-        def cpu64(t):
-            return t.detach().cpu().double()
-
-        cov = params.covariances
-        p = GUMParams(
-            cpu64(params.inlier_prior),
-            cpu64(params.means),
-            [cpu64(c) for c in cov] if isinstance(cov, list) else cpu64(cov),
-            cpu64(params.uniform_log_density),
-            cpu64(params.uniform_bounds),
+        units, covariance_type, log_jacobian = params_in_units(
+            params, state.target_scale, column_groups, self.covariance_type
         )
-        covariance_type = self.covariance_type
-        if covariance_type == "spherical":
-            # A group whose outputs have different scales is no longer spherical in
-            # target units: express every group's variance per output instead.
-            col_group = make_grouping(column_groups).col_group
-            covariances = p.covariances[col_group] * scale**2
-            covariance_type = "diag"
-        elif covariance_type == "diag":
-            covariances = p.covariances * scale**2
-        else:
-            covariances = [
-                c * torch.outer(scale[cols], scale[cols])
-                for c, cols in zip(p.covariances, column_groups, strict=True)
-            ]
-        log_scale = torch.zeros(len(column_groups), dtype=torch.float64)
-        for g, cols in enumerate(column_groups):
-            log_scale[g] = torch.log(scale[cols]).sum()
-        units = GUMParams(
-            p.inlier_prior,
-            p.means * scale,
-            covariances,
-            p.uniform_log_density - log_scale,
-            p.uniform_bounds * scale[:, None],
-        )
-        mixture = GaussianUniformMixture(
+        return fitted_mixture(
+            units,
+            column_groups,
+            em,
+            log_likelihood_shift=log_jacobian,
             covariance_type=covariance_type,
             groups=self.groups,
             uniform=self.uniform,
@@ -660,14 +637,6 @@ or torch.utils.data.Dataset
             max_iter=self.em_max_iter,
             tol=self.em_tol,
         )
-        set_fitted_attributes(mixture, units, column_groups, covariance_type)
-        mixture.n_features_in_ = len(scale_np)
-        mixture.converged_ = em.converged
-        mixture.n_iter_ = em.n_iter
-        shift = float(log_scale.sum())
-        mixture.lower_bounds_ = [lb - shift for lb in em.lower_bounds]
-        mixture.lower_bound_ = mixture.lower_bounds_[-1]
-        return mixture
 
     # -- outliers of new data ---------------------------------------------------------
 

@@ -76,6 +76,7 @@ def outputs() -> dict[str, np.ndarray]:
                     out[key + "_proba"] = gum.predict_proba(residuals)
                     out[key + "_score"] = gum.score_samples(residuals)
                     out[key + "_bic"] = np.array([gum.bic(residuals)])
+                    out.update(_mixture_attributes(gum, key))
     X, y, _ = make_contaminated_regression(
         300, 3, n_targets=2, outlier_rate=0.3, random_state=0
     )
@@ -84,6 +85,20 @@ def outputs() -> dict[str, np.ndarray]:
         model.fit(X, y)
         out[f"deepgum_{groups}_pred"] = model.predict(X)
         out[f"deepgum_{groups}_scores"] = np.asarray(model.outlier_scores_)
+    for cov in ("full", "diag", "spherical"):
+        for groups in (None, "each", [[0, 1]]):
+            model = DeepGUMRegressor(
+                random_state=0,
+                max_epochs=6,
+                covariance_type=cov,
+                groups=groups,
+                precision_shrinkage=0.5,
+            ).fit(X, y * np.array([1.0, 10.0]))
+            key = f"deepgum_{cov}_{groups}"
+            out[key + "_pred"] = model.predict(X)
+            out[key + "_std"] = model.predict(X, return_std=True)[1]
+            out[key + "_new_scores"] = model.score_outliers(X[:50], y[:50])
+            out.update(_mixture_attributes(model.mixture_, key + "_mixture"))
     model = DeepGUMRegressor(
         random_state=1,
         max_epochs=12,
@@ -100,6 +115,26 @@ def outputs() -> dict[str, np.ndarray]:
     for loss in ("l2", "huber", "tukey"):
         net = RobustNetRegressor(loss=loss, random_state=0, max_epochs=8).fit(X, y)
         out[f"net_{loss}"] = net.predict(X)
+    return out
+
+
+def _mixture_attributes(gum, prefix: str) -> dict[str, np.ndarray]:
+    """A fitted GaussianUniformMixture's public attributes, flattened."""
+    out = {}
+    for name in (
+        "weights_",
+        "means_",
+        "covariances_",
+        "uniform_log_density_",
+        "uniform_bounds_",
+        "lower_bounds_",
+        "n_iter_",
+        "converged_",
+    ):
+        value = getattr(gum, name)
+        if isinstance(value, list) and value and np.ndim(value[0]) > 0:
+            value = np.concatenate([np.ravel(v) for v in value])
+        out[f"{prefix}_{name}"] = np.asarray(value, dtype=float)
     return out
 
 
