@@ -318,70 +318,107 @@ def padded_order(
 
 
 # ---------------------------------------------------------------------------
-# Distributed EM: collective helpers
+# Distributed EM: row reducers
 #
-# With a ``process_group``, every process holds a shard of the rows and the EM
-# statistics, which are sums over rows, are summed across the group before use, so
-# every process computes the same parameters as one process holding all the rows.
-# With ``process_group=None`` the helpers return their inputs untouched, so the
-# single-process path runs exactly the arithmetic it ran before they existed.
+# The EM statistics are sums over rows. The EM hands every such sum to a reducer:
+# with rows sharded over a group (:class:`ShardedRows`) the sums are all-reduced, so
+# every process computes the same parameters as one process holding all the rows;
+# with every row here (:class:`LocalRows`) the reductions return their inputs
+# untouched, so a single-process fit does no extra arithmetic.
 
 
-def all_reduce_sum(tensors: list, process_group) -> list:
-    """Sum every tensor (None entries skipped) across ``process_group``, in one call.
+class LocalRows:
+    """Every row is in this process: each reduction is the identity."""
 
-    The tensors are packed into one flat buffer, so a whole M-step costs a single
-    collective; the inputs are not modified.
-    """
-    if process_group is None:
+    is_local = True
+
+    def sum(self, tensors: list) -> list:
+        """The group-wide sums of ``tensors`` (here, the tensors themselves)."""
         return tensors
-    present = [t for t in tensors if t is not None]
-    flat = torch.cat([t.reshape(-1) for t in present])
-    torch.distributed.all_reduce(flat, group=process_group)
-    out, offset = [], 0
-    for t in tensors:
-        if t is None:
-            out.append(None)
-            continue
-        out.append(flat[offset : offset + t.numel()].reshape(t.shape))
-        offset += t.numel()
-    return out
 
+    def max(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The group-wide element-wise maximum of ``tensor``."""
+        return tensor
 
-def all_gather_rows(tensors: list, process_group) -> list:
-    """Concatenate every process's (..., n_r) tensors along their last axis.
-
-    ``torch.distributed.all_gather`` needs equal shapes: shards are padded to the
-    longest and trimmed after. Used only for the initial quantiles (a subsample).
-    """
-    if process_group is None:
+    def gather_rows(self, tensors: list) -> list:
+        """Every process's (..., n_r) tensors concatenated along the last axis."""
         return tensors
-    dist = torch.distributed
-    world = dist.get_world_size(process_group)
-    ref = next(t for t in tensors if t is not None)
-    n_local = torch.tensor([ref.shape[-1]], dtype=torch.int64, device=ref.device)
-    counts = [torch.empty_like(n_local) for _ in range(world)]
-    dist.all_gather(counts, n_local, group=process_group)
-    counts = [int(c) for c in counts]
-    longest = max(counts)
-    out = []
-    for t in tensors:
-        if t is None:
-            out.append(None)
-            continue
-        padded = torch.nn.functional.pad(t, (0, longest - t.shape[-1]))
-        parts = [torch.empty_like(padded) for _ in range(world)]
-        dist.all_gather(parts, padded.contiguous(), group=process_group)
-        out.append(
-            torch.cat([p[..., :c] for p, c in zip(parts, counts, strict=True)], dim=-1)
-        )
-    return out
 
-
-def count_rows(n_local: int, process_group) -> int:
-    """Number of rows held by the whole group."""
-    if process_group is None:
+    def count_rows(self, n_local: int) -> int:
+        """Number of rows held by the whole group."""
         return n_local
-    count = torch.tensor([n_local], dtype=torch.int64)
-    torch.distributed.all_reduce(count, group=process_group)
-    return int(count)
+
+
+class ShardedRows:
+    """Rows sharded over the processes of a ``torch.distributed`` group."""
+
+    is_local = False
+
+    def __init__(self, process_group):
+        self.process_group = process_group
+
+    def sum(self, tensors: list) -> list:
+        """Sum every tensor (None entries skipped) across the group, in one call.
+
+        The tensors are packed into one flat buffer, so a whole M-step costs a
+        single collective; the inputs are not modified.
+        """
+        present = [t for t in tensors if t is not None]
+        flat = torch.cat([t.reshape(-1) for t in present])
+        torch.distributed.all_reduce(flat, group=self.process_group)
+        out, offset = [], 0
+        for t in tensors:
+            if t is None:
+                out.append(None)
+                continue
+            out.append(flat[offset : offset + t.numel()].reshape(t.shape))
+            offset += t.numel()
+        return out
+
+    def max(self, tensor: torch.Tensor) -> torch.Tensor:
+        out = tensor.clone()
+        torch.distributed.all_reduce(
+            out, op=torch.distributed.ReduceOp.MAX, group=self.process_group
+        )
+        return out
+
+    def gather_rows(self, tensors: list) -> list:
+        """Concatenate every process's (..., n_r) tensors along their last axis.
+
+        ``torch.distributed.all_gather`` needs equal shapes: shards are padded to
+        the longest and trimmed after. Used only for the initial quantiles (a
+        subsample).
+        """
+        dist = torch.distributed
+        group = self.process_group
+        world = dist.get_world_size(group)
+        ref = next(t for t in tensors if t is not None)
+        n_local = torch.tensor([ref.shape[-1]], dtype=torch.int64, device=ref.device)
+        counts = [torch.empty_like(n_local) for _ in range(world)]
+        dist.all_gather(counts, n_local, group=group)
+        counts = [int(c) for c in counts]
+        longest = max(counts)
+        out = []
+        for t in tensors:
+            if t is None:
+                out.append(None)
+                continue
+            padded = torch.nn.functional.pad(t, (0, longest - t.shape[-1]))
+            parts = [torch.empty_like(padded) for _ in range(world)]
+            dist.all_gather(parts, padded.contiguous(), group=group)
+            out.append(
+                torch.cat(
+                    [p[..., :c] for p, c in zip(parts, counts, strict=True)], dim=-1
+                )
+            )
+        return out
+
+    def count_rows(self, n_local: int) -> int:
+        count = torch.tensor([n_local], dtype=torch.int64)
+        torch.distributed.all_reduce(count, group=self.process_group)
+        return int(count)
+
+
+def row_reducer(process_group) -> LocalRows | ShardedRows:
+    """The reducer for rows sharded over ``process_group`` (None: all rows here)."""
+    return LocalRows() if process_group is None else ShardedRows(process_group)

@@ -2,9 +2,9 @@
 
 :func:`fit_gum` starts from robust quantiles of the data (:func:`initialize_params`)
 and alternates the E-step and M-step of :mod:`sk_deepgum._gum_math`, each a pass
-over row chunks, until the log-likelihood stops improving. With a ``process_group`` every process holds a shard of the rows,
-and the statistics (sums over rows) are summed across the group by the collectives
-of :mod:`sk_deepgum._distributed` before use.
+over row chunks, until the log-likelihood stops improving. Every sum over rows goes
+through the data's row reducer (:mod:`sk_deepgum._distributed`): the identity when
+every row is here, an all-reduce when the rows are sharded over a process group.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def prepare_data(
         the cached squares.
     """
     chunk_size = check_chunk_size(chunk_size)
+    reducer = _distributed.row_reducer(process_group)
     eps = dtype_eps(XT.dtype)
     n = XT.shape[1]
     sum_w = total_first = total_second = low = high = None
@@ -100,9 +101,7 @@ def prepare_data(
             high = chunk_high if high is None else torch.maximum(high, chunk_high)
     if sample_weight is None:
         sum_w = XT.new_tensor(float(n))
-    sum_w, total_first, total_second = _distributed.all_reduce_sum(
-        [sum_w, total_first, total_second], process_group
-    )
+    sum_w, total_first, total_second = reducer.sum([sum_w, total_first, total_second])
     # A variance below eps relative to the column's mean square is numerically zero;
     # the tiny absolute term keeps an all-zero column finite.
     tiny = math.sqrt(torch.finfo(XT.dtype).tiny)
@@ -113,7 +112,7 @@ def prepare_data(
     mean = total_first / sum_w
     reg_scale = torch.maximum(total_second / sum_w - mean * mean, var_floor)
     if low is None:
-        if process_group is None:
+        if reducer.is_local:
             raise ValueError(
                 "No row has a positive sample weight (or there are no rows): the "
                 "mixture cannot be fitted. Give at least one row a positive weight."
@@ -122,14 +121,9 @@ def prepare_data(
         # supply the range.
         low = XT.new_full((XT.shape[0],), math.inf)
         high = XT.new_full((XT.shape[0],), -math.inf)
-    data_range = torch.stack([low, high], dim=1)
-    if process_group is not None:
-        # Group-wide min and max in one MAX reduction: min(a) = -max(-a), exactly.
-        signed = torch.stack([-data_range[:, 0], data_range[:, 1]], dim=1)
-        torch.distributed.all_reduce(
-            signed, op=torch.distributed.ReduceOp.MAX, group=process_group
-        )
-        data_range = torch.stack([-signed[:, 0], signed[:, 1]], dim=1)
+    # Group-wide min and max in one MAX reduction: min(a) = -max(-a), exactly.
+    signed = reducer.max(torch.stack([-low, high], dim=1))
+    data_range = torch.stack([-signed[:, 0], signed[:, 1]], dim=1)
     return EMData(
         XT,
         sample_weight,
@@ -142,7 +136,7 @@ def prepare_data(
         data_range,
         chunk_size,
         squares if n <= chunk_size else None,
-        process_group,
+        reducer,
     )
 
 
@@ -217,11 +211,11 @@ def initialize_params(
     # copies and index buffers from dominating the fit's peak memory on large n.
     # Distributed EM: the stride comes from the group's row count and the quantiles
     # from every process's subsample, gathered.
-    n_rows = _distributed.count_rows(data.XT.shape[1], data.process_group)
+    n_rows = data.reducer.count_rows(data.XT.shape[1])
     step = max(1, n_rows // _INIT_MAX_ROWS)
     XT = data.XT[:, ::step]
     w = None if data.w is None else data.w[::step]
-    XT, w = _distributed.all_gather_rows([XT, w], data.process_group)
+    XT, w = data.reducer.gather_rows([XT, w])
     centre, spread = _centre_and_spread(XT, w)
     var = (spread / _INIT_QUANTILE_Z) ** 2
     # Columns where most rows coincide have a zero quantile: use the weighted
@@ -459,7 +453,7 @@ def fit_gum(
         )
         # Distributed EM: every process gets the same total, hence the same stopping
         # decision (a process leaving the loop alone would deadlock the others).
-        (total,) = _distributed.all_reduce_sum([total], process_group)
+        (total,) = data.reducer.sum([total])
         lower_bound = float(total / data.sum_w + outlier_term.sum())
         if inlier_pseudo_count:
             # The log-prior of π, per unit of weight like the log-likelihood, at the

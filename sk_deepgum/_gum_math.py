@@ -22,7 +22,7 @@ O(chunk_size · D), not O(n · D).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
@@ -180,9 +180,11 @@ class EMData:
     # (D, n) squares, kept only when the data is a single chunk (n <= chunk_size), so
     # the cache stays O(chunk_size · D); otherwise None and formed per chunk.
     X2T: torch.Tensor | None = None
-    # Distributed EM: the group whose processes each hold a shard of the rows, or
-    # None (no communication). Every statistic above is already group-wide.
-    process_group: object | None = None
+    # Sums over rows across the processes holding them (distributed EM), or the
+    # identity. Every statistic above is already group-wide.
+    reducer: _distributed.LocalRows | _distributed.ShardedRows = field(
+        default_factory=_distributed.LocalRows
+    )
 
 
 def dtype_eps(dtype: torch.dtype) -> float:
@@ -642,15 +644,15 @@ def m_step_update(
 ) -> GUMParams:
     """Finish the M-step from this process's summed statistics (see :func:`m_step`).
 
-    The sums are first reduced over ``data.process_group`` (distributed EM), then the
-    parameters are updated. ``scatter_pass(means)`` returns this process's 'full'
+    The sums are first reduced by ``data.reducer`` (across the processes in a
+    distributed EM), then the parameters are updated. ``scatter_pass(means)`` returns this process's 'full'
     scatter matrices around ``means`` when ``sums.scatters`` is None (a second pass
     over the rows once the new means are known).
     """
     XT = data.XT
     # Distributed EM: the sums so far cover this process's rows only.
-    resp_mass, first, second = _distributed.all_reduce_sum(
-        [sums.resp_mass, sums.first, sums.second], data.process_group
+    resp_mass, first, second = data.reducer.sum(
+        [sums.resp_mass, sums.first, sums.second]
     )
     eps = dtype_eps(XT.dtype)
     # MAP under a Beta(k + 1, 1) prior: k pseudo-rows of inlier evidence, whose pull
@@ -664,9 +666,8 @@ def m_step_update(
     scatter_first, scatter_second = first, second
     scatter_mass_col = mass_col
     if sums.scatter_mass is not None:
-        scatter_first, scatter_second, scatter_mass = _distributed.all_reduce_sum(
-            [sums.scatter_first, sums.scatter_second, sums.scatter_mass],
-            data.process_group,
+        scatter_first, scatter_second, scatter_mass = data.reducer.sum(
+            [sums.scatter_first, sums.scatter_second, sums.scatter_mass]
         )
         scatter_mass_col = scatter_mass.clamp_min(data.mass_floor)
         scatter_mass_col = scatter_mass_col[grouping.col_group]
@@ -678,7 +679,7 @@ def m_step_update(
         scatters = sums.scatters if sums.scatters is not None else scatter_pass(means)
         covariances = []
         for g, cols in enumerate(grouping.columns):
-            (scatter,) = _distributed.all_reduce_sum([scatters[g]], data.process_group)
+            (scatter,) = data.reducer.sum([scatters[g]])
             cov = scatter / mass[g] + torch.diag(reg[cols])
             # Lift the diagonal to the floor so a collapsed group stays positive definite.
             lift = (data.var_floor[cols] - cov.diagonal()).clamp_min(0)
