@@ -15,6 +15,7 @@ from dataclasses import replace
 import torch
 
 from sk_deepgum import _distributed
+from sk_deepgum._covariance import COVARIANCES
 from sk_deepgum._gum_math import (
     EMData,
     EMResult,
@@ -224,12 +225,7 @@ def initialize_params(
     var = torch.where(var > data.var_floor, var, mean_sq)
     var = torch.maximum(var + reg_covar * data.reg_scale, data.var_floor)
     means = centre if fit_mean else torch.zeros_like(centre)
-    if covariance_type == "diag":
-        covariances = var
-    elif covariance_type == "spherical":
-        covariances = grouping.group_sum(var) / grouping.sizes(XT.dtype)
-    else:
-        covariances = [torch.diag(var[cols]) for cols in grouping.columns]
+    covariances = COVARIANCES[covariance_type].initial(var, grouping)
     if isinstance(uniform, torch.Tensor):
         bounds = uniform.to(dtype=XT.dtype, device=XT.device)
     else:

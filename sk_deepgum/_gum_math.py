@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from sk_deepgum import _distributed
+from sk_deepgum._covariance import COVARIANCES
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # The moment-matched outlier box is never narrower than ±5 inlier sd per column.
@@ -263,31 +264,11 @@ def _mahalanobis(
     fit_mean: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Squared Mahalanobis distance (G, n) of every group of every row, and
-    :math:`\log|\Sigma_g|` (G,).
-
-    For diagonal and spherical covariances with a zero mean, the distance is a
-    precision-weighted sum of the cached squares ``X2T`` over each group's columns.
-    """
-    if covariance_type in ("diag", "spherical"):
-        var = params.covariances
-        if covariance_type == "spherical":
-            var = var[grouping.col_group]
-        if fit_mean:
-            sq = (XT - params.means[:, None]) ** 2
-        else:
-            sq = X2T if X2T is not None else XT * XT
-        return grouping.group_sum(sq / var[:, None]), grouping.group_sum(torch.log(var))
-    quad = XT.new_empty((grouping.n_groups, XT.shape[1]))
-    log_det = XT.new_empty(grouping.n_groups)
-    for g, cols in enumerate(grouping.columns):
-        # fit_mean=False is a zero-mean Gaussian, as in the diagonal branch.
-        centred = XT[cols] - params.means[cols, None] if fit_mean else XT[cols]
-        chol = torch.linalg.cholesky(params.covariances[g])
-        # Σ = L Lᵀ ⇒ (x-μ)ᵀ Σ⁻¹ (x-μ) = ‖L⁻¹ (x-μ)‖² and log|Σ| = 2 Σ log diag L.
-        z = torch.linalg.solve_triangular(chol, centred, upper=False)
-        quad[g] = (z * z).sum(0)
-        log_det[g] = 2.0 * torch.log(torch.diagonal(chol)).sum()
-    return quad, log_det
+    :math:`\log|\Sigma_g|` (G,), by the covariance type's own formula
+    (:mod:`sk_deepgum._covariance`)."""
+    return COVARIANCES[covariance_type].mahalanobis(
+        XT, params.means, params.covariances, grouping, X2T, fit_mean
+    )
 
 
 def estimate_log_inlier_prob(
@@ -552,6 +533,59 @@ class _MStepSums:
         )
 
 
+@dataclass
+class GaussianMoments:
+    r"""The inlier Gaussian's group-wide statistics at an M-step, from which a
+    covariance type (:mod:`sk_deepgum._covariance`) estimates its covariances.
+
+    Parameters
+    ----------
+    means : Tensor of shape (D,)
+        The new means :math:`\mu`.
+    mass, mass_col : Tensor of shape (G,) and (D,)
+        Floored responsibility mass :math:`m_g` per group, and per column.
+    first, second : Tensor of shape (D,) or None
+        :math:`\sum_n s_n x_n` and :math:`\sum_n s_n x_n^2` (None where unused).
+    scatter_mass_col : Tensor of shape (D,)
+        :math:`\sum_n s_n` per column, floored.
+    fit_mean : bool
+        Whether the means were fitted (else they are the previous ones).
+    summed_scatters : list of Tensor or None
+        'full': the scatter matrices summed during the pass, when the means were
+        known before it.
+    scatter_pass : callable
+        ``scatter_pass(means)``: this process's scatter matrices around ``means``,
+        a second pass over the rows.
+    """
+
+    means: torch.Tensor
+    mass: torch.Tensor
+    mass_col: torch.Tensor
+    first: torch.Tensor | None
+    second: torch.Tensor | None
+    scatter_mass_col: torch.Tensor
+    fit_mean: bool
+    summed_scatters: list[torch.Tensor] | None
+    scatter_pass: object
+
+    def centred_second(self) -> torch.Tensor:
+        r""":math:`\sum_n s_n (x_n - \mu)^2 = \sum s x^2 - 2 \mu \sum s x + \mu^2
+        \sum s`, from sums already at hand (per column)."""
+        if not self.fit_mean:
+            return self.second
+        return (
+            self.second
+            - 2 * self.means * self.first
+            + self.means * self.means * self.scatter_mass_col
+        )
+
+    def scatters(self) -> list[torch.Tensor]:
+        """This process's 'full' scatter matrices around :attr:`means`."""
+        if self.summed_scatters is not None:
+            return self.summed_scatters
+        return self.scatter_pass(self.means)
+
+
 def scatter_weights(
     resp: torch.Tensor, w: torch.Tensor | None, scales: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -579,7 +613,7 @@ def full_scatters(
 def needs_squares(covariance_type: str, uniform: str) -> bool:
     """Whether a pass needs :math:`x^2`: diag/spherical distances and scatters, or
     the moment-matched uniform."""
-    return covariance_type != "full" or uniform == "moments"
+    return COVARIANCES[covariance_type].uses_squares or uniform == "moments"
 
 
 def sum_chunk(
@@ -604,8 +638,9 @@ def sum_chunk(
     second pass (:func:`m_step_update`).
     """
     weighted_resp, scatter_resp = scatter_weights(resp, w, scales)
+    uses_squares = COVARIANCES[covariance_type].uses_squares
     need_first = fit_mean or uniform == "moments"
-    need_second = covariance_type != "full" or uniform == "moments"
+    need_second = uses_squares or uniform == "moments"
     sums = _MStepSums(
         weighted_resp.sum(1),
         _sum_by_column(weighted_resp, XT, grouping) if need_first else None,
@@ -615,10 +650,10 @@ def sum_chunk(
         # The Gaussian's sums: weighted by r·u for a Student-t inlier.
         if fit_mean:
             sums.scatter_first = _sum_by_column(scatter_resp, XT, grouping)
-        if covariance_type != "full":
+        if uses_squares:
             sums.scatter_second = _sum_by_column(scatter_resp, X2T, grouping)
         sums.scatter_mass = scatter_resp.sum(1)
-    if covariance_type == "full" and scatter_means is not None:
+    if not uses_squares and scatter_means is not None:
         sums.scatters = full_scatters(XT, scatter_resp, grouping, scatter_means)
     return sums, scatter_resp
 
@@ -675,47 +710,23 @@ def m_step_update(
     # reg_covar is in units of each column's variance (see prepare_data).
     reg = reg_covar * data.reg_scale
 
-    if covariance_type == "full":
-        scatters = sums.scatters if sums.scatters is not None else scatter_pass(means)
-        covariances = []
-        for g, cols in enumerate(grouping.columns):
-            (scatter,) = data.reducer.sum([scatters[g]])
-            cov = scatter / mass[g] + torch.diag(reg[cols])
-            # Lift the diagonal to the floor so a collapsed group stays positive definite.
-            lift = (data.var_floor[cols] - cov.diagonal()).clamp_min(0)
-            covariances.append(cov + torch.diag(lift))
-    else:
-        # Σ r (x - μ)² = Σ r x² - 2 μ Σ r x + μ² Σ r, from sums already at hand.
-        centred_second = scatter_second
-        if fit_mean:
-            centred_second = (
-                scatter_second
-                - 2 * means * scatter_first
-                + means * means * scatter_mass_col
-            )
-        if covariance_type == "diag":
-            var = centred_second / mass_col + reg
-            covariances = torch.maximum(var, data.var_floor)
-        else:
-            sizes = grouping.sizes(XT.dtype)
-            # One variance per group: the pooled scatter plus the mean of its
-            # columns' regularisation terms.
-            var = (
-                grouping.group_sum(centred_second) / (sizes * mass)
-                + grouping.group_sum(reg) / sizes
-            )
-            covariances = torch.maximum(var, grouping.group_sum(data.var_floor) / sizes)
+    covariance = COVARIANCES[covariance_type]
+    moments = GaussianMoments(
+        means,
+        mass,
+        mass_col,
+        scatter_first,
+        scatter_second,
+        scatter_mass_col,
+        fit_mean,
+        sums.scatters,
+        scatter_pass,
+    )
+    covariances = covariance.estimate(moments, data, grouping, reg)
 
     bounds, log_density = previous.uniform_bounds, previous.uniform_log_density
     if uniform == "moments":
-        if covariance_type == "full":
-            inlier_var = torch.empty_like(data.var_floor)
-            for cols, cov in zip(grouping.columns, covariances, strict=True):
-                inlier_var[cols] = cov.diagonal()
-        elif covariance_type == "spherical":
-            inlier_var = covariances[grouping.col_group]
-        else:
-            inlier_var = covariances
+        inlier_var = covariance.column_variances(covariances, grouping)
         bounds, log_density = _moment_uniform(
             data.total_first - first,
             data.total_second - second,

@@ -33,6 +33,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sk_deepgum._covariance import COVARIANCES
 from sk_deepgum._em import fit_gum, prepare_data
 from sk_deepgum._gum_math import (
     EM_CHUNK_ROWS,
@@ -88,26 +89,17 @@ def fitted_attributes(
     prior = np_(params.inlier_prior)
     weights = np.stack([prior, 1.0 - prior], axis=-1)
     means = np_(params.means)
-    if covariance_type == "full":
-        covariances = [np_(c) for c in params.covariances]
-    else:
-        covariances = np_(params.covariances)
+    uniform_log_density = np_(params.uniform_log_density)
     if grouped:
         means = [means[cols] for cols in column_groups]
-        if covariance_type == "diag":
-            covariances = [covariances[cols] for cols in column_groups]
-        elif covariance_type == "spherical":
-            covariances = list(covariances)
-        uniform_log_density = np_(params.uniform_log_density)
     else:
-        weights = weights[0]
-        if covariance_type != "diag":
-            covariances = covariances[0]
-        uniform_log_density = np_(params.uniform_log_density)[0]
+        weights, uniform_log_density = weights[0], uniform_log_density[0]
     return {
         "weights_": weights,
         "means_": means,
-        "covariances_": covariances,
+        "covariances_": COVARIANCES[covariance_type].to_public(
+            params.covariances, column_groups, grouped
+        ),
         "uniform_log_density_": uniform_log_density,
         "uniform_bounds_": np_(params.uniform_bounds),
         "groups_": [np.asarray(cols) for cols in column_groups],
@@ -153,17 +145,9 @@ def params_in_units(
 
     cov = params.covariances
     cov = [cpu64(c) for c in cov] if isinstance(cov, list) else cpu64(cov)
-    if covariance_type == "spherical":
-        col_group = make_grouping(column_groups).col_group
-        covariances = cov[col_group] * scale**2
-        covariance_type = "diag"
-    elif covariance_type == "diag":
-        covariances = cov * scale**2
-    else:
-        covariances = [
-            c * torch.outer(scale[cols], scale[cols])
-            for c, cols in zip(cov, column_groups, strict=True)
-        ]
+    covariances, covariance_type = COVARIANCES[covariance_type].in_units(
+        cov, scale, make_grouping(column_groups)
+    )
     log_scale = torch.zeros(len(column_groups), dtype=torch.float64)
     for g, cols in enumerate(column_groups):
         log_scale[g] = torch.log(scale[cols]).sum()
@@ -220,21 +204,11 @@ def params_from_attributes(estimator, dtype, device=None) -> GUMParams:
         means = np.empty(n_features)
         for cols, m in zip(column_groups, estimator.means_, strict=True):
             means[cols] = m
-        if covariance_type == "diag":
-            covariances = np.empty(n_features)
-            for cols, c in zip(column_groups, estimator.covariances_, strict=True):
-                covariances[cols] = c
-            covariances = t(covariances)
-        elif covariance_type == "spherical":
-            covariances = t(np.asarray(estimator.covariances_, dtype=np.float64))
-        else:
-            covariances = [t(c) for c in estimator.covariances_]
     else:
         means = estimator.means_
-        if covariance_type == "full":
-            covariances = [t(estimator.covariances_)]
-        else:
-            covariances = t(np.atleast_1d(estimator.covariances_))
+    covariances = COVARIANCES[covariance_type].from_public(
+        estimator.covariances_, column_groups, grouped, n_features, t
+    )
     return GUMParams(
         t(weights[:, 0]),
         t(means),
@@ -647,9 +621,7 @@ default='moments'
         for cols in self.groups_:
             d = len(cols)
             n += 1  # inlier prior
-            n += {"full": d * (d + 1) // 2, "diag": d, "spherical": 1}[
-                self.covariance_type
-            ]
+            n += COVARIANCES[self.covariance_type].n_parameters(d)
             n += d if self.fit_mean else 0
         if isinstance(self.uniform, str):
             n += 2 * self.n_features_in_  # box centre and width per column
@@ -711,18 +683,14 @@ default='moments'
             )
         rng = check_random_state(self.random_state)
         params = params_from_attributes(self, torch.float64)
+        covariance = COVARIANCES[self.covariance_type]
         bounds = self.uniform_bounds_
         X = np.empty((n_samples, self.n_features_in_))
         is_outlier = np.zeros(n_samples, dtype=bool)
         for g, cols in enumerate(self.groups_):
             outlier = rng.uniform(size=n_samples) >= float(params.inlier_prior[g])
             mean = params.means[cols].numpy()
-            if self.covariance_type == "full":
-                cov = params.covariances[g].numpy()
-            elif self.covariance_type == "diag":
-                cov = np.diag(params.covariances[cols].numpy())
-            else:
-                cov = float(params.covariances[g]) * np.eye(len(cols))
+            cov = covariance.group_matrix(params.covariances, g, cols)
             gauss = rng.multivariate_normal(np.zeros(len(cols)), cov, size=n_samples)
             if self.inlier_df is not None:
                 # A Student-t is a Gaussian divided by sqrt(chi2_nu / nu).

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_deepgum._base import NetRegressorBase
+from sk_deepgum._covariance import COVARIANCES
 from sk_deepgum._data import is_torch_dataset, read_dataset_targets
 from sk_deepgum._em import fit_gum
 from sk_deepgum._gum_math import (
@@ -55,22 +56,9 @@ def loss_precision(
     counts less) but must not act as a learning rate that grows as the fit sharpens,
     hence the normalisation.
     """
-    cov = params.covariances
-    if covariance_type == "full":
-        mean_var = torch.cat([c.diagonal() for c in cov]).mean()
-        precision = torch.zeros(
-            (n_outputs, n_outputs), dtype=cov[0].dtype, device=cov[0].device
-        )
-        for g, cols in enumerate(grouping.columns):
-            eye = torch.eye(len(cols), dtype=cov[g].dtype, device=cov[g].device)
-            block = torch.linalg.inv(
-                (1 - shrinkage) * cov[g] + shrinkage * mean_var * eye
-            )
-            precision[cols[:, None], cols[None, :]] = 0.5 * (block + block.T)
-    else:
-        var = cov if covariance_type == "diag" else cov[grouping.col_group]
-        var = (1 - shrinkage) * var + shrinkage * var.mean()
-        precision = torch.diag(1.0 / var)
+    precision = COVARIANCES[covariance_type].loss_precision(
+        params.covariances, grouping, n_outputs, shrinkage
+    )
     return precision / precision.diagonal().mean()
 
 

@@ -77,6 +77,35 @@ def outputs() -> dict[str, np.ndarray]:
                     out[key + "_score"] = gum.score_samples(residuals)
                     out[key + "_bic"] = np.array([gum.bic(residuals)])
                     out.update(_mixture_attributes(gum, key))
+                    out[key + "_sample"] = gum.set_params(random_state=0).sample(50)[0]
+    from sk_deepgum.mixture import fit_gum, make_grouping
+
+    XT = torch.as_tensor(residuals.T.copy())
+    w = torch.as_tensor(weights)
+    for cov in ("full", "diag", "spherical"):
+        for df in (None, 5.0):
+            for fit_mean in (False, True):
+                result = fit_gum(
+                    XT,
+                    w,
+                    make_grouping([[0, 1], [2, 3]]),
+                    covariance_type=cov,
+                    df=df,
+                    fit_mean=fit_mean,
+                    chunk_size=97,
+                )
+                key = f"fit_gum_chunked_{cov}_{df}_{fit_mean}"
+                p = result.params
+                covs = p.covariances
+                out[key + "_cov"] = (
+                    torch.cat([c.ravel() for c in covs])
+                    if isinstance(covs, list)
+                    else covs
+                ).numpy()
+                out[key + "_rest"] = torch.cat(
+                    [p.inlier_prior, p.means, p.uniform_bounds.ravel()]
+                ).numpy()
+                out[key + "_bounds"] = np.asarray(result.lower_bounds)
     X, y, _ = make_contaminated_regression(
         300, 3, n_targets=2, outlier_rate=0.3, random_state=0
     )
