@@ -62,6 +62,40 @@ TARGETS=(
     sk_deepgum._gum_math:full_scatters
     sk_deepgum._gum_math:sum_chunk
     sk_deepgum._gum_math:m_step_update
+    sk_deepgum._gum_math:GaussianMoments.centred_second
+    sk_deepgum._gum_math:GaussianMoments.scatters
+    # Per covariance type
+    sk_deepgum._covariance:FullCovariance.n_parameters
+    sk_deepgum._covariance:FullCovariance.initial
+    sk_deepgum._covariance:FullCovariance.mahalanobis
+    sk_deepgum._covariance:FullCovariance.estimate
+    sk_deepgum._covariance:FullCovariance.column_variances
+    sk_deepgum._covariance:FullCovariance.loss_precision
+    sk_deepgum._covariance:FullCovariance.in_units
+    sk_deepgum._covariance:FullCovariance.group_matrix
+    sk_deepgum._covariance:FullCovariance.to_public
+    sk_deepgum._covariance:FullCovariance.from_public
+    sk_deepgum._covariance:_PerColumnVariances.mahalanobis
+    sk_deepgum._covariance:_PerColumnVariances.loss_precision
+    sk_deepgum._covariance:DiagCovariance.estimate
+    sk_deepgum._covariance:DiagCovariance.in_units
+    sk_deepgum._covariance:DiagCovariance.group_matrix
+    sk_deepgum._covariance:DiagCovariance.to_public
+    sk_deepgum._covariance:DiagCovariance.from_public
+    sk_deepgum._covariance:SphericalCovariance.initial
+    sk_deepgum._covariance:SphericalCovariance.estimate
+    sk_deepgum._covariance:SphericalCovariance.column_variances
+    sk_deepgum._covariance:SphericalCovariance.in_units
+    sk_deepgum._covariance:SphericalCovariance.group_matrix
+    sk_deepgum._covariance:SphericalCovariance.to_public
+    sk_deepgum._covariance:SphericalCovariance.from_public
+    # Between torch parameters and the public attributes, and units
+    sk_deepgum.mixture:fitted_attributes
+    sk_deepgum.mixture:fit_result_attributes
+    sk_deepgum.mixture:params_from_attributes
+    sk_deepgum.mixture:params_in_units
+    sk_deepgum.mixture:fitted_mixture
+    sk_deepgum.mixture:GaussianUniformMixture.sample
     # Data constants, starting point, EM loop
     sk_deepgum._em:prepare_data
     sk_deepgum._em:initialize_params
@@ -99,6 +133,9 @@ TARGETS=(
     sk_deepgum._training:FitState.set_loss_precision
     sk_deepgum._training:FitState.element_criterion
     sk_deepgum.losses:QuadraticLoss.set_precision
+    # Phase times (fit_seconds_) and the generators' Bayes posterior
+    sk_deepgum._timing:PhaseTimer.phase
+    sk_deepgum.datasets._common:outlier_posterior
 )
 
 if [[ $# -gt 0 ]]; then
