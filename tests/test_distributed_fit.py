@@ -18,8 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from nets import BatchNormNet
-from ports import free_port
+from conftest import BatchNormNet, free_port
 from sklearn.metrics import roc_auc_score
 
 from sk_deepgum import DeepGUMRegressor

@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from nets import TinyNet
+from conftest import TinyNet
 from sklearn.exceptions import NotFittedError
 from skorch.exceptions import DeviceWarning
 

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from nets import TinyNet
+from conftest import TinyNet
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score

@@ -1,0 +1,60 @@
+"""What several test modules share: small backbones and helpers.
+
+The map from package module to test file is in tests/README.md.
+
+Test modules import the classes and helpers here by name (``from conftest import
+TinyNet``): pytest's default import mode (prepend) puts this directory on
+``sys.path`` and registers this file as the module ``conftest``. The backbones must
+live in a module importable by a stable name, because pickling a model pickles its
+backbone class by reference (``conftest.TinyNet``): the persistence tests unpickle
+in this process, and the grid search (loky workers) and the data-parallel tests
+(``torch.multiprocessing.spawn``) rebuild them in child processes, which inherit
+this ``sys.path``.
+"""
+
+import socket
+
+from torch import nn
+
+# ---------------------------------------------------------------------------
+# Backbones
+
+
+class TinyNet(nn.Module):
+    def __init__(self, n_inputs, n_outputs, hidden=8):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(n_inputs, hidden), nn.Tanh(), nn.Linear(hidden, n_outputs)
+        )
+
+    def forward(self, X):
+        return self.body(X)
+
+
+class BatchNormNet(nn.Module):
+    """A backbone with buffers (BatchNorm running statistics, an integer batch
+    counter)."""
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(n_inputs, 16),
+            nn.BatchNorm1d(16),
+            nn.Tanh(),
+            nn.Linear(16, n_outputs),
+        )
+
+    def forward(self, X):
+        return self.body(X)
+
+
+# ---------------------------------------------------------------------------
+# torch.distributed
+
+
+def free_port() -> int:
+    """A port the OS reports free on 127.0.0.1 (released again before returning),
+    for the rendezvous of spawned torch.distributed test processes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
