@@ -28,7 +28,7 @@
 #   killed    : some test failed with the mutant in place (good).
 #   survived  : every covering test passed: either a test is missing, or the mutant
 #               is equivalent (it cannot change any observable result). Inspect one
-#               with `mutmut show <name>`; tests/test_mixture.py lists the survivors
+#               with `mutmut show <name>`; tests/mutation_notes.py lists the survivors
 #               judged equivalent and why (see MUTATION_EQUIVALENT there), and those
 #               that only tests/test_distributed_em.py kills (MUTATION_DISTRIBUTED_ONLY:
 #               it is left out of the selection; check one with
