@@ -166,11 +166,11 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
 }
 
-# Survivors killed by tests/test_distributed_em.py (get_iterator's: by
-# tests/test_distributed_fit.py), which the mutation selection leaves out (they
-# spawn process groups, 10-17 s a run); checked by hand with
-# `MUTANT_UNDER_TEST=NAME python -m pytest tests/test_distributed_em.py` in
-# mutants/. Not killed: initialize_params_3 (the shard's row count for the
+# Survivors killed by tests/distributed/test_distributed_em.py (get_iterator's: by
+# tests/distributed/test_distributed_fit.py), which the mutation selection leaves
+# out (they spawn process groups, 10-17 s a run); checked by hand with
+# `MUTANT_UNDER_TEST=NAME python -m pytest tests/distributed/test_distributed_em.py`
+# in mutants/. Not killed: initialize_params_3 (the shard's row count for the
 # group's) only changes the start's stride in a data-parallel fit of over 131,072
 # rows; prepare_data_141 and _144 reduce the range over the default group, which
 # is the test's group (they differ only for a sub-group of the default one).

@@ -28,9 +28,9 @@ N_ROWS = 301
 CHUNK = 37  # 301 = 8 * 37 + 5: nine chunks, the last one short
 
 # (covariance_type, uniform, df, groups, weighted, fit_mean, dtype), as in
-# test_distributed_em.py — per-column sums, per-group scatter matrices (a second
-# chunked pass for 'full' with a fitted mean), Student-t scale-weighted sums, the
-# min/max range box, weighted quantiles — plus fixed uniform bounds.
+# distributed/test_distributed_em.py — per-column sums, per-group scatter matrices (a
+# second chunked pass for 'full' with a fitted mean), Student-t scale-weighted sums,
+# the min/max range box, weighted quantiles — plus fixed uniform bounds.
 FIXED = "fixed"
 CONFIGS = [
     ("diag", "moments", None, None, False, False, torch.float64),
