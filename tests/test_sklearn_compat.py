@@ -13,8 +13,8 @@ equivalence at a float32 tolerance. DeepGUM passes it as it stands.
 The network estimators run the checks with ``min_rows_per_epoch=0`` (an epoch is one
 pass): the checks fit tables of 10-100 rows dozens of times, and the default floor
 would make each fit 32 optimiser steps per epoch. The floor's own behaviour, weighted
-rows equal to repeated rows included, is tested in ``tests/test_training_budget.py``
-and ``tests/test_sample_weight.py``.
+rows equal to repeated rows included, is tested in
+``tests/base/test_training_budget.py`` and ``tests/test_sample_weight.py``.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
