@@ -14,6 +14,7 @@ this ``sys.path``.
 
 import socket
 
+import numpy as np
 from torch import nn
 
 # ---------------------------------------------------------------------------
@@ -46,6 +47,18 @@ class BatchNormNet(nn.Module):
 
     def forward(self, X):
         return self.body(X)
+
+
+# ---------------------------------------------------------------------------
+# Data
+
+
+def table(n_rows, seed=0):
+    """A clean linear table: 3 standard-normal features, y = X (1, -2, 0.5) plus
+    noise of sd 0.1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
 
 
 # ---------------------------------------------------------------------------
