@@ -61,6 +61,23 @@ def table(n_rows, seed=0):
     return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
 
 
+# Rows for the EM tests (test_em.py, test_gum_math.py).
+EM_ROWS = 301
+EM_CHUNK = 37  # 301 = 8 * 37 + 5: nine chunks, the last one short
+
+
+def em_rows(n_rows=EM_ROWS):
+    """(X, w): 3 columns of Gaussian inliers around 0.3, a quarter of the rows
+    uniform outliers, weights in [0.5, 2] except the first 40 rows', which are 0."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=0.3, scale=[1.0, 0.5, 2.0], size=(n_rows, 3))
+    outliers = rng.random(n_rows) < 0.25
+    X[outliers] = rng.uniform(-15, 15, size=(outliers.sum(), 3))
+    w = rng.uniform(0.5, 2.0, size=n_rows)
+    w[:40] = 0.0  # the whole first chunk of 37 rows carries no weight
+    return X, w
+
+
 # ---------------------------------------------------------------------------
 # torch.distributed
 

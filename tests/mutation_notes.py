@@ -91,7 +91,7 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._em.x_initialize_params__mutmut_75": "bounds' device left out",
     # fit_gum: every caller passes max_iter (the default is never used) and
     # max_iter >= 1 (n_iter's start value is never returned); chunk_size only
-    # bounds memory (tests/test_em_chunks.py checks that chunked results agree);
+    # bounds memory (tests/test_em.py checks that chunked results agree);
     # the uniform mode is only compared with "range" and "moments", so any other
     # value means fixed bounds; the first iteration cannot converge from either
     # infinity; the M-step keeps pi <= 1 - eps, so the prior clamp's upper end
