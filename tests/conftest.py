@@ -15,6 +15,7 @@ this ``sys.path``.
 import socket
 
 import numpy as np
+import pytest
 from torch import nn
 
 # ---------------------------------------------------------------------------
@@ -59,6 +60,17 @@ def table(n_rows, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_rows, 3))
     return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
+
+
+@pytest.fixture(scope="module")
+def weighted_rows():
+    """(X, y, weights): 13 rows, 2 targets (one heavy-tailed, one skewed), integer
+    weights with zeros, for the weighted-equals-repeated-rows tests."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(13, 3))
+    y = np.c_[X[:, 0] + rng.standard_t(2, size=13), rng.exponential(size=13)]
+    weights = np.array([0, 1, 4, 2, 1, 3, 0, 1, 1, 5, 2, 1, 1])
+    return X, y, weights
 
 
 # Rows for the EM tests (test_em.py, test_gum_math.py).
