@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 from torch import nn
 
+from sk_deepgum import DeepGUMRegressor
+from sk_deepgum.baselines import RobustNetRegressor
+
 # ---------------------------------------------------------------------------
 # Backbones
 
@@ -51,7 +54,39 @@ class BatchNormNet(nn.Module):
 
 
 # ---------------------------------------------------------------------------
+# Small network estimators: a few epochs of an 8-unit MLP, seeded
+
+
+def _tiny(defaults, kw):
+    # A small default MLP unless the test brings its own backbone.
+    mlp = {} if "module" in kw else {"module__hidden_layer_sizes": (8,)}
+    return {**defaults, **mlp, "random_state": 0, **kw}
+
+
+def deepgum(**kw):
+    """DeepGUMRegressor: 3 epochs, 1 of them warm-up; ``kw`` overrides."""
+    return DeepGUMRegressor(**_tiny({"max_epochs": 3, "warm_up_epochs": 1}, kw))
+
+
+def robustnet(**kw):
+    """RobustNetRegressor: 2 epochs; ``kw`` overrides."""
+    return RobustNetRegressor(**_tiny({"max_epochs": 2}, kw))
+
+
+FACTORIES = {"DeepGUM": deepgum, "RobustNet": robustnet}
+NET_NAMES = sorted(FACTORIES)
+
+
+# ---------------------------------------------------------------------------
 # Data
+
+
+def make_data(n=60, n_features=3, seed=0):
+    """A clean linear table: y = x0 - 0.5 x1 plus noise of sd 0.1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    y = X[:, 0] - 0.5 * X[:, 1] + 0.1 * rng.normal(size=n)
+    return X, y
 
 
 def table(n_rows, seed=0):
