@@ -1,4 +1,5 @@
-"""What several test modules share: small backbones and helpers.
+"""What several test modules share: small backbones, small network estimators, data
+builders and fixtures, and ``free_port`` for the torch.distributed tests.
 
 The map from package module to test file is in tests/README.md.
 
@@ -54,7 +55,8 @@ class BatchNormNet(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# Small network estimators: a few epochs of an 8-unit MLP, seeded
+# Small network estimators, a few epochs of an 8-unit MLP (unless a test brings its
+# own backbone), seeded: test_validation, test_reliability, test_persistence
 
 
 def _tiny(defaults, kw):
@@ -81,6 +83,7 @@ NET_NAMES = sorted(FACTORIES)
 # Data
 
 
+# test_validation, test_reliability
 def make_data(n=60, n_features=3, seed=0):
     """A clean linear table: y = x0 - 0.5 x1 plus noise of sd 0.1."""
     rng = np.random.default_rng(seed)
@@ -89,6 +92,7 @@ def make_data(n=60, n_features=3, seed=0):
     return X, y
 
 
+# test_training, base/test_training_budget
 def table(n_rows, seed=0):
     """A clean linear table: 3 standard-normal features, y = X (1, -2, 0.5) plus
     noise of sd 0.1."""
@@ -97,6 +101,7 @@ def table(n_rows, seed=0):
     return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
 
 
+# test_target_scaling, test_losses, base/test_sample_weight
 @pytest.fixture(scope="module")
 def weighted_rows():
     """(X, y, weights): 13 rows, 2 targets (one heavy-tailed, one skewed), integer
