@@ -9,7 +9,7 @@ parameter at its default) and the rows it flags, on
   0 / 0.2 / 0.4 / 0.6 (n = 200: 0.4 and 0.6 only), seeds 0-2 (n = 200: 2-5),
   clean test set of 2,000 noise-free rows (``random_state=999``);
 - clean linear tables ``y = X @ (10, -8, 6) + 50 + N(0, 1.2^2)``, ``X ~ N(0, 1)^3``
-  (``tests/test_small_data.py``'s law), n in {10, 20, 50}, table seeds 100-102,
+  (``tests/regressor/test_small_data.py``'s law), n in {10, 20, 50}, table seeds 100-102,
   a linear backbone (``module__hidden_layer_sizes=()``) behind a StandardScaler,
   ``random_state`` 0-2 on each table: rows flagged per fit.
 

@@ -709,7 +709,7 @@ or torch.utils.data.Dataset
             standard deviation of the fitted law: on Gaussian label noise a t
             inlier fits tails the noise does not have, and its standard deviation
             exceeds the noise's (about 1.1 times at :math:`\\nu = 5`, measured in
-            ``tests/test_return_std.py``).
+            ``tests/regressor/test_return_std.py``).
 
         Returns
         -------

@@ -1,4 +1,6 @@
-"""Values and gradients of the element-wise criteria, and the baselines using them."""
+"""Values and gradients of the element-wise criteria, and the baselines using them;
+with integer sample weights, the batch scale (a weighted median and MAD) and the
+losses of the repeated rows."""
 
 import numpy as np
 import pytest
@@ -230,3 +232,81 @@ def test_quadratic_loss_takes_a_new_precision_for_the_next_round():
     with pytest.raises(ValueError, match=r"shape \(2, 2\); got \(3, 3\)"):
         loss.set_precision(torch.eye(3))
     torch.testing.assert_close(loss.precision, torch.from_numpy(P))
+
+
+# ---------------------------------------------------------------------------
+# Sample weights are repeated rows: the batch scale and the losses
+
+
+def test_batch_scale_is_the_mad_of_the_repeated_rows(weighted_rows):
+    _, y, weights = weighted_rows
+    y_rep = np.repeat(y, weights, axis=0)
+    expected = 1.4826 * np.median(np.abs(y_rep - np.median(y_rep, 0)), 0)
+    residual = torch.as_tensor(y)
+    w = torch.as_tensor(weights, dtype=torch.float64)[:, None].expand_as(residual)
+    np.testing.assert_allclose(
+        batch_mad_scale(residual, w)[0].numpy(), expected, rtol=1e-12
+    )
+    # Unweighted, an even count takes the mean of the two middle values (np.median).
+    np.testing.assert_allclose(
+        batch_mad_scale(torch.as_tensor(y_rep))[0].numpy(), expected, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("Loss", [HuberLoss, TukeyLoss])
+def test_weighted_losses_equal_the_repeated_rows(Loss, weighted_rows):
+    _, y, weights = weighted_rows
+    y_pred = torch.zeros(y.shape, dtype=torch.float64)
+    w = torch.as_tensor(weights, dtype=torch.float64)[:, None].expand(y.shape)
+    weighted = (w * Loss()(y_pred, torch.as_tensor(y), weight=w)).sum()
+    y_rep = torch.as_tensor(np.repeat(y, weights, axis=0))
+    repeated = Loss()(torch.zeros_like(y_rep), y_rep).sum()
+    torch.testing.assert_close(weighted, repeated, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_weighted_median_is_that_of_the_repeated_rows(seed):
+    from sk_deepgum.losses import weighted_median
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(9, 2)).round(1)
+    weights = rng.integers(0, 4, size=(9, 2))
+    weights[0] = 1
+    weights[-1, 1] = 30  # one row outweighs all others: the median is its value
+    for d in range(2):
+        repeated = np.repeat(values[:, d], weights[:, d])
+        got = weighted_median(torch.as_tensor(values), torch.as_tensor(weights * 1.0))
+        assert got.shape == (1, 2)
+        assert float(got[0, d]) == pytest.approx(np.median(repeated), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        [1, 1, 5],  # the largest value outweighs the rest: both medians are it
+        [1, 1, 2],  # even count: the upper middle row is the largest value
+        [5, 1, 1],  # the smallest value outweighs the rest
+        [2, 1, 1],  # even count: the lower middle row is the smallest value
+    ],
+)
+def test_weighted_median_at_the_ends_of_the_sorted_values(weights):
+    from sk_deepgum.losses import weighted_median
+
+    values = np.array([3.0, 1.0, 2.0])  # unsorted: weights go with their rows
+    weights = np.array(weights)[[2, 0, 1]]
+    repeated = np.repeat(values, weights)
+    got = weighted_median(
+        torch.as_tensor(values[:, None]), torch.as_tensor(weights[:, None] * 1.0)
+    )
+    assert float(got[0, 0]) == np.median(repeated)
+
+
+def test_weighted_median_of_a_batch_without_weight_is_finite():
+    """A batch whose rows all have zero sample weight (possible with zero weights in
+    the data) still gets a finite scale statistic: the mean of the smallest and
+    largest values. Its loss terms carry zero weight anyway."""
+    from sk_deepgum.losses import weighted_median
+
+    values = torch.tensor([[3.0], [1.0], [2.0]])
+    got = weighted_median(values, torch.zeros(3, 1))
+    assert float(got[0, 0]) == 2.0

@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from nets import TinyNet
+from conftest import TinyNet, deepgum, robustnet
 from sklearn.exceptions import NotFittedError
 from skorch.exceptions import DeviceWarning
 
@@ -28,19 +28,6 @@ def make_data(n=60, seed=0):
 @pytest.fixture(scope="module")
 def data():
     return make_data()
-
-
-def deepgum(**kw):
-    mlp = {} if "module" in kw else {"module__hidden_layer_sizes": (8,)}
-    return DeepGUMRegressor(
-        **{"max_epochs": 3, "warm_up_epochs": 1, "random_state": 0, **mlp, **kw}
-    )
-
-
-def robustnet(**kw):
-    return RobustNetRegressor(
-        **{"max_epochs": 2, "module__hidden_layer_sizes": (8,), "random_state": 0, **kw}
-    )
 
 
 @pytest.fixture(scope="module")

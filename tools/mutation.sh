@@ -28,12 +28,12 @@
 #   killed    : some test failed with the mutant in place (good).
 #   survived  : every covering test passed: either a test is missing, or the mutant
 #               is equivalent (it cannot change any observable result). Inspect one
-#               with `mutmut show <name>`; tests/test_mixture.py lists the survivors
+#               with `mutmut show <name>`; tests/mutation_notes.py lists the survivors
 #               judged equivalent and why (see MUTATION_EQUIVALENT there), and those
-#               that only tests/test_distributed_em.py kills (MUTATION_DISTRIBUTED_ONLY:
-#               it is left out of the selection; check one with
-#               `MUTANT_UNDER_TEST=NAME python -m pytest tests/test_distributed_em.py`
-#               run inside mutants/).
+#               that only tests/distributed/test_distributed_em.py kills
+#               (MUTATION_DISTRIBUTED_ONLY: it is left out of the selection; check
+#               one with `MUTANT_UNDER_TEST=NAME python -m pytest
+#               tests/distributed/test_distributed_em.py` run inside mutants/).
 #   other     : timeout, "no tests" (no selected test reaches the function),
 #               suspicious or not checked (e.g. an interrupted run): rerun them.
 #   score     : killed / (killed + survived + other).

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import table
 from skorch.callbacks import Callback
 
 from sk_deepgum import DeepGUMRegressor
@@ -30,12 +31,6 @@ class BatchRecorder(Callback):
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if training:
             self.epochs[-1].append(batch[0]["index"].cpu().numpy().copy())
-
-
-def table(n_rows, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_rows, 3))
-    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
 
 
 def recorded_epochs(estimator_class, n_rows, **params):

@@ -1,5 +1,6 @@
-"""EM in row chunks: ``fit_gum(..., chunk_size=...)`` sums its statistics over chunks.
+"""The EM driver (_em.py): ``fit_gum``, its starting point and ``prepare_data``.
 
+EM in row chunks: ``fit_gum(..., chunk_size=...)`` sums its statistics over chunks.
 Chunking changes only the order of the floating-point sums, so a chunked fit must
 match the one-chunk fit to rounding, and a chunk larger than the data must be the
 one-chunk fit exactly.
@@ -11,26 +12,21 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+from conftest import EM_CHUNK, EM_ROWS, em_rows
 
 from sk_deepgum.mixture import (
     EM_CHUNK_ROWS,
-    GUMParams,
     check_groups,
-    e_step,
     estimate_inlier_logit,
     fit_gum,
-    m_step,
     make_grouping,
     prepare_data,
 )
 
-N_ROWS = 301
-CHUNK = 37  # 301 = 8 * 37 + 5: nine chunks, the last one short
-
 # (covariance_type, uniform, df, groups, weighted, fit_mean, dtype), as in
-# test_distributed_em.py — per-column sums, per-group scatter matrices (a second
-# chunked pass for 'full' with a fitted mean), Student-t scale-weighted sums, the
-# min/max range box, weighted quantiles — plus fixed uniform bounds.
+# distributed/test_distributed_em.py — per-column sums, per-group scatter matrices (a
+# second chunked pass for 'full' with a fitted mean), Student-t scale-weighted sums,
+# the min/max range box, weighted quantiles — plus fixed uniform bounds.
 FIXED = "fixed"
 CONFIGS = [
     ("diag", "moments", None, None, False, False, torch.float64),
@@ -43,19 +39,9 @@ CONFIGS = [
 ]
 
 
-def _data(n_rows=N_ROWS):
-    rng = np.random.default_rng(0)
-    X = rng.normal(loc=0.3, scale=[1.0, 0.5, 2.0], size=(n_rows, 3))
-    outliers = rng.random(n_rows) < 0.25
-    X[outliers] = rng.uniform(-15, 15, size=(outliers.sum(), 3))
-    w = rng.uniform(0.5, 2.0, size=n_rows)
-    w[:40] = 0.0  # the whole first chunk of 37 rows carries no weight
-    return X, w
-
-
-def _fit(config, chunk_size, n_rows=N_ROWS, **kwargs):
+def _fit(config, chunk_size, n_rows=EM_ROWS, **kwargs):
     covariance_type, uniform, df, groups, weighted, fit_mean, dtype = config
-    X, w = _data(n_rows)
+    X, w = em_rows(n_rows)
     XT = torch.as_tensor(X.T.copy(), dtype=dtype)
     sample_weight = torch.as_tensor(w, dtype=dtype) if weighted else None
     if uniform == FIXED:
@@ -122,8 +108,8 @@ def _assert_close(got, expected, rtol):
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(map(str, c)))
 def test_chunked_fit_matches_one_chunk(config):
-    one_chunk = _fit(config, chunk_size=N_ROWS, max_iter=50)
-    chunked = _fit(config, chunk_size=CHUNK, max_iter=50)
+    one_chunk = _fit(config, chunk_size=EM_ROWS, max_iter=50)
+    chunked = _fit(config, chunk_size=EM_CHUNK, max_iter=50)
     assert one_chunk["n_iter"] > 2  # EM really iterated: the sums were reused
     rtol = 1e-5 if config[-1] == torch.float32 else 1e-10
     _assert_close(chunked, one_chunk, rtol)
@@ -132,8 +118,8 @@ def test_chunked_fit_matches_one_chunk(config):
 @pytest.mark.parametrize("config", CONFIGS[:3], ids=lambda c: "-".join(map(str, c)))
 def test_chunk_larger_than_data_is_exactly_one_chunk(config):
     default = _fit(config, chunk_size=None, max_iter=50)
-    larger = _fit(config, chunk_size=10 * N_ROWS, max_iter=50)
-    assert N_ROWS < EM_CHUNK_ROWS
+    larger = _fit(config, chunk_size=10 * EM_ROWS, max_iter=50)
+    assert EM_ROWS < EM_CHUNK_ROWS
     assert default["n_iter"] == larger["n_iter"]
     assert default["covariances"] is not larger["covariances"]
     for a, b in zip(_tensors(default), _tensors(larger), strict=True):
@@ -156,35 +142,40 @@ def test_range_box_ignores_zero_weight_rows_across_chunks():
     # Rows 0..39 have zero weight: the first chunk has none with positive weight
     # and must not contribute to (or break) the min-max box.
     config = ("diag", "range", None, None, True, False, torch.float64)
-    X, w = _data()
+    X, w = em_rows()
     expected = np.stack([X[w > 0].min(0), X[w > 0].max(0)], axis=1)
     assert not np.allclose(expected, np.stack([X.min(0), X.max(0)], axis=1))
-    got = _fit(config, chunk_size=CHUNK, max_iter=3)["uniform_bounds"]
+    got = _fit(config, chunk_size=EM_CHUNK, max_iter=3)["uniform_bounds"]
     np.testing.assert_array_equal(got.numpy(), expected)
 
 
 def test_inputs_are_not_modified():
-    X, w = _data()
+    X, w = em_rows()
     XT = torch.as_tensor(X.T.copy())
     weights = torch.as_tensor(w)
     XT_before, weights_before = XT.clone(), weights.clone()
     grouping = make_grouping(check_groups(None, 3))
     fit_gum(
-        XT, weights, grouping, covariance_type="full", fit_mean=True, chunk_size=CHUNK
+        XT,
+        weights,
+        grouping,
+        covariance_type="full",
+        fit_mean=True,
+        chunk_size=EM_CHUNK,
     )
     assert torch.equal(XT, XT_before)
     assert torch.equal(weights, weights_before)
 
 
 def test_no_positive_weight_is_a_clear_error():
-    X, _ = _data()
+    X, _ = em_rows()
     grouping = make_grouping(check_groups(None, 3))
     with pytest.raises(ValueError, match="positive sample weight"):
         fit_gum(
             torch.as_tensor(X.T.copy()),
-            torch.zeros(N_ROWS, dtype=torch.float64),
+            torch.zeros(EM_ROWS, dtype=torch.float64),
             grouping,
-            chunk_size=CHUNK,
+            chunk_size=EM_CHUNK,
         )
 
 
@@ -199,7 +190,7 @@ def test_no_positive_weight_is_a_clear_error():
     ],
 )
 def test_bad_chunk_size_is_rejected(chunk_size, error):
-    X, _ = _data()
+    X, _ = em_rows()
     XT = torch.as_tensor(X.T.copy())
     grouping = make_grouping(check_groups(None, 3))
     with pytest.raises(error, match=r"chunk_size must be a positive integer.*got"):
@@ -211,69 +202,16 @@ def test_bad_chunk_size_is_rejected(chunk_size, error):
 
 def test_numpy_integer_chunk_size_is_accepted():
     config = CONFIGS[0]
-    expected = _fit(config, chunk_size=CHUNK, max_iter=5)
-    got = _fit(config, chunk_size=np.int64(CHUNK), max_iter=5)
+    expected = _fit(config, chunk_size=EM_CHUNK, max_iter=5)
+    got = _fit(config, chunk_size=np.int64(EM_CHUNK), max_iter=5)
     for a, b in zip(_tensors(expected), _tensors(got), strict=True):
         assert torch.equal(a, b)
-
-
-@pytest.mark.parametrize("chunk_size", [None, CHUNK])
-def test_inlier_logit_defaults_to_the_fitted_mean(chunk_size):
-    # estimate_inlier_logit's defaults (fit_mean=True, Gaussian) against the log-odds
-    # log(π N(x; μ, Σ)) - log((1 - π) γ) written out with scipy.
-    from scipy.stats import multivariate_normal
-
-    X, _ = _data()
-    XT = torch.as_tensor(X.T.copy())
-    grouping = make_grouping(check_groups(None, 3))
-    params = fit_gum(XT, None, grouping, fit_mean=True, max_iter=5).params
-    assert np.all(np.abs(params.means.numpy()) > 0.05)  # the data's mean is 0.3
-    logit, _ = estimate_inlier_logit(
-        XT, params, grouping, "diag", chunk_size=chunk_size
-    )
-    prior = float(params.inlier_prior[0])
-    log_normal = multivariate_normal(
-        params.means.numpy(), np.diag(params.covariances.numpy())
-    ).logpdf(X)
-    expected = (
-        np.log(prior)
-        + log_normal
-        - np.log1p(-prior)
-        - float(params.uniform_log_density[0])
-    )
-    np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)
-
-
-@pytest.mark.parametrize("chunk_size", [None, CHUNK])
-@pytest.mark.parametrize("covariance_type", ["diag", "full"])
-def test_inlier_logit_without_fit_mean_ignores_the_means(covariance_type, chunk_size):
-    # fit_mean=False means a zero-mean Gaussian, whatever params.means holds.
-    from scipy.stats import multivariate_normal
-
-    X, _ = _data()
-    XT = torch.as_tensor(X.T.copy())
-    grouping = make_grouping(check_groups(None, 3))
-    params = fit_gum(
-        XT, None, grouping, covariance_type=covariance_type, fit_mean=True, max_iter=5
-    ).params
-    logit, _ = estimate_inlier_logit(
-        XT, params, grouping, covariance_type, fit_mean=False, chunk_size=chunk_size
-    )
-    cov = params.covariances
-    cov = cov[0].numpy() if covariance_type == "full" else np.diag(cov.numpy())
-    prior = float(params.inlier_prior[0])
-    expected = (
-        np.log(prior / (1 - prior))
-        + multivariate_normal(np.zeros(3), cov).logpdf(X)
-        - float(params.uniform_log_density[0])
-    )
-    np.testing.assert_allclose(logit[0].numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
 def test_fit_gum_defaults_are_the_documented_values(capsys):
     # fit_gum is public: a call that leaves the options out must be the plain
     # maximum-likelihood GUM its docstring describes, and print nothing.
-    X, w = _data()
+    X, w = em_rows()
     XT = torch.as_tensor(X.T.copy())
     grouping = make_grouping(check_groups(None, 3))
     implicit = fit_gum(XT, None, grouping)
@@ -328,7 +266,7 @@ def test_em_starts_from_the_documented_robust_point(covariance_type):
     # here from initialize_params' docstring: the median as centre, the variance
     # from the 25 % quantile of |x - median| (0.3186 sd for a Gaussian) plus
     # reg_covar x the column's variance, the min-max box, the given prior.
-    X, _ = _data()
+    X, _ = em_rows()
     q = scipy.stats.norm.ppf(0.625)  # the 25 % quantile of |Z|, Z standard normal
     centre = np.median(X, axis=0)
     spread = np.quantile(np.abs(X - centre), 0.25, axis=0, method="inverted_cdf")
@@ -340,80 +278,6 @@ def test_em_starts_from_the_documented_robust_point(covariance_type):
     assert first == pytest.approx(expected, rel=1e-10)
 
 
-def test_outlier_mass_at_the_floor_keeps_the_previous_box():
-    """An outlier mass of exactly the mass floor, 10 eps x the total weight, is
-    numerically zero: the moment-matched box keeps the previous one.
-
-    With nothing to estimate them from, the outlier-weighted moments are rounding
-    noise; a box built from them would jump onto the data. Four rows with
-    responsibility 1 - 10 eps each (exact in float64, and so are their sums) leave an
-    outlier mass of exactly 40 eps = 10 eps x 4.
-    """
-    eps = np.finfo(np.float64).eps
-    XT = torch.tensor([[-3.0, -1.0, 2.0, 5.0]], dtype=torch.float64)
-    resp = torch.full((1, 4), 1.0 - 10 * eps, dtype=torch.float64)
-    assert 4.0 - float(resp.sum()) == 10 * eps * 4
-    previous = GUMParams(
-        torch.tensor([0.5], dtype=torch.float64),
-        torch.zeros(1, dtype=torch.float64),
-        torch.ones(1, dtype=torch.float64),
-        torch.tensor([-np.log(100.0)], dtype=torch.float64),
-        torch.tensor([[-50.0, 50.0]], dtype=torch.float64),
-    )
-    grouping = make_grouping(check_groups(None, 1))
-    params = m_step(
-        prepare_data(XT, None), resp, previous, grouping, "diag", "moments", False, 0.0
-    )
-    assert params.uniform_bounds.tolist() == [[-50.0, 50.0]]
-    assert params.uniform_log_density.tolist() == [-np.log(100.0)]
-
-
-def test_e_step_defaults_to_the_fitted_mean_and_a_gaussian():
-    """e_step's defaults (fit_mean=True, df=None) are the log-odds of a Gaussian
-    centred at ``params.means``, written out with scipy, and no Student-t scales.
-
-    e_step is public: a caller who leaves the options out must get the documented
-    model, not a zero-mean one (the data's mean here is 0.3, far from 0).
-    """
-    X, _ = _data()
-    XT = torch.as_tensor(X.T.copy())
-    grouping = make_grouping(check_groups(None, 3))
-    params = fit_gum(XT, None, grouping, fit_mean=True, max_iter=5).params
-    assert np.all(np.abs(params.means.numpy()) > 0.05)
-    logit, outlier_term, scales = e_step(XT, params, grouping, "diag")
-    assert scales is None
-    prior = float(params.inlier_prior[0])
-    log_normal = scipy.stats.multivariate_normal(
-        params.means.numpy(), np.diag(params.covariances.numpy())
-    ).logpdf(X)
-    log_outlier = np.log1p(-prior) + float(params.uniform_log_density[0])
-    assert float(outlier_term[0]) == pytest.approx(log_outlier, rel=1e-12)
-    np.testing.assert_allclose(
-        logit[0].numpy(), np.log(prior) + log_normal - log_outlier, rtol=1e-10
-    )
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_inlier_prior_stays_at_least_eps_when_every_row_is_an_outlier(dtype):
-    """With every responsibility exactly 0 (and no pseudo-count) the M-step's prior
-    is eps of the dtype, not 0.
-
-    The mirror of the upper clamp (test_mixture's every-row-an-inlier test): like
-    GaussianMixture's weights, both components keep a weight of at least eps, so
-    log(prior), which the E-step, the log-likelihood and score_samples use, stays
-    finite.
-    """
-    X, _ = _data()
-    XT = torch.as_tensor(X.T.copy(), dtype=dtype)
-    grouping = make_grouping(check_groups(None, 3))
-    data = prepare_data(XT, None)
-    previous = fit_gum(XT, None, grouping, max_iter=2).params
-    resp = torch.zeros((1, N_ROWS), dtype=dtype)
-    params = m_step(data, resp, previous, grouping, "diag", "moments", False, 1e-6)
-    assert params.inlier_prior.tolist() == [torch.finfo(dtype).eps]
-    assert torch.isfinite(torch.log(params.inlier_prior)).all()
-
-
 def test_em_starts_from_the_column_variance_where_most_rows_are_tied():
     """A column whose rows mostly coincide has a zero 25 % quantile of |x - median|:
     initialize_params then starts from the column's weighted variance (plus
@@ -423,8 +287,8 @@ def test_em_starts_from_the_column_variance_where_most_rows_are_tied():
     every other row an outlier. The first recorded log-likelihood is that of the
     start, written out here with scipy.
     """
-    X, _ = _data()
-    X[: int(0.6 * N_ROWS), 0] = 2.0  # 60 % of column 0 tied at its median
+    X, _ = em_rows()
+    X[: int(0.6 * EM_ROWS), 0] = 2.0  # 60 % of column 0 tied at its median
     q = scipy.stats.norm.ppf(0.625)
     centre = np.median(X, axis=0)
     assert centre[0] == 2.0
@@ -447,8 +311,8 @@ def test_prepare_data_returns_the_documented_totals_floors_and_chunking(weighted
     Every EM pass runs on data.chunk_size and data.X2T: keeping the caller's chunk
     size (and no (D, n) cache beyond one chunk) is what bounds the fit's memory.
     """
-    X, w = _data()
-    w = w if weighted else np.ones(N_ROWS)
+    X, w = em_rows()
+    w = w if weighted else np.ones(EM_ROWS)
     XT = torch.as_tensor(X.T.copy())
     sample_weight = torch.as_tensor(w) if weighted else None
     eps = np.finfo(np.float64).eps
@@ -457,8 +321,8 @@ def test_prepare_data_returns_the_documented_totals_floors_and_chunking(weighted
     mean_sq = (X**2).T @ w / sum_w
     var_floor = 10 * eps * mean_sq + np.sqrt(np.finfo(np.float64).tiny)
     kept = X[w > 0]
-    data = prepare_data(XT, sample_weight, chunk_size=CHUNK)
-    assert data.chunk_size == CHUNK
+    data = prepare_data(XT, sample_weight, chunk_size=EM_CHUNK)
+    assert data.chunk_size == EM_CHUNK
     assert data.X2T is None
     assert float(data.sum_w) == pytest.approx(sum_w, rel=1e-13)
     np.testing.assert_allclose(data.total_first.numpy(), X.T @ w, rtol=1e-12)
@@ -472,8 +336,8 @@ def test_prepare_data_returns_the_documented_totals_floors_and_chunking(weighted
     np.testing.assert_array_equal(
         data.data_range.numpy(), np.c_[kept.min(0), kept.max(0)]
     )
-    one_chunk = prepare_data(XT, sample_weight, chunk_size=N_ROWS)
-    assert one_chunk.chunk_size == N_ROWS
+    one_chunk = prepare_data(XT, sample_weight, chunk_size=EM_ROWS)
+    assert one_chunk.chunk_size == EM_ROWS
     assert torch.equal(one_chunk.X2T, XT * XT)
     assert prepare_data(XT, sample_weight).chunk_size == EM_CHUNK_ROWS
 
@@ -481,12 +345,12 @@ def test_prepare_data_returns_the_documented_totals_floors_and_chunking(weighted
 def test_no_positive_weight_message_is_the_documented_one():
     """With no weighted row, the error says what is wrong and the remedy, word
     for word (a user reads it; the test above only matches a fragment)."""
-    X, _ = _data()
+    X, _ = em_rows()
     message = (
         "No row has a positive sample weight (or there are no rows): the "
         "mixture cannot be fitted. Give at least one row a positive weight."
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         prepare_data(
-            torch.as_tensor(X.T.copy()), torch.zeros(N_ROWS, dtype=torch.float64)
+            torch.as_tensor(X.T.copy()), torch.zeros(EM_ROWS, dtype=torch.float64)
         )

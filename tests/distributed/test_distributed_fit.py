@@ -18,8 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from nets import BatchNormNet
-from ports import free_port
+from conftest import BatchNormNet, free_port
 from sklearn.metrics import roc_auc_score
 
 from sk_deepgum import DeepGUMRegressor
@@ -32,7 +31,7 @@ from sk_deepgum.datasets import make_contaminated_regression
 WORLD_SIZE = 2
 N_ROWS = 400
 SPLIT = 150  # uneven shards: rank 0 holds rows [0, 150), rank 1 rows [150, 400)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _data():
@@ -159,7 +158,7 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
             message = str(exc)
         Path(out_dir, "stale.pkl").write_bytes(pickle.dumps((message,)))
     # Skip interpreter finalisation: gloo's worker threads can still hold Python
-    # objects then and abort the process (see tests/test_distributed_em.py).
+    # objects then and abort the process (see test_distributed_em.py).
     os._exit(0)
 
 

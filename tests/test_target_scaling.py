@@ -1,8 +1,9 @@
-"""Integer sample weights are repeated rows: in the robust target scale, in the
-Huber/Tukey batch scale and in whole fits (sets within one batch, so SGD takes the
-same full-batch steps; ``min_rows_per_epoch`` repeats them, as many for both).
+"""The robust target scale (_target_scaling.py) the network estimators fit on: each
+target column's median and 1.4826 MAD, the IQR / 1.349 then the standard deviation
+where the MAD is 0, a constant column left unscaled with a warning; with integer
+sample weights, the scale of the repeated rows.
 
-Every expected value is computed here with numpy on the repeated rows.
+Every expected value is computed here with numpy (on the repeated rows).
 """
 
 import sys
@@ -10,20 +11,9 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.baselines import RobustNetRegressor
-from sk_deepgum.losses import HuberLoss, TukeyLoss, batch_mad_scale
-
-
-@pytest.fixture(scope="module")
-def weighted_rows():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(13, 3))
-    y = np.c_[X[:, 0] + rng.standard_t(2, size=13), rng.exponential(size=13)]
-    weights = np.array([0, 1, 4, 2, 1, 3, 0, 1, 1, 5, 2, 1, 1])
-    return X, y, weights
 
 
 def test_target_scale_is_the_median_and_mad_of_the_repeated_rows(weighted_rows):
@@ -35,62 +25,6 @@ def test_target_scale_is_the_median_and_mad_of_the_repeated_rows(weighted_rows):
         model = Model(max_epochs=1, random_state=0).fit(X, y, sample_weight=weights)
         np.testing.assert_allclose(model.target_centre_, centre, rtol=1e-12)
         np.testing.assert_allclose(model.target_scale_, scale, rtol=1e-12)
-
-
-def test_batch_scale_is_the_mad_of_the_repeated_rows(weighted_rows):
-    _, y, weights = weighted_rows
-    y_rep = np.repeat(y, weights, axis=0)
-    expected = 1.4826 * np.median(np.abs(y_rep - np.median(y_rep, 0)), 0)
-    residual = torch.as_tensor(y)
-    w = torch.as_tensor(weights, dtype=torch.float64)[:, None].expand_as(residual)
-    np.testing.assert_allclose(
-        batch_mad_scale(residual, w)[0].numpy(), expected, rtol=1e-12
-    )
-    # Unweighted, an even count takes the mean of the two middle values (np.median).
-    np.testing.assert_allclose(
-        batch_mad_scale(torch.as_tensor(y_rep))[0].numpy(), expected, rtol=1e-12
-    )
-
-
-@pytest.mark.parametrize("Loss", [HuberLoss, TukeyLoss])
-def test_weighted_losses_equal_the_repeated_rows(Loss, weighted_rows):
-    _, y, weights = weighted_rows
-    y_pred = torch.zeros(y.shape, dtype=torch.float64)
-    w = torch.as_tensor(weights, dtype=torch.float64)[:, None].expand(y.shape)
-    weighted = (w * Loss()(y_pred, torch.as_tensor(y), weight=w)).sum()
-    y_rep = torch.as_tensor(np.repeat(y, weights, axis=0))
-    repeated = Loss()(torch.zeros_like(y_rep), y_rep).sum()
-    torch.testing.assert_close(weighted, repeated, rtol=1e-12, atol=0)
-
-
-@pytest.mark.parametrize("loss", ["l2", "huber", "tukey"])
-def test_weighted_fit_equals_repeated_rows_fit(loss, weighted_rows):
-    X, y, weights = weighted_rows
-    params = dict(loss=loss, max_epochs=5, batch_size=64, random_state=0)
-    weighted = RobustNetRegressor(**params).fit(X, y, sample_weight=weights)
-    repeated = RobustNetRegressor(**params).fit(
-        np.repeat(X, weights, axis=0), np.repeat(y, weights, axis=0)
-    )
-    np.testing.assert_allclose(
-        weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6
-    )
-
-
-def test_weighted_deepgum_fit_equals_repeated_rows_fit(weighted_rows):
-    # Default min_rows_per_epoch: 13 and 22 rows within a batch of 32, so both fits
-    # take 32 full-batch steps per epoch.
-    X, y, weights = weighted_rows
-    params = dict(max_epochs=4, warm_up_epochs=2, random_state=0)
-    weighted = DeepGUMRegressor(**params).fit(X, y, sample_weight=weights)
-    repeated = DeepGUMRegressor(**params).fit(
-        np.repeat(X, weights, axis=0), np.repeat(y, weights, axis=0)
-    )
-    np.testing.assert_allclose(
-        weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6
-    )
-    np.testing.assert_allclose(
-        weighted.mixture_.weights_, repeated.mixture_.weights_, rtol=1e-5
-    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -113,60 +47,14 @@ def test_weighted_quantiles_are_those_of_the_repeated_rows(seed):
     )
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_weighted_median_is_that_of_the_repeated_rows(seed):
-    from sk_deepgum.losses import weighted_median
-
-    rng = np.random.default_rng(seed)
-    values = rng.normal(size=(9, 2)).round(1)
-    weights = rng.integers(0, 4, size=(9, 2))
-    weights[0] = 1
-    weights[-1, 1] = 30  # one row outweighs all others: the median is its value
-    for d in range(2):
-        repeated = np.repeat(values[:, d], weights[:, d])
-        got = weighted_median(torch.as_tensor(values), torch.as_tensor(weights * 1.0))
-        assert got.shape == (1, 2)
-        assert float(got[0, d]) == pytest.approx(np.median(repeated), abs=1e-12)
-
-
-@pytest.mark.parametrize(
-    "weights",
-    [
-        [1, 1, 5],  # the largest value outweighs the rest: both medians are it
-        [1, 1, 2],  # even count: the upper middle row is the largest value
-        [5, 1, 1],  # the smallest value outweighs the rest
-        [2, 1, 1],  # even count: the lower middle row is the smallest value
-    ],
-)
-def test_weighted_median_at_the_ends_of_the_sorted_values(weights):
-    from sk_deepgum.losses import weighted_median
-
-    values = np.array([3.0, 1.0, 2.0])  # unsorted: weights go with their rows
-    weights = np.array(weights)[[2, 0, 1]]
-    repeated = np.repeat(values, weights)
-    got = weighted_median(
-        torch.as_tensor(values[:, None]), torch.as_tensor(weights[:, None] * 1.0)
-    )
-    assert float(got[0, 0]) == np.median(repeated)
-
-
-def test_weighted_median_of_a_batch_without_weight_is_finite():
-    """A batch whose rows all have zero sample weight (possible with zero weights in
-    the data) still gets a finite scale statistic: the mean of the smallest and
-    largest values. Its loss terms carry zero weight anyway."""
-    from sk_deepgum.losses import weighted_median
-
-    values = torch.tensor([[3.0], [1.0], [2.0]])
-    got = weighted_median(values, torch.zeros(3, 1))
-    assert float(got[0, 0]) == 2.0
-
-
 FALLBACK_TARGETS = {
     # 6 of 10 targets equal: MAD 0, so the IQR (averaged inverse CDF) / 1.349.
     "iqr": 10 + np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4.0]),
     # 8 of 10 equal: MAD and IQR 0, so the (population) standard deviation.
     "std": 10 + np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 5.0]),
 }
+
+
 # Weights that keep each fallback in force on the repeated rows.
 FALLBACK_WEIGHTS = {
     "iqr": np.array([1, 1, 1, 1, 1, 2, 1, 2, 1, 1.0]),
@@ -267,19 +155,3 @@ def test_a_spread_just_above_float32_tiny_is_scaled():
     # abs=0: pytest.approx's default absolute tolerance (1e-12) would accept any
     # number this small.
     assert model.target_scale_[0] == pytest.approx(expected, rel=1e-12, abs=0)
-
-
-def test_the_training_loss_is_the_weighted_mean_loss():
-    # One batch and a step too small to move the network: the recorded epoch loss
-    # is sum_n w_n 1/2 e_n^2 / sum_n w_n on the standardised residuals of the
-    # (unchanged) network, whatever the scale of the weights.
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
-    weights = rng.uniform(0.5, 3.0, size=20)
-    for scale in (1.0, 100.0):
-        model = RobustNetRegressor(
-            max_epochs=1, batch_size=20, lr=1e-12, swa_start=None, random_state=0
-        ).fit(X, y, sample_weight=scale * weights)
-        e = (y - model.predict(X)) / model.target_scale_[0]
-        expected = np.sum(weights * 0.5 * e**2) / np.sum(weights)
-        assert model.net_.history[-1, "train_loss"] == pytest.approx(expected, rel=1e-5)

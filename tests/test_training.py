@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import table
 from skorch.callbacks import Callback
 from torch import nn
 
@@ -47,12 +48,6 @@ class ModeSwitcher(Callback):
     def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
         if training:
             self.modes.append([m.training for m in net.module_.modules()])
-
-
-def table(n_rows, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_rows, 3))
-    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n_rows)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from nets import BatchNormNet
+from conftest import BatchNormNet
 from skorch.callbacks import Callback
 
 from sk_deepgum import DeepGUMRegressor

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from ports import free_port
+from conftest import free_port
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 

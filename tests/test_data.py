@@ -1,4 +1,5 @@
-"""A torch Dataset of (x, y) pairs as X for the network estimators (issue 7)."""
+"""A torch Dataset of (x, y) pairs as X for the network estimators (issue 7): the
+Dataset input of _data.py, through the estimators."""
 
 import pickle
 

@@ -1,4 +1,5 @@
-"""Tests written while tests/ is being reorganised; they move to their module's file."""
+"""``fit_seconds_``: the phase timer of sk_deepgum/_timing.py, through both network
+estimators."""
 
 import time
 
@@ -73,37 +74,3 @@ def test_fit_seconds_charges_each_phase_its_forward_calls(estimator):
     else:
         assert seconds["em"] > 0.0
     assert sum(seconds[p] for p in ("sgd", "residual_pass", "em")) <= seconds["total"]
-
-
-class CountingNet(nn.Module):
-    """A linear backbone counting its eval-mode forward calls on more than the
-    2-row output probe: the passes over the rows that give residuals."""
-
-    passes = 0
-
-    def __init__(self, n_inputs, n_outputs):
-        super().__init__()
-        self.linear = nn.Linear(n_inputs, n_outputs)
-
-    def forward(self, X):
-        if not self.training and len(X) > 2:
-            CountingNet.passes += 1
-        return self.linear(X)
-
-
-def test_without_a_hold_out_each_round_makes_one_pass_over_the_rows():
-    # One EM round per residual pass: the scores of the returned network reuse its
-    # last round's residuals instead of a second, identical pass.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, 3)).astype(np.float32)
-    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)
-    CountingNet.passes = 0
-    model = DeepGUMRegressor(
-        module=CountingNet,
-        max_epochs=5,
-        warm_up_epochs=2,
-        epochs_per_round=1,
-        batch_size=1024,
-        random_state=0,
-    ).fit(X, y)
-    assert CountingNet.passes == len(model.history_) == 4

@@ -1,0 +1,227 @@
+"""Mutation-testing notes (tools/mutation.sh): the survivors and why they survive.
+
+Not a test module. MUTATION_EQUIVALENT: survivors judged equivalent, with the reason;
+MUTATION_DISTRIBUTED_ONLY: survivors killed only by the data-parallel tests, which the
+mutation selection in pyproject.toml leaves out.
+"""
+
+# Survivors of tools/mutation.sh judged equivalent: no input can change an observable
+# result. Name (see the change with `mutmut show NAME`) and the reason.
+MUTATION_EQUIVALENT = {
+    # X2T is documented as the cached XT * XT: recomputing the squares instead of
+    # using (or slicing) the cache gives the same squares, bitwise.
+    "sk_deepgum._gum_math.x__mahalanobis__mutmut_16": "always XT * XT, never X2T",
+    "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_12": "one chunk: X2T=None",
+    "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_19": "one chunk: X2T omitted",
+    "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_33": "chunks: X2T=None",
+    "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_40": "chunks: X2T omitted",
+    "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_44": "chunks: X2T never sliced",
+    # n == chunk_size then takes the loop, whose single chunk is rows 0..n: the same
+    # e_step on the same columns.
+    "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_6": "n < chunk_size",
+    # _sum_chunk: work moved, not results changed. The first-moment sums are only
+    # read when needed; 'full' scatters left out of the first pass are computed by
+    # m_step_update's second pass (scatter_pass) around the same means.
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_31": "first sums always computed",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_68": "full scatters in pass 2",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_69": "full scatters in pass 2",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_70": "full scatters in pass 2",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_72": "full scatters in pass 2",
+    # robust_target_scale: weighted_quantiles never selects a zero-weight row for
+    # 0 < q < 1 (its running sum only crosses the target on a positive weight), and
+    # np.average ignores zero weights, so keeping such rows changes nothing.
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_4": "weight >= 0 kept",
+    # The threshold's boundary (scale == tiny * max(|centre|, 1) exactly) cannot be
+    # reached by 1.4826 MAD, IQR / 1.349 or a std except by construction; and for
+    # |centre| > 1 any non-zero spread is at least float64's eps * |centre|, far
+    # above both tiny * |centre| and tiny / |centre|.
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_68": "scale >= threshold",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_69": "tiny / max(|c|, 1)",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_78": "constant: >= threshold",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_79": "constant: tiny / max(|c|, 1)",
+    # warnings.warn's category defaults to UserWarning.
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_87": "category None",
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_90": "category left out",
+    # loss_precision: the device of the zeros and of the identity only matters on
+    # CUDA, where it must match the covariances' (the GPU check covers it); the
+    # regressor's mixture is float32, torch's default dtype, so dropping the eye's
+    # dtype changes nothing there (in a float64 call it rounds λ mean(diag Σ) to
+    # float32 once, 1e-8 relative); a constant factor on every block is undone by
+    # the normalisation to mean diagonal 1.
+    "sk_deepgum.regressor.x_loss_precision__mutmut_11": "zeros on the default device",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_14": "zeros' device left out",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_20": "eye: default dtype",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_21": "eye on the default device",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_23": "eye's dtype left out",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_24": "eye's device left out",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_35": "1.5 (B + B^T): normalised",
+    "sk_deepgum.regressor.x_loss_precision__mutmut_52": "2 / var: normalised",
+    # weighted_median: fewer than n running sums lie below half the total (the last
+    # one is the total), so the lower index never reaches the clamp.
+    "sk_deepgum.losses.x_weighted_median__mutmut_31": "lower clamp n + 1",
+    # Huber at u == delta exactly: both branches give 0.5 delta^2, slope delta.
+    "sk_deepgum.losses.xǁHuberLossǁforward__mutmut_17": "u < delta",
+    # Tukey: the flag is only read as a truth value; None ends the warm-up as False.
+    "sk_deepgum.losses.xǁTukeyLossǁforward__mutmut_21": "warming_up = None",
+    # e_step: like _mahalanobis_16, the squares recomputed instead of cached.
+    "sk_deepgum._gum_math.x_e_step__mutmut_16": "X2T=None",
+    # m_step_update: recomputing the scatters in the second pass gives the scatters
+    # around the same means (as _sum_chunk's); group sizes are counts, exact in any
+    # float dtype and promoted to the data's; the zips are over equal lengths.
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_44": "scatters always in pass 2",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_87": "sizes in the default dtype",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_113": "zip strict=None",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_116": "zip strict left out",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_117": "zip strict=False",
+    # _n_parameters: d (d + 1) is even, so / 2 is the same count (as a float).
+    "sk_deepgum.mixture.xǁGaussianUniformMixtureǁ_n_parameters__mutmut_11": "/ 2",
+    # initialize_params: the exact tie var == var_floor (a quantile spread equal to
+    # the data-relative floor to the last bit); the sizes as in m_step_update; fixed
+    # bounds reach it in
+    # the data's dtype from every caller (GaussianUniformMixture converts them, the
+    # regressor passes float32 like its residuals); devices only matter on CUDA.
+    # Starting from every row instead of the strided subsample above 131,072 rows
+    # gives a start within the quantiles' sampling error, and EM the same fit.
+    "sk_deepgum._em.x_initialize_params__mutmut_7": "start from every row",
+    "sk_deepgum._em.x_initialize_params__mutmut_46": "var >= var_floor",
+    "sk_deepgum._em.x_initialize_params__mutmut_68": "sizes in the default dtype",
+    "sk_deepgum._em.x_initialize_params__mutmut_72": "bounds' dtype None",
+    "sk_deepgum._em.x_initialize_params__mutmut_73": "bounds' device None",
+    "sk_deepgum._em.x_initialize_params__mutmut_74": "bounds' dtype left out",
+    "sk_deepgum._em.x_initialize_params__mutmut_75": "bounds' device left out",
+    # fit_gum: every caller passes max_iter (the default is never used) and
+    # max_iter >= 1 (n_iter's start value is never returned); chunk_size only
+    # bounds memory (tests/test_em.py checks that chunked results agree);
+    # the uniform mode is only compared with "range" and "moments", so any other
+    # value means fixed bounds; the first iteration cannot converge from either
+    # infinity; the M-step keeps pi <= 1 - eps, so the prior clamp's upper end
+    # never binds.
+    "sk_deepgum._em.x_fit_gum__mutmut_8": "default max_iter 101",
+    "sk_deepgum._em.x_fit_gum__mutmut_18": "chunk_size None",
+    "sk_deepgum._em.x_fit_gum__mutmut_22": "chunk_size left out",
+    "sk_deepgum._em.x_fit_gum__mutmut_24": "mode: the bounds tensor",
+    "sk_deepgum._em.x_fit_gum__mutmut_26": "mode 'XXfixedXX'",
+    "sk_deepgum._em.x_fit_gum__mutmut_27": "mode 'FIXED'",
+    "sk_deepgum._em.x_fit_gum__mutmut_68": "previous = +inf",
+    "sk_deepgum._em.x_fit_gum__mutmut_69": "n_iter = None",
+    "sk_deepgum._em.x_fit_gum__mutmut_70": "n_iter = 1",
+    "sk_deepgum._em.x_fit_gum__mutmut_107": "pi clamp: no upper end",
+    "sk_deepgum._em.x_fit_gum__mutmut_109": "pi clamp: upper end left out",
+    "sk_deepgum._em.x_fit_gum__mutmut_110": "pi clamp: 1 + eps",
+    "sk_deepgum._em.x_fit_gum__mutmut_111": "pi clamp: 2 - eps",
+    # ShuffledBatches: the index's device only matters on CUDA.
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_13": "index on its device",
+    # Dropping the warning's stacklevel is caught by
+    # test_the_constant_target_warning_points_at_the_callers_line, which skips under
+    # mutmut (its trampoline is a frame between the package and the caller).
+    "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_91": "killed outside mutmut",
+    # The convergence stop: an objective exactly at best + tol (a float tie); the
+    # weight average is never read after the stop.
+    "sk_deepgum._base.xǁNetRegressorBaseǁ_converged__mutmut_7": ">= best + tol",
+    "sk_deepgum._base.xǁNetRegressorBaseǁ_end_weight_average__mutmut_5": "'' for None",
+    # weighted_quantiles: tied values are equal, so the sort's stability cannot
+    # change a quantile; fewer than n running sums lie below q times a positive
+    # total (robust_target_scale refuses an all-zero weight), so neither index
+    # reaches the n + 1 clamp.
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_8": "argsort kind=None",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_11": "argsort kind left out",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_14": "argsort kind 'STABLE'",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_46": "lower clamp n + 1",
+    "sk_deepgum._target_scaling.x_weighted_quantiles__mutmut_56": "upper clamp n + 1",
+    # get_iterator / ShuffledBatches: the net only iterates to train (the hold-out
+    # and predictions go through forward_in_fixed_batches), so the evaluation
+    # defaults and the unshuffled path are never taken; a floor equal to n cycles
+    # one permutation, the same randperm draw as the one-pass path.
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_1": "training=True default",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_9": "floor when evaluating",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_10": "floor 1 when evaluating",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_12": "floor >= n cycles",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_33": "unshuffled: None",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_34": "unshuffled: arange(None)",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
+    # The lean per-batch loop (SkorchNet). skorch always passes `training`; a
+    # callback counted as a listener though it only inherits Callback's no-op,
+    # or a per-epoch cache left empty, is only slower; the net's own
+    # on_batch_begin only opens the history's batch record and its on_batch_end
+    # does nothing, whatever their arguments; fit_loop is never given fit_params.
+    "sk_deepgum._training.xǁSkorchNetǁ_set_training__mutmut_1": "default never used",
+    "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_1": "every callback notified",
+    "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_5": "every callback notified",
+    "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_6": "every callback notified",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_10": "listeners found per batch",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_14": "modules listed per batch",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_17": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_18": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_19": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_21": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_22": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_49": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_50": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_51": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_53": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_54": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_55": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_32": "no fit_params",
+    "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_2": "listeners found per batch",
+    "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
+}
+
+# Survivors killed by tests/distributed/test_distributed_em.py (get_iterator's: by
+# tests/distributed/test_distributed_fit.py), which the mutation selection leaves
+# out (they spawn process groups, 10-17 s a run); checked by hand with
+# `MUTANT_UNDER_TEST=NAME python -m pytest tests/distributed/test_distributed_em.py`
+# in mutants/. Not killed: initialize_params_3 (the shard's row count for the
+# group's) only changes the start's stride in a data-parallel fit of over 131,072
+# rows; prepare_data_141 and _144 reduce the range over the default group, which
+# is the test's group (they differ only for a sub-group of the default one).
+MUTATION_DISTRIBUTED_ONLY = (
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_4",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_28",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_52",
+    "sk_deepgum._em.x_fit_gum__mutmut_17",
+    "sk_deepgum._em.x_fit_gum__mutmut_21",
+    "sk_deepgum._em.x_fit_gum__mutmut_95",
+    "sk_deepgum._em.x_initialize_params__mutmut_21",
+    "sk_deepgum._em.x_prepare_data__mutmut_79",
+    "sk_deepgum._em.x_prepare_data__mutmut_110",
+    "sk_deepgum._em.x_prepare_data__mutmut_111",
+    "sk_deepgum._em.x_prepare_data__mutmut_112",
+    "sk_deepgum._em.x_prepare_data__mutmut_113",
+    "sk_deepgum._em.x_prepare_data__mutmut_114",
+    "sk_deepgum._em.x_prepare_data__mutmut_115",
+    "sk_deepgum._em.x_prepare_data__mutmut_116",
+    "sk_deepgum._em.x_prepare_data__mutmut_117",
+    "sk_deepgum._em.x_prepare_data__mutmut_118",
+    "sk_deepgum._em.x_prepare_data__mutmut_119",
+    "sk_deepgum._em.x_prepare_data__mutmut_120",
+    "sk_deepgum._em.x_prepare_data__mutmut_121",
+    "sk_deepgum._em.x_prepare_data__mutmut_122",
+    "sk_deepgum._em.x_prepare_data__mutmut_130",
+    "sk_deepgum._em.x_prepare_data__mutmut_131",
+    "sk_deepgum._em.x_prepare_data__mutmut_132",
+    "sk_deepgum._em.x_prepare_data__mutmut_133",
+    "sk_deepgum._em.x_prepare_data__mutmut_134",
+    "sk_deepgum._em.x_prepare_data__mutmut_135",
+    "sk_deepgum._em.x_prepare_data__mutmut_136",
+    "sk_deepgum._em.x_prepare_data__mutmut_137",
+    "sk_deepgum._em.x_prepare_data__mutmut_138",
+    "sk_deepgum._em.x_prepare_data__mutmut_139",
+    "sk_deepgum._em.x_prepare_data__mutmut_140",
+    "sk_deepgum._em.x_prepare_data__mutmut_142",
+    "sk_deepgum._em.x_prepare_data__mutmut_143",
+    "sk_deepgum._em.x_prepare_data__mutmut_145",
+    "sk_deepgum._em.x_prepare_data__mutmut_146",
+    "sk_deepgum._em.x_prepare_data__mutmut_147",
+    "sk_deepgum._em.x_prepare_data__mutmut_148",
+    "sk_deepgum._em.x_prepare_data__mutmut_149",
+    "sk_deepgum._em.x_prepare_data__mutmut_150",
+    "sk_deepgum._em.x_prepare_data__mutmut_151",
+    "sk_deepgum._em.x_prepare_data__mutmut_152",
+    "sk_deepgum._em.x_prepare_data__mutmut_153",
+    "sk_deepgum._em.x_prepare_data__mutmut_165",
+    "sk_deepgum._em.x_prepare_data__mutmut_177",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_2",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_5",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_26",
+    "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_32",
+)
