@@ -8,6 +8,7 @@ imported as ``_common`` (the tests put ``benchmarks/`` on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
 import ast
 import csv
 import ctypes
@@ -332,8 +333,9 @@ def code_fingerprint(identity: dict, cell_code: Iterable[Callable] = ()) -> str:
 
     The code: every imported ``sk_deepgum`` module and the benchmark functions
     ``cell_code`` (data, estimators, fitting, scoring; not the report's layout),
-    each as its syntax tree without docstrings. ``identity``: the mode's sizes, a
-    cache version and the constants the cells read (JSON).
+    each as its syntax tree without docstrings (so a documentation edit or a
+    reworded report keeps the cache). ``identity``: the mode's sizes and the
+    constants the cells read (JSON).
     """
     digest = hashlib.sha256()
     names = sorted(
@@ -427,6 +429,31 @@ def run_cell(cache: CellCache, section, task, method, rate, seed, compute) -> di
         flush=True,
     )
     return row
+
+
+def add_cache_arguments(parser) -> None:
+    """``--seeds``, ``--out`` and ``--resume`` of the benchmarks with a cell cache."""
+    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reuse finished cells from cells.jsonl (default: on)",
+    )
+
+
+def start_run(argv, script: str, args, fingerprint: str, mode: str):
+    """Command line, cell cache (``args.out / 'cells.jsonl'``) and environment of
+    a cached benchmark run; prints the command and the environment."""
+    command = command_line(argv, script)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cache = CellCache(args.out / "cells.jsonl", fingerprint, args.resume)
+    env = environment(mode)
+    print(f"Command: {command}")
+    for key, value in env.items():
+        print(f"{key}: {value}")
+    return command, cache, env
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

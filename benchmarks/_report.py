@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from _common import mean_std
+from _common import mean_std, select
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -24,6 +24,11 @@ def fmt_pm(values: np.ndarray, digits: int = 4) -> str:
     # Equal values (e.g. a true share fixed by the law) differ only by rounding.
     spread = "0" if std <= 1e-12 * max(1.0, abs(mean)) else f"{std:.2g}"
     return f"{fmt(mean, digits)} ± {spread}"
+
+
+def pm_cells(rows, metrics, digits: int = 4, **where) -> list[str]:
+    """:func:`fmt_pm` of each of ``metrics`` over the rows matching ``where``."""
+    return [fmt_pm(select(rows, metric, **where), digits) for metric in metrics]
 
 
 def md_table(headers, rows, align: str = "") -> list[str]:
@@ -94,7 +99,7 @@ def defaults_lines(*estimators) -> list[str]:
     return [f"- {type(e).__name__} defaults: {show(e)}" for e in estimators]
 
 
-def report_header(title, command, mode, env, *, before_env=(), after_env=()):
+def report_header(title, command, mode, env, before_env=(), after_env=()):
     """Title, command, mode line, ``before_env`` lines, the environment list, then
     ``after_env`` lines."""
     lines = [f"# {title}", "", f"Command: `{command}`", "", mode, "", *before_env]

@@ -1,53 +1,38 @@
 """Defaults across data regimes: DeepGUMRegressor from 20 to 100,000 rows.
 
-Every estimator runs with its defaults: only ``random_state`` and, on the linear
-law, the linear backbone (``module__hidden_layer_sizes=()``) are passed; every
-estimator gets the raw ``X`` and ``y``. ``--quick`` passes ``max_epochs=20`` to
-every network (and ``max_iter=20`` to MLPRegressor) and says so.
+``regimes``: n in {20, 50, 200, 1e3, 1e4, 1e5} (``--max-n`` caps them), outlier
+rates {0, 0.2, 0.4}, seeds 0..S-1 (S = 3), on the ``tabular`` and ``linear`` laws
+of ``_laws.py`` (the linear law with the linear backbone,
+``module__hidden_layer_sizes=()``). Per cell, in this order, every estimator at
+its defaults on the raw ``X`` and ``y``: ``deepgum``, ``mlp`` (``MLPRegressor``;
+timed back to back with deepgum, both refitted if only one is cached), ``tukey``
+(the Tukey network), ``oracle`` (L2 on the truly clean rows) and, on the linear
+law, ``ols``; an untimed 2-epoch fit of each first. Recorded: clean-test RMSE
+(2,000 noiseless rows), fit seconds, epochs, DeepGUM's flags and AUC.
+``small_clean``: DeepGUM (linear backbone) on clean linear tables of 10-50 rows,
+data seeds 0..4, random states 0..4: rows flagged and whether the flagged set is
+the same across random states.
 
-Sections
---------
-``regimes``
-    n in {20, 50, 200, 1e3, 1e4, 1e5} (``--max-n`` caps them), outlier rates {0,
-    0.2, 0.4}, seeds ``0..S-1`` (S = 3, ``--seeds``), two laws (``_laws.py``): the
-    package's ``tabular`` law (5 features, noise 0.1, uniform ``U(-6, 6)`` rows)
-    and a ``linear`` law (``y = X @ beta + 1 + N(0, 0.5^2)``, ``X ~ N(0, I_5)``,
-    outliers uniform over the clean median ± 5 sd). Clean test set per law: 2,000
-    noiseless rows. Methods, fitted in this order in each cell (``deepgum`` and
-    ``mlp`` back to back, both refitted if only one is cached): ``deepgum``,
-    ``mlp`` (``MLPRegressor``), ``tukey`` (``RobustNetRegressor(loss='tukey')``),
-    ``oracle`` (L2 on the truly clean rows) and, on the linear law, ``ols``
-    (``LinearRegression``). An untimed fit of each on 50 rows first pays the
-    first-call costs. Recorded: clean-test RMSE, fit seconds, epochs; DeepGUM's
-    flagged rows, false and true positives and AUC.
-``small_clean``
-    Clean linear tables of n in {10, 20, 30, 50} rows, data seeds 0..4, DeepGUM
-    (linear backbone) fitted with ``random_state`` 0..4 on each: rows flagged per
-    fit and whether the flagged set is the same across random states.
-
-Targets (means over seeds): at every n >= 50, RMSE(deepgum) <= 1.25 x the
-oracle's at 20 and 40 %, <= 1.05 x MLPRegressor's at 0 %; at n >= 1e4 fit
-seconds of deepgum <= mlp's; in ``small_clean`` at most one row flagged per fit
-and one flagged set per table. A missed target is listed under "Where we lose"
-with the numbers measured beside it.
-
-``--quick`` (CI smoke run, under 30 s; targets informational): n in {20, 200},
-rates {0, 0.4}, seed 0; ``small_clean`` n in {10, 20}, data seed 0, random
-states {0, 1}.
-
-Writes to ``--out`` (default ``benchmarks/results/regimes/``, ``.../quick/`` with
-``--quick``): ``results.md``, ``results.csv`` (one row per cell; flagged-row lists
-longer than :data:`CSV_MAX_ROWS` left to ``cells.jsonl``) and ``regimes.png``
-(RMSE ratio to the oracle and fit-time ratio to mlp against n). Finished cells
-go to ``cells.jsonl`` and are reused while the code fingerprint matches
-(``--no-resume`` recomputes). The committed ``benchmarks/results_regimes.md`` and
-``benchmarks/figures/regimes.png`` are copies of the full run's outputs::
+Targets (means over seeds): at n >= 50, RMSE(deepgum) <= 1.25 x the oracle's at
+20 and 40 %, <= 1.05 x MLPRegressor's at 0 %; at n >= 1e4, fit seconds of deepgum
+<= mlp's; in small_clean at most one row flagged per fit and one flagged set per
+table. Each missed target is listed under "Where we lose" with the numbers
+measured beside it. ``--quick`` (CI smoke run, < 30 s; targets informational): n
+in {20, 200}, rates {0, 0.4}, seed 0, small_clean n in {10, 20} with data seed 0
+and random states {0, 1}, ``max_epochs=20`` for every network (``max_iter`` for
+MLPRegressor).
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py --quick
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py \\
         [--full] [--max-n 100000] [--seeds 3] [--threads 1] [--out DIR] [--no-resume]
 
-``--max-n 10000`` takes about 20 minutes on one core, the n = 1e5 cells another 20.
+Writes ``results.md``, ``results.csv`` (flagged-row lists longer than
+:data:`CSV_MAX_ROWS` left to ``cells.jsonl``) and ``regimes.png`` to ``--out``
+(default ``benchmarks/results/regimes/``, ``.../quick/`` with ``--quick``); cells
+are reused from ``cells.jsonl`` while the code fingerprint matches. The committed
+``benchmarks/results_regimes.md`` and ``benchmarks/figures/regimes.png`` are the
+full run's (``--max-n 10000`` takes about 20 minutes on one core, the 1e5 cells
+another 20).
 """
 
 from __future__ import annotations
@@ -67,10 +52,9 @@ import numpy as np
 import torch
 from _common import (
     CellCache,
+    add_cache_arguments,
     auc_or_nan,
     code_fingerprint,
-    command_line,
-    environment,
     load_average,
     mean_of,
     pyplot,
@@ -79,6 +63,7 @@ from _common import (
     run_cell,
     save_figure,
     select,
+    start_run,
     write_csv,
 )
 from _laws import LAWS, TEST_ROWS, TEST_SEED, clean_test_set, draw, linear_law
@@ -677,6 +662,12 @@ def write_plot(rows, settings: Settings, path: Path) -> None:
         2, len(LAWS), figsize=(5 * len(LAWS), 7), squeeze=False
     )
     colours = dict(zip(RATES, ("tab:blue", "tab:orange", "tab:red"), strict=True))
+
+    def m(metric, method, law, n, rate):
+        return mean_of(
+            rows, metric, section=SECTION, law=law, n=n, rate=rate, method=method
+        )
+
     for col, law in enumerate(LAWS):
         for row_i, (metric, den) in enumerate(
             (("rmse", "oracle"), ("fit_seconds", "mlp"))
@@ -684,15 +675,13 @@ def write_plot(rows, settings: Settings, path: Path) -> None:
             ax = axes[row_i][col]
             for rate in settings.rates:
                 for method, style in (("deepgum", "-"), ("tukey", "--")):
-                    values = []
-                    for n in settings.sizes:
-                        where = {"section": SECTION, "law": law, "n": n, "rate": rate}
-                        values.append(
-                            ratio(
-                                mean_of(rows, metric, method=method, **where),
-                                mean_of(rows, metric, method=den, **where),
-                            )
+                    values = [
+                        ratio(
+                            m(metric, method, law, n, rate),
+                            m(metric, den, law, n, rate),
                         )
+                        for n in settings.sizes
+                    ]
                     ax.plot(
                         settings.sizes,
                         values,
@@ -701,18 +690,15 @@ def write_plot(rows, settings: Settings, path: Path) -> None:
                         color=colours.get(rate, "black"),
                         label=f"{method} rate={rate:g}",
                     )
-            ax.axhline(ORACLE_RATIO if metric == "rmse" else 1.0, color="grey", lw=0.8)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            accuracy = metric == "rmse"
+            ax.axhline(ORACLE_RATIO if accuracy else 1.0, color="grey", lw=0.8)
+            ax.set(xscale="log", yscale="log", xlabel="training rows n")
             ax.set_xticks(settings.sizes, [f"{n:g}" for n in settings.sizes])
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.yaxis.set_major_formatter(ScalarFormatter())
             ax.yaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel("training rows n")
-            ax.set_ylabel(
-                "RMSE / RMSE(oracle)" if metric == "rmse" else "fit s / fit s(mlp)"
-            )
-            ax.set_title(f"{law}: {'accuracy' if metric == 'rmse' else 'fit time'}")
+            ax.set_ylabel("RMSE / RMSE(oracle)" if accuracy else "fit s / fit s(mlp)")
+            ax.set_title(f"{law}: {'accuracy' if accuracy else 'fit time'}")
         axes[0][col].legend(fontsize=7)
     mode = "quick" if settings.quick else "full"
     fig.suptitle(
@@ -742,16 +728,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke run (< 30 s)")
     parser.add_argument("--full", action="store_true", help="the full run (default)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (3)")
     parser.add_argument("--max-n", type=int, default=max(SIZES), help="largest n")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder")
-    parser.add_argument(
-        "--resume",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="reuse finished cells from cells.jsonl (default: on)",
-    )
+    add_cache_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick and args.full:
         parser.error("--quick and --full exclude each other")
@@ -770,14 +749,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = make_settings(args)
-    command = command_line(argv, "benchmarks/bench_regimes.py")
-    args.out.mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(settings)
-    cache = CellCache(args.out / "cells.jsonl", fp, args.resume)
-    env = environment("quick" if settings.quick else "full")
-    print(f"Command: {command}")
-    for k, v in env.items():
-        print(f"{k}: {v}")
+    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
+    script = "benchmarks/bench_regimes.py"
+    command, cache, env = start_run(argv, script, args, fp, mode)
     print(f"== {SECTION}", flush=True)
     t0 = time.perf_counter()
     rows = run_regimes(settings, cache)

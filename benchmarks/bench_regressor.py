@@ -70,18 +70,19 @@ import numpy as np
 import torch
 from _common import (
     CellCache,
+    add_cache_arguments,
     auc_or_nan,
     code_fingerprint,
-    command_line,
-    environment,
     equal_step_params,
     f1_or_nan,
+    mean_of,
     mean_std,
     pyplot,
     rmse,
     run_cell,
     save_figure,
     select,
+    start_run,
     steps_per_epoch,
     write_csv,
 )
@@ -92,6 +93,7 @@ from _report import (
     fmt,
     fmt_pm,
     md_table,
+    pm_cells,
     raised_lines,
     report_header,
 )
@@ -118,9 +120,13 @@ ROBUST_ABLATIONS = {
     "deepgum_warmup20": ({"warm_up_epochs": 20}, (0.4,)),
     "deepgum_warmup50": ({"warm_up_epochs": 50}, (0.4,)),
 }
+#: RMSE(deepgum) / RMSE(deepgum_clean) targets by rate.
+RATIO_TARGETS = {0.2: 1.10, 0.4: 1.10, 0.6: 1.25}
 #: Full mode's robustness seeds (its ratios are seed-sensitive); else ``--seeds``.
 FULL_ROBUST_SEEDS = 9
 GROUP_METHODS = ("deepgum_row", "deepgum_each", "l2", "oracle")
+GROUP_METRICS = ("rmse", "entry_auc", "bayes_entry_auc", "entry_f1", "bayes_entry_f1")
+GROUP_METRICS += ("row_auc", "bayes_row_auc", "inlier_prior", "true_inlier_share")
 GROUP_RATE, GROUP_NOISE, GROUP_FEATURES = 0.2, 0.1, 5
 DNH_RATES = (0.0, 0.2)
 DNH_ABLATION = "deepgum_paper_precision"
@@ -528,17 +534,10 @@ def ablation_lines(rows, settings: Settings, ablations, skipped) -> list[str]:
     for method in ablations:
         for rate, here, gum in _ablation_pairs(method, settings):
             ratio, _ = ratio_of_means(rows, "rmse", here, gum)
-            body.append(
-                (
-                    method,
-                    _changed(method),
-                    f"{rate:g}",
-                    pm("rmse", here),
-                    pm("rmse", gum),
-                )
-                + (fmt(ratio, 3), pm("auc", here), pm("auc", gum), pm("f1", here))
-                + (pm("inlier_prior", here), fmt_epochs(rows, **here))
-            )
+            cells = [pm("rmse", here), pm("rmse", gum), fmt(ratio, 3), pm("auc", here)]
+            cells += [pm("auc", gum), pm("f1", here), pm("inlier_prior", here)]
+            epochs = fmt_epochs(rows, **here)
+            body.append([method, _changed(method), f"{rate:g}", *cells, epochs])
     if body:
         lines += md_table(
             "ablation | parameter | rate | clean-test RMSE | deepgum RMSE | RMSE ratio"
@@ -569,8 +568,7 @@ def ablation_checks(rows, settings: Settings, ablations) -> list[dict]:
     for method in ablations:
         for rate, here, gum in _ablation_pairs(method, settings):
             value, detail = ratio_of_means(rows, "rmse", here, gum)
-            auc_a = fmt_pm(select(rows, "auc", **here))
-            auc_d = fmt_pm(select(rows, "auc", **gum))
+            auc_a, auc_d = (fmt_pm(select(rows, "auc", **w)) for w in (here, gum))
             name = f"RMSE {method} / deepgum @ {rate:g}"
             detail = f"{detail}; AUC {auc_a} vs deepgum {auc_d}"
             out.append(check(name, value, "(ablation, no target)", "info", detail))
@@ -623,76 +621,62 @@ def robustness_tables(rows, settings: Settings) -> list[str]:
 
 
 def robustness_checks(rows, settings: Settings) -> list[dict]:
-    """The robustness targets, plus the ratios to the oracle (info)."""
+    """The robustness targets, then the ablations' and the oracle ratios (info)."""
+
+    def vs(method, reference, rate):
+        num, den = {"method": method, "rate": rate}, {"method": reference, "rate": rate}
+        return ratio_of_means(rows, "rmse", num, den)
+
     out = []
-    ratio_targets = {0.2: 1.10, 0.4: 1.10, 0.6: 1.25}
     for rate in settings.rates:
         gum = {"method": "deepgum", "rate": rate}
-        if rate in ratio_targets:
-            value, detail = ratio_of_means(
-                rows, "rmse", gum, {"method": "deepgum_clean", "rate": rate}
-            )
-            limit = ratio_targets[rate]
+        if rate in RATIO_TARGETS:
+            limit = RATIO_TARGETS[rate]
+            value, detail = vs("deepgum", "deepgum_clean", rate)
             name = f"RMSE deepgum / deepgum_clean @ {rate:g}"
             out.append(check(name, value, f"<= {limit}", value <= limit, detail))
         if rate == 0.0:
-            value, detail = ratio_of_means(
-                rows, "rmse", gum, {"method": "l2", "rate": rate}
-            )
+            value, detail = vs("deepgum", "l2", rate)
             name = "RMSE deepgum / l2 @ 0"
             out.append(check(name, value, "<= 1.05", value <= 1.05, detail))
         if rate in (0.2, 0.4):
             for metric, limit in (("auc", 0.98), ("f1", 0.93)):
-                value, _ = mean_std(select(rows, metric, **gum))
-                bayes, _ = mean_std(select(rows, f"bayes_{metric}", **gum))
+                value = mean_of(rows, metric, **gum)
+                detail = f"Bayes-optimal {fmt(mean_of(rows, f'bayes_{metric}', **gum))}"
                 name = f"{metric.upper()} deepgum @ {rate:g}"
-                detail = f"Bayes-optimal {fmt(bayes)}"
                 out.append(check(name, value, f">= {limit}", value >= limit, detail))
-    for ablation in ("deepgum_wd0", "deepgum_no_swa"):
-        for rate in settings.rates:
-            if rate in ratio_targets:
-                value, detail = ratio_of_means(
-                    rows,
-                    "rmse",
-                    {"method": ablation, "rate": rate},
-                    {"method": "deepgum_clean", "rate": rate},
-                )
-                name = f"RMSE {ablation} / deepgum_clean @ {rate:g}"
-                out.append(check(name, value, "(ablation, no target)", "info", detail))
-    for rate in settings.rates:
-        for method in ("deepgum", "l2"):
-            value, detail = ratio_of_means(
-                rows,
-                "rmse",
-                {"method": method, "rate": rate},
-                {"method": "oracle", "rate": rate},
-            )
-            name = f"RMSE {method} / oracle @ {rate:g}"
-            out.append(check(name, value, "(no target)", "info", detail))
+    info = [
+        (method, "deepgum_clean", "(ablation, no target)", rate)
+        for method in ("deepgum_wd0", "deepgum_no_swa")
+        for rate in settings.rates
+        if rate in RATIO_TARGETS
+    ]
+    info += [
+        (method, "oracle", "(no target)", rate)
+        for rate in settings.rates
+        for method in ("deepgum", "l2")
+    ]
+    for method, reference, target, rate in info:
+        value, detail = vs(method, reference, rate)
+        name = f"RMSE {method} / {reference} @ {rate:g}"
+        out.append(check(name, value, target, "info", detail))
     return out
 
 
 def write_robustness_plot(rows, settings: Settings, path: Path) -> None:
     """Clean-test RMSE versus outlier rate per method, mean ± std error bars."""
     fig, ax = pyplot().subplots(figsize=(6, 4))
+    rates = settings.rates
     for method in ROBUST_METHODS:
-        stats_ = [
-            mean_std(select(rows, "rmse", method=method, rate=r))
-            for r in settings.rates
-        ]
-        means = [m for m, _ in stats_]
+        stats_ = [mean_std(select(rows, "rmse", method=method, rate=r)) for r in rates]
         stds = [0.0 if math.isnan(s) else s for _, s in stats_]
-        ax.errorbar(
-            settings.rates, means, yerr=stds, marker="o", capsize=3, label=method
-        )
-    ax.set_yscale("log")
-    ax.set_xlabel("outlier rate (uniform U(-6, 6) rows)")
-    ax.set_ylabel("clean-test RMSE")
+        means = [m for m, _ in stats_]
+        ax.errorbar(rates, means, yerr=stds, marker="o", capsize=3, label=method)
     mode = "quick" if settings.quick else "full"
-    ax.set_title(
-        f"robustness, n={settings.n_robust}, {len(settings.robust_seeds)} seed(s), "
-        f"{mode}"
-    )
+    seeds = len(settings.robust_seeds)
+    ax.set(yscale="log", xlabel="outlier rate (uniform U(-6, 6) rows)")
+    ax.set(ylabel="clean-test RMSE")
+    ax.set_title(f"robustness, n={settings.n_robust}, {seeds} seed(s), {mode}")
     ax.legend()
     save_figure(fig, path, dpi=120)
 
@@ -753,31 +737,20 @@ def run_groups(settings: Settings, cache: CellCache) -> SectionResult:
                     run_cell(cache, "groups", task, method, GROUP_RATE, seed, compute)
                 )
         for method in GROUP_METHODS:
-            where = {"task": task, "method": method}
-            metrics = ("rmse", "entry_auc", "bayes_entry_auc", "entry_f1")
-            metrics += ("bayes_entry_f1", "row_auc", "bayes_row_auc", "inlier_prior")
-            metrics += ("true_inlier_share",)
-            cells = [fmt_pm(select(out.rows, k, **where)) for k in metrics]
-            table.append((task, method, *cells, fmt_epochs(out.rows, **where)))
+            cells = pm_cells(out.rows, GROUP_METRICS, task=task, method=method)
+            epochs = fmt_epochs(out.rows, task=task, method=method)
+            table.append((task, method, *cells, epochs))
         row_rmse = select(out.rows, "rmse", task=task, method="deepgum_row")
         each_rmse = select(out.rows, "rmse", task=task, method="deepgum_each")
         value = float(np.mean(each_rmse) / np.mean(row_rmse))
-        out.checks.append(
-            check(
-                f"{task}: mean RMSE per-column / per-row",
-                value,
-                "< 1 (per-column beats per-row)",
-                value < 1.0,
-                f"per-column {fmt_pm(each_rmse)} vs per-row {fmt_pm(row_rmse)}",
-            )
-        )
+        name = f"{task}: mean RMSE per-column / per-row"
+        detail = f"per-column {fmt_pm(each_rmse)} vs per-row {fmt_pm(row_rmse)}"
+        target = "< 1 (per-column beats per-row)"
+        out.checks.append(check(name, value, target, value < 1.0, detail))
+        oracle = {"task": task, "method": "oracle"}
         for method in ("deepgum_row", "deepgum_each", "l2"):
-            ratio, detail = ratio_of_means(
-                out.rows,
-                "rmse",
-                {"task": task, "method": method},
-                {"task": task, "method": "oracle"},
-            )
+            here = {"task": task, "method": method}
+            ratio, detail = ratio_of_means(out.rows, "rmse", here, oracle)
             name = f"{task}: RMSE {method} / oracle"
             out.checks.append(check(name, ratio, "(no target)", "info", detail))
     out.lines += [
@@ -836,32 +809,21 @@ def run_timing(settings: Settings) -> SectionResult:
             print(f"  timing {method:<8} run {run}: {s:.2f}s, n_iter_={n_iter}")
     load_after = os.getloadavg()
     table = []
-    for method in methods:
-        q25, q50, q75 = np.percentile(seconds[method], [25, 50, 75])
-        table.append(
-            (
-                method,
-                f"{q50:.3f}",
-                f"{min(seconds[method]):.3f}",
-                f"{q75 - q25:.3f}",
-                "/".join(str(e) for e in sorted(set(epochs[method]))),
-                len(seconds[method]),
-            )
-        )
+    for method, values in seconds.items():
+        q25, q50, q75 = np.percentile(values, [25, 50, 75])
+        run = "/".join(str(e) for e in sorted(set(epochs[method])))
+        cells = [f"{q50:.3f}", f"{min(values):.3f}", f"{q75 - q25:.3f}", run]
+        table.append([method, *cells, len(values)])
     all_epochs = set(epochs["deepgum"]) | set(epochs["l2"])
     one = len(all_epochs) == 1
     gum_s, l2_s = np.median(seconds["deepgum"]), np.median(seconds["l2"])
     ratio = float(gum_s / l2_s)
     shown = "/".join(str(e) for e in sorted(all_epochs))
+    detail = f"medians {gum_s:.3f} s / {l2_s:.3f} s; FAIL too if the epochs differ"
+    name = "median fit seconds deepgum / l2"
     out.checks = [
         check("n_iter_ equal for every fit of both", shown, "one value", one),
-        check(
-            "median fit seconds deepgum / l2",
-            ratio,
-            "<= 1.15",
-            ratio <= 1.15 and one,
-            f"medians {gum_s:.3f} s / {l2_s:.3f} s; FAIL too if the epochs differ",
-        ),
+        check(name, ratio, "<= 1.15", ratio <= 1.15 and one, detail),
     ]
     out.lines += [
         "## timing",
@@ -949,22 +911,16 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
     gum, l2 = select(rows, "rmse", **gum_where), select(rows, "rmse", **l2_where)
     (m_gum, s_gum), (m_l2, s_l2) = mean_std(gum), mean_std(l2)
     pooled = math.sqrt((s_gum**2 + s_l2**2) / 2) if len(gum) > 1 else 0.0
-    chk = check(
-        f"{task} @ {rate:g}: mean RMSE deepgum <= l2 + pooled std",
-        m_gum,
-        f"<= {fmt(m_l2 + pooled)}",
-        m_gum <= m_l2 + pooled,
-        f"l2 {fmt(m_l2)}, pooled std {fmt(pooled, 2)}",
-    )
+    name = f"{task} @ {rate:g}: mean RMSE deepgum <= l2 + pooled std"
+    detail = f"l2 {fmt(m_l2)}, pooled std {fmt(pooled, 2)}"
+    limit = m_l2 + pooled
+    chk = check(name, m_gum, f"<= {fmt(limit)}", m_gum <= limit, detail)
+    ablation = fmt_pm(select(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION))
     metrics = ("inlier_prior", "true_inlier_share", "auc", "bayes_auc")
-    row = (
-        *(task, f"{rate:g}", fmt_pm(gum), fmt_pm(l2)),
-        fmt_pm(select(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION)),
-        *(f"{m_gum - m_l2:+.3g}", fmt(pooled, 2), chk["verdict"]),
-        *(fmt_pm(select(rows, k, **gum_where)) for k in metrics),
-        f"{fmt_epochs(rows, **gum_where)} / {fmt_epochs(rows, **l2_where)}",
-    )
-    return row, chk
+    epochs = f"{fmt_epochs(rows, **gum_where)} / {fmt_epochs(rows, **l2_where)}"
+    row = (task, f"{rate:g}", fmt_pm(gum), fmt_pm(l2), ablation, f"{m_gum - m_l2:+.3g}")
+    row += (fmt(pooled, 2), chk["verdict"], *pm_cells(rows, metrics, **gum_where))
+    return row + (epochs,), chk
 
 
 # ---------------------------------------------------------------------------
@@ -984,19 +940,11 @@ def parse_args(argv=None):
     """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke run (< 2 min)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (3)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder")
     parser.add_argument("--only", choices=SECTIONS, default=None, help="one section")
-    parser.add_argument(
-        "--resume",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="reuse finished cells from cells.jsonl (default: on)",
-    )
+    add_cache_arguments(parser)
     args = parser.parse_args(argv)
     args.seeds_given = args.seeds is not None
-    if args.seeds is None:
-        args.seeds = 3
+    args.seeds = 3 if args.seeds is None else args.seeds
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
     if args.out is None:
@@ -1009,14 +957,9 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     args = parse_args(argv)
     settings = make_settings(args)
-    command = command_line(argv, "benchmarks/bench_regressor.py")
-    args.out.mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(settings)
-    cache = CellCache(args.out / "cells.jsonl", fp, args.resume)
-    env = environment("quick" if settings.quick else "full")
-    print(f"Command: {command}")
-    for k, v in env.items():
-        print(f"{k}: {v}")
+    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
+    script = "benchmarks/bench_regressor.py"
+    command, cache, env = start_run(argv, script, args, fp, mode)
     if settings.quick:
         print(f"--quick: max_epochs={settings.max_epochs} for every estimator")
     runners = {
@@ -1035,26 +978,19 @@ def main(argv=None) -> int:
         print("\n".join(results[name].lines) + "\n" + wall, flush=True)
     checks = [c for r in results.values() for c in r.checks]
     rows = [row for r in results.values() for row in r.rows]
+    mode = "Full run: every estimator at its defaults (only random_state/groups set)."
     if settings.quick:
         mode = (
             f"**--quick** smoke run: max_epochs={settings.max_epochs} passed equally "
             "to every estimator (reduced from the defaults); PASS/FAIL informational."
         )
-    else:
-        mode = (
-            "Full run: every estimator at its defaults (only random_state/groups set)."
-        )
     seeds = (
         f"Seeds: {list(settings.seeds)} (robustness: {list(settings.robust_seeds)})."
     )
     defaults = defaults_lines(DeepGUMRegressor(), RobustNetRegressor())
+    after = ["", "Estimator defaults measured:", "", *defaults, ""]
     report = report_header(
-        "bench_regressor results",
-        command,
-        mode,
-        env,
-        before_env=[seeds, ""],
-        after_env=["", "Estimator defaults measured:", "", *defaults, ""],
+        "bench_regressor results", command, mode, env, [seeds, ""], after
     )
     report += [f"Cache: fingerprint `{fp}`; {cache.counts()}.", "", *body]
     report += summary_lines(checks, settings.quick, rows)

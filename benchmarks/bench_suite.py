@@ -1,46 +1,33 @@
 """DeepGUM against L2, Huber, Tukey, linear robust peers, a data-cleaning peer and an
 oracle, on tabular, image and classic data: the package's benchmark suite.
 
-- ``python benchmarks/bench_suite.py --quick``: CI smoke run (< 2 min on 2 cores):
-  small data, 20 epochs, one seed; the numbers are not representative.
-- ``python benchmarks/bench_suite.py --full [--threads 1]``: every task, 3 seeds
-  (classic tables 5), every estimator at its defaults. Resumable: each (task,
-  method, rate, seed) cell is appended to ``cells.jsonl`` in ``--out`` and reused
-  while the code fingerprint matches; ``--only TASK`` runs one task (run tasks
-  side by side with ``--threads 1``, then the full command reuses their cells).
+Methods (every network with the same backbone, optimiser, batch size, optimiser
+steps and target scaling): ``l2``, ``huber``, ``tukey`` (``RobustNetRegressor``),
+``deepgum`` (``DeepGUMRegressor``; ``deepgum_groups``: one latent per landmark /
+angle), ``deepgum_clean`` and ``oracle`` (DeepGUM and L2 on the truly clean rows,
+at the all-rows fits' optimiser steps; with per-landmark outliers on every row
+with the targets before contamination) and, on single-output tabular tasks,
+``sk_huber``, ``sk_ransac`` (linear) and ``cleanlab`` (``CleanLearning`` around
+the L2 network; left out when not installed). Tasks: ``tabular_uniform`` and
+``tabular_shift`` (the tabular law of ``_laws.py``, 1,000 rows, uniform / shifted
+outliers), ``faces_image`` and ``faces_landmark`` (``make_toy_faces``, whole-target
+or per-landmark outliers, ``ConvNet``, 20 epochs) and ``classic`` (literature
+tables, linear backbone: rows flagged against the documented outliers). Reported:
+clean-test error by contamination rate, training-set outlier detection beside the
+Bayes-optimal value, the aims (DeepGUM within 1.10 x the oracle, ahead of Huber and
+Tukey), the budgets run; the report also quotes the summaries of the committed
+``results_regimes.md``, ``results_mixture.md``, ``results_scaling.md`` and
+``results_regressor.md``.
 
-Writes ``results.md``, ``results.csv`` (one row per cell) and one PNG per
-contamination task (clean-test error against contamination) to ``--out``
-(default ``benchmarks/results/suite/{quick,full}``); ``--full`` without ``--only``
-also writes the committed ``benchmarks/RESULTS.md`` and ``benchmarks/figures/``,
-quoting the summaries of the committed ``results_regimes.md``, ``results_mixture.md``,
-``results_scaling.md`` and ``results_regressor.md`` (regenerate those first).
-``benchmarks/results_classic.md`` is the ``results.md`` of ``--full --only classic
---threads 1``.
+    python benchmarks/bench_suite.py --quick   # CI smoke run, < 2 min, not representative
+    python benchmarks/bench_suite.py --full [--threads 1] [--only TASK]
 
-Methods (same backbone, optimiser, batch size, optimiser steps and target scaling
-for every network): ``l2``, ``huber``, ``tukey`` (``RobustNetRegressor(loss=...)``);
-``deepgum`` (``DeepGUMRegressor()``), ``deepgum_groups`` (one latent per landmark /
-angle, image tasks); ``deepgum_clean`` and ``oracle``: DeepGUM and L2 on the truly
-clean rows (per-landmark outliers: every row with the targets before
-contamination; at rate 0: the ``deepgum`` and ``l2`` fits), at the optimiser steps
-of the all-rows fits (:func:`_common.equal_step_params`); tabular single-output
-tasks only: ``sk_huber`` (``HuberRegressor``), ``sk_ransac`` (``RANSACRegressor``),
-both linear, and ``cleanlab`` (``CleanLearning`` around the L2 network, 3 folds,
-drop share searched over 10/20/40/60 %; left out if cleanlab is not installed).
-Outlier detection on the training set, beside the Bayes-optimal value: DeepGUM's
-``outlier_scores_`` / ``outliers_``; cleanlab's label quality / issues; the
-others ``|r| / s`` flagged beyond 2.5 (``s`` = 1.4826 MAD of the residuals;
-HuberRegressor's ``scale_``; RANSAC's inlier mask).
-
-Tasks: ``tabular_uniform`` (the tabular law, 1,000 rows, uniform outliers at
-0-80 %), ``tabular_shift`` (shifted outliers at 0-40 %), ``faces_image`` /
-``faces_landmark`` (``make_toy_faces``, 1,000 images of 32 x 32, whole-target or
-per-landmark outliers at 0/20/40 %, ``ConvNet`` backbone, 20 epochs for every
-network: landmark error, failure rate, pose MAE) and ``classic`` (``load_classic``
-tables, linear backbone: the rows each method flags against the documented
-outliers, and for DeepGUM every documented row ranked on top, false positives at
-most 10 % of the rows, one flagged set over the seeds).
+Writes ``results.md``, ``results.csv`` and one PNG per contamination task to
+``--out`` (default ``benchmarks/results/suite/{quick,full}``); ``--full`` without
+``--only`` also writes the committed ``benchmarks/RESULTS.md`` and
+``benchmarks/figures/`` (``benchmarks/results_classic.md`` is the ``results.md`` of
+``--full --only classic --threads 1``). Cells go to ``cells.jsonl`` and are reused
+while the code fingerprint matches, so tasks can run side by side first.
 """
 
 from __future__ import annotations
@@ -61,11 +48,9 @@ import numpy as np
 import torch
 from _common import (
     HERE,
-    CellCache,
+    add_cache_arguments,
     auc_or_nan,
     code_fingerprint,
-    command_line,
-    environment,
     equal_step_params,
     f1_or_nan,
     mean_of,
@@ -74,6 +59,7 @@ from _common import (
     run_cell,
     save_figure,
     select,
+    start_run,
     steps_per_epoch,
     write_csv,
 )
@@ -759,8 +745,7 @@ def parse_args(argv=None):
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--quick", action="store_true", help="CI smoke run (< 2 min)")
     mode.add_argument("--full", action="store_true", help="the full, resumable run")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1")
-    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    add_cache_arguments(parser)
     parser.add_argument(
         "--threads",
         type=int,
@@ -772,12 +757,6 @@ def parse_args(argv=None):
         choices=(*TASKS, "classic"),
         action="append",
         help="run only this task (repeatable)",
-    )
-    parser.add_argument(
-        "--resume",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="reuse finished cells from cells.jsonl (default: on)",
     )
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
@@ -801,12 +780,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = make_settings(args)
-    command = command_line(argv, "benchmarks/bench_suite.py")
-    args.out.mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(settings)
-    cache = CellCache(args.out / "cells.jsonl", fp, args.resume)
-    env = environment("quick" if settings.quick else "full")
-    print(f"Command: {command}", flush=True)
+    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
+    command, cache, env = start_run(argv, "benchmarks/bench_suite.py", args, fp, mode)
     tasks = args.only or list(settings.rates)
     rows, sections, notes = [], [], []
     for task in tasks:
