@@ -1,6 +1,6 @@
 """Ablation of ``batch_size='auto'``: fit time and accuracy at 10,000 rows.
 
-On ``bench_regimes.py``'s tabular law (its :func:`draw` and clean test set) at
+On the tabular law of ``_laws.py`` (:func:`draw` and its clean test set) at
 n = 10,000 with 20 % outliers, fits side by side, in one process and one torch
 thread, ``DeepGUMRegressor(random_state=seed)`` with ``batch_size=32`` (the default
 before ``'auto'``: about 31,300 optimiser steps) and with ``batch_size='auto'``
@@ -21,7 +21,8 @@ import warnings
 
 import numpy as np
 import torch
-from bench_regimes import clean_test_set, draw
+from _common import rmse
+from _laws import clean_test_set, draw
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
@@ -55,12 +56,11 @@ def main() -> None:
                 start = time.perf_counter()
                 model.fit(data.X, data.y)
                 seconds = time.perf_counter() - start
-            error = np.ravel(model.predict(test.X)) - np.ravel(test.y_noiseless)
-            rmse = float(np.sqrt(np.mean(error**2)))
+            error = rmse(np.ravel(model.predict(test.X)), np.ravel(test.y_noiseless))
             batch = getattr(model, "batch_size_", "")
             print(
                 f"n={args.n} rate={args.rate:g} seed={seed} {name:26s} "
-                f"{seconds:6.1f} s  clean-test RMSE {rmse:.4f}  {batch}",
+                f"{seconds:6.1f} s  clean-test RMSE {error:.4f}  {batch}",
                 flush=True,
             )
 

@@ -1,8 +1,8 @@
 """Ablation of the convergence stop (``tol``): fit time and accuracy at 10,000 rows
 and more, side by side with sklearn's ``MLPRegressor``.
 
-On ``bench_regimes.py``'s laws (its :func:`draw` and clean test sets; the linear
-law with the linear backbone), for each n, contamination rate and seed, in one
+On the laws of ``_laws.py`` (:func:`draw` and the clean test sets; the linear
+law with the linear backbone, as in ``bench_regimes.py``), for each n, contamination rate and seed, in one
 process and one torch thread, fits back to back:
 
 - ``defaults``: ``DeepGUMRegressor(random_state=seed)`` (``max_epochs=100``);
@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
-from bench_regimes import clean_test_set, draw
+from _common import rmse
+from _laws import clean_test_set, draw
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
@@ -84,12 +85,8 @@ def run_cell(law: str, n: int, rate: float, seed: int, test) -> dict:
             start = time.perf_counter()
             model.fit(X, y)
             seconds = time.perf_counter() - start
-        error = np.ravel(model.predict(test.X)) - np.ravel(test.y_noiseless)
-        results[name] = dict(
-            seconds=seconds,
-            rmse=float(np.sqrt(np.mean(error**2))),
-            epochs=model.n_iter_,
-        )
+        error = rmse(np.ravel(model.predict(test.X)), np.ravel(test.y_noiseless))
+        results[name] = dict(seconds=seconds, rmse=error, epochs=model.n_iter_)
     return results
 
 

@@ -1,7 +1,7 @@
 """Ablation on small data: the step floor, the warm-up, the inlier law and the prior.
 
-On ``bench_regimes.py``'s laws (its :func:`draw` and clean test sets; the linear law
-with the linear backbone, as there), by default the tabular law at n = 200, outlier
+On the laws of ``_laws.py`` (:func:`draw` and the clean test sets; the linear law
+with the linear backbone, as in ``bench_regimes.py``), by default the tabular law at n = 200, outlier
 rates 0 and 0.4, seeds 0-2, prints for each variant of
 ``DeepGUMRegressor(random_state=seed, **variant)`` the clean-test RMSE relative to
 the oracle (``RobustNetRegressor(loss='l2')`` at its defaults on the truly clean
@@ -38,7 +38,8 @@ import time
 
 import numpy as np
 import torch
-from bench_regimes import clean_test_set, draw
+from _common import rmse
+from _laws import clean_test_set, draw
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.baselines import RobustNetRegressor
@@ -61,9 +62,8 @@ VARIANTS = {
 }
 
 
-def rmse(model, test) -> float:
-    error = np.ravel(model.predict(test.X)) - np.ravel(test.y_noiseless)
-    return float(np.sqrt(np.mean(error**2)))
+def clean_rmse(model, test) -> float:
+    return rmse(np.ravel(model.predict(test.X)), np.ravel(test.y_noiseless))
 
 
 def run(law: str, n: int, rate: float, test, variants: dict) -> None:
@@ -76,7 +76,7 @@ def run(law: str, n: int, rate: float, test, variants: dict) -> None:
         floor = variant.get("min_rows_per_epoch", 1000)
         if floor not in oracles:
             oracles[floor] = [
-                rmse(
+                clean_rmse(
                     RobustNetRegressor(
                         loss="l2", min_rows_per_epoch=floor, random_state=seed, **net
                     ).fit(d.X[~d.outlier_mask], d.y[~d.outlier_mask]),
@@ -89,7 +89,7 @@ def run(law: str, n: int, rate: float, test, variants: dict) -> None:
             model = DeepGUMRegressor(random_state=seed, **net, **variant)
             model.fit(d.X, d.y)
             flags = np.ravel(model.outliers_)
-            errors.append(rmse(model, test))
+            errors.append(clean_rmse(model, test))
             ratios.append(errors[-1] / oracle)
             false_pos.append(int((flags & ~d.outlier_mask).sum()))
             missed.append(int((~flags & d.outlier_mask).sum()))

@@ -1,7 +1,7 @@
 """Training-loop overhead: a fit against a hand-written torch loop with the same
 network, batches and epochs.
 
-On ``bench_regimes.py``'s tabular law (n rows, 5 features, 20 % outliers), in one
+On the tabular law of ``_laws.py`` (n rows, 5 features, 20 % outliers), in one
 process and one torch thread, interleaved repeats of:
 
 - ``hand loop``: the package's default backbone (``MLP(5, 1)``, (64, 64) ReLU),
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_regimes import draw
+from _laws import draw
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.backbones import MLP

@@ -1,86 +1,37 @@
 """Fit time and peak memory of DeepGUMRegressor against the number of rows.
 
-What it measures
-----------------
-For every sample size ``n`` (tabular rows), :class:`sk_deepgum.DeepGUMRegressor`
-is fitted with a fixed, small schedule (``max_epochs=3``: one warm-up epoch of L2,
-then two rounds of [residual pass, EM, one SGD epoch], then the final residual pass
-and E-step), the default MLP backbone (64, 64), ``batch_size=256``,
-``random_state=0`` and ``device=--device`` (default 'cpu'). Each fit runs in a fresh
-Python process (one at a time, so fits do not share the CPUs), which:
+For every n, :class:`sk_deepgum.DeepGUMRegressor` is fitted with a fixed, small
+schedule (``max_epochs=3``: one warm-up epoch of L2, then two rounds of [residual
+pass, EM, one SGD epoch], then the final residual pass and E-step), the default
+MLP, ``batch_size=256``, ``random_state=0``, ``device=--device``. Each fit runs in
+a fresh process (one at a time) which fits once on 500 rows (untimed), builds the
+data, then fits inside :class:`_common.PeakRSS` and reports the fit's seconds, its
+phases from ``fit_seconds_`` (**EM**: every ``fit_gum`` and
+``estimate_inlier_logit`` call; **residual passes**: the no-grad forwards over the
+training set; **SGD**: the training epochs; **other**: the fit's seconds minus
+the three: validation, target scaling, copies, building the net) and the peak
+extra resident memory (also per row and as a multiple of the input's ``nbytes``;
+with ``--device cuda`` also ``torch.cuda.max_memory_allocated``). Each size is run
+``--repeats`` times: median times, largest memory; the log-log slope between
+consecutive sizes reads linear growth as 1.0.
 
-1. imports everything and fits once on 500 rows, untimed, so lazy library
-   initialisation is charged to no size;
-2. builds the data, releases freed heap memory (glibc ``malloc_trim``) and reads
-   ``VmRSS``, then resets the kernel's resident-memory high-water mark
-   (``/proc/self/clear_refs``);
-3. fits once, timing the whole ``fit`` and, by wrapping the functions the fit calls
-   (instrumentation only; nothing in the package is changed), the time spent in
+Data: ``make_contaminated_regression(n, n_features=10, n_targets=2,
+outlier_rate=0.2, outlier_kind='uniform', noise=0.1, random_state=0)``. Sizes: n
+= 1e3 ... 1e6, 3 repeats; ``--quick`` (CI smoke run): n = 1e3 and 1e4, 2 repeats,
+one thread per pool (``--threads N|default`` overrides, as in
+``bench_mixture.py``).
 
-   * **EM**: every call of ``fit_gum`` and ``estimate_inlier_logit`` (the EM
-     iterations and the E-steps that turn residuals into loss weights and scores);
-   * **residual passes**: every no-grad forward over the training set
-     (``FitState.residuals``);
-   * **SGD**: the training epochs (``NetRegressorBase._train_epochs``);
-   * **other**: the rest (validation, robust target scaling, copies to the device,
-     building the net);
+A second table isolates the EM's working memory: ``fit_gum`` alone, 10
+iterations (``tol=0``) on a float32 feature-major buffer of 8 x 1e6 (quick 2e5)
+residual-like values (20 % of rows from U(-20, 20), ``default_rng(0)``), in four
+configurations (:data:`EM_CONFIGS`), each with the default row chunks and with
+one chunk of the whole buffer, each in a fresh process with
+``MALLOC_MMAP_THRESHOLD_=131072`` (glibc returns freed blocks at once, so the
+high-water mark reflects what the EM needs): both peaks, their ratio, both times.
 
-4. reads ``VmHWM``: the fit's peak extra resident memory is ``VmHWM - VmRSS``, also
-   given per row and as a multiple of the input arrays' ``nbytes`` (X and y). With
-   ``--device cuda`` the CUDA peak (``torch.cuda.max_memory_allocated``) is recorded
-   too.
-
-Each size is run ``--repeats`` times (fresh process each); the table reports the
-median fit time and its parts and the largest peak memory. Linear growth is read
-from the log-log slope of fit time (and of peak memory) between consecutive sizes:
-1.0 is linear.
-
-Data law
---------
-``sk_deepgum.datasets.make_contaminated_regression(n, n_features=10, n_targets=2,
-outlier_rate=0.2, outlier_kind='uniform', noise=0.1, random_state=0)`` (float64;
-its docstring gives the exact law): a nonlinear function of 10 uniform features,
-two targets, 20 % of the rows with their targets replaced by uniform draws.
-
-Sizes: n = 1e3, 1e4, 1e5, 1e6, 3 repeats. ``--quick`` (CI smoke run): n = 1e3 and
-1e4, 2 repeats, one thread per pool.
-
-EM working memory: chunked versus whole buffer
-----------------------------------------------
-A second table isolates the EM: :func:`sk_deepgum.mixture.fit_gum` alone, 10
-iterations (``tol=0``), on a feature-major float32 buffer of D = 8 columns and n =
-1e6 rows (``--quick``: 2e5; both above the chunk size) of residual-like data
-(standard normal, 20 % of the rows replaced by ``U(-20, 20)``, ``default_rng(0)``),
-in four configurations (diag; one latent per column with a Student-t inlier; full
-covariance with a fitted mean; full covariance on 4 column pairs with sample
-weights). Each configuration runs twice, each time in a fresh process: with the
-default row chunks (``chunk_size=None``, ``EM_CHUNK_ROWS`` rows) and with
-``chunk_size=n`` (one chunk: the whole buffer at once, what the EM did before it was
-chunked). The peak extra resident memory of the call (``VmHWM - VmRSS``, as above)
-is read after a small untimed warm-up fit. The children run with
-``MALLOC_MMAP_THRESHOLD_=131072`` so that glibc returns freed large blocks to the
-system at once: with its default, freed arrays linger in the heap and the high-water
-mark depends on allocation history rather than on what the EM needs. Reported: both
-peaks, their ratio, both times.
-
-Threading
----------
-As in ``bench_mixture.py``: the full run keeps the libraries' default thread pools;
-``--quick`` limits every pool to one thread; ``--threads N|default`` overrides. The
-environment (CPU, load average, measured CPU parallelism before and after, thread
-pools, versions) is printed and written with the results: timings taken while other
-processes load the machine are inflated, and the report says so.
-
-Outputs
--------
-The environment and a markdown table are printed; ``bench_scaling_{full,quick}.csv``
-(one row per size, every number, every repeat), ``.png`` (fit time and peak memory
-vs n, log-log, and the share of EM) and ``.md`` (table, command, environment, date)
-are written to ``--out``. Everything printed is measured, never assumed.
-
-How to run
-----------
-::
+Writes ``bench_scaling_{full,quick}.{csv,png,md}`` to ``--out`` (default
+``benchmarks/results/scaling/``); the committed ``benchmarks/results_scaling.md``
+is the full run's ``.md``::
 
     python benchmarks/bench_scaling.py [--quick] [--out DIR] [--threads N|default]
         [--device cpu|cuda] [--repeats R] [--sizes 1000 10000 ...]
@@ -89,33 +40,30 @@ How to run
 from __future__ import annotations
 
 import argparse
-import csv
-import gc
 import json
 import math
 import os
-import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_mixture import (
+from _common import (
     MIB,
-    _proc_status_kib,
-    _release_free_memory,
-    _reset_peak_rss,
-    _ru_maxrss_bytes,
+    PeakRSS,
     add_threads_argument,
     announce_run,
     apply_threads,
-    markdown_header,
     parallelism_warning,
+    pyplot,
     record_load_after,
     resolve_threads,
+    run_child,
+    save_figure,
+    write_csv,
 )
+from _report import markdown_header, md_table
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.datasets import make_contaminated_regression
@@ -132,7 +80,7 @@ ESTIMATOR = dict(
 FULL = {"sizes": (10**3, 10**4, 10**5, 10**6), "repeats": 3, "threads": None}
 QUICK = {"sizes": (10**3, 10**4), "repeats": 2, "threads": 1}
 WARM_UP_ROWS = 500
-PARTS = ("em", "residual_pass", "sgd")
+PARTS = ("em", "residual_pass", "sgd")  # keys of fit_seconds_
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "scaling"
 EM_COLUMNS, EM_ITERATIONS = 8, 10
 EM_ROWS = {"full": 10**6, "quick": 2 * 10**5}  # both above EM_CHUNK_ROWS
@@ -154,12 +102,8 @@ EM_CONFIGS = {
 EM_CHUNKINGS = ("chunked", "whole")
 
 
-# ---------------------------------------------------------------------------
-# One fit, in a fresh process
-
-
 def make_data(n):
-    """The benchmark's data (see Data law): X (n, 10), y (n, 2), float64."""
+    """The benchmark's data: X (n, 10), y (n, 2), float64."""
     X, y, _ = make_contaminated_regression(
         n,
         N_FEATURES,
@@ -172,133 +116,45 @@ def make_data(n):
     return X, y
 
 
-class _Timers:
-    """Seconds accumulated per part of the fit, by wrapping the functions it calls.
-
-    The wrappers synchronise CUDA around each call so that asynchronous kernels are
-    charged to the part that launched them.
-    """
-
-    def __init__(self, device):
-        self.seconds = dict.fromkeys(PARTS, 0.0)
-        self.cuda = torch.device(device).type == "cuda"
-
-    def sync(self):
-        if self.cuda:
-            torch.cuda.synchronize()
-
-    def wrap(self, part, function):
-        def timed(*args, **kwargs):
-            self.sync()
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.sync()
-                self.seconds[part] += time.perf_counter() - start
-
-        return timed
-
-    def install(self):
-        """Wrap the fit's EM, residual-pass and SGD entry points; return an undo."""
-        import sk_deepgum._base as base
-        import sk_deepgum._training as training
-        import sk_deepgum.regressor as regressor
-
-        targets = [
-            (regressor, "fit_gum", "em"),
-            (regressor, "estimate_inlier_logit", "em"),
-            (training.FitState, "residuals", "residual_pass"),
-            (base.NetRegressorBase, "_train_epochs", "sgd"),
-        ]
-        originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
-        for owner, name, part in targets:
-            setattr(owner, name, self.wrap(part, getattr(owner, name)))
-
-        def undo():
-            for owner, name, original in originals:
-                setattr(owner, name, original)
-
-        return undo
-
-
 def child(n, device, threads):
-    """Body of the fresh process: time and peak extra memory of one fit.
-
-    Returns
-    -------
-    result : dict
-        ``fit_s``, seconds per part (``em_s``, ``residual_pass_s``, ``sgd_s``,
-        ``other_s``), ``em_iterations``, ``extra_bytes`` (VmHWM - VmRSS, or the
-        ru_maxrss delta without ``/proc``), ``input_nbytes``, ``hwm_reset`` and,
-        on CUDA, ``cuda_peak_bytes``.
-    """
+    """Body of the fresh process: ``fit_s``, seconds per phase (``em_s``,
+    ``residual_pass_s``, ``sgd_s``, ``other_s``), epochs, EM iterations and peak
+    extra memory of one fit."""
     apply_threads(threads)
     X, y = make_data(WARM_UP_ROWS)
     DeepGUMRegressor(**ESTIMATOR, device=device).fit(X, y)
     X, y = make_data(n)
     estimator = DeepGUMRegressor(**ESTIMATOR, device=device)
-    timers = _Timers(device)
-    undo = timers.install()
-    gc.collect()
-    _release_free_memory()
-    if timers.cuda:
-        torch.cuda.reset_peak_memory_stats()
-    rss_before, ru_before = _proc_status_kib("VmRSS"), _ru_maxrss_bytes()
-    hwm_reset = _reset_peak_rss()
-    timers.sync()
-    start = time.perf_counter()
-    estimator.fit(X, y)
-    timers.sync()
-    fit_s = time.perf_counter() - start
-    ru_delta = _ru_maxrss_bytes() - ru_before
-    undo()
-    if hwm_reset and rss_before is not None:
-        extra = (_proc_status_kib("VmHWM") - rss_before) * 1024
-    else:
-        extra = ru_delta
-    parts = {f"{part}_s": timers.seconds[part] for part in PARTS}
+    cuda = torch.device(device).type == "cuda"
+    with PeakRSS() as peak:
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        estimator.fit(X, y)
+        if cuda:
+            torch.cuda.synchronize()
+        fit_s = time.perf_counter() - start
+    parts = {f"{part}_s": estimator.fit_seconds_[part] for part in PARTS}
     result = {
         "fit_s": fit_s,
         **parts,
         "other_s": fit_s - sum(parts.values()),
         "epochs": estimator.n_iter_,
         "em_iterations": sum(r["em_iterations"] for r in estimator.history_),
-        "extra_bytes": extra,
-        "ru_maxrss_delta_bytes": ru_delta,
+        "extra_bytes": peak.extra,
+        "ru_maxrss_delta_bytes": peak.ru_delta,
         "input_nbytes": X.nbytes + y.nbytes,
-        "hwm_reset": hwm_reset,
+        "hwm_reset": peak.hwm_reset,
     }
-    if timers.cuda:
+    if cuda:
         result["cuda_peak_bytes"] = torch.cuda.max_memory_allocated()
     return result
 
 
-def run_child(n, device, threads):
-    """Run :func:`child` in a fresh interpreter and return its result dict."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        str(n),
-        device,
-        str(threads or 0),
-    ]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"child {shlex.join(command)} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def em_child(config: str, n: int, chunking: str, threads):
-    """Body of the fresh process: peak extra memory and time of ``fit_gum`` alone.
-
-    Returns
-    -------
-    result : dict
-        ``extra_bytes`` (VmHWM - VmRSS around the call), ``seconds``,
-        ``buffer_bytes``, ``n_iter`` and ``hwm_reset``.
-    """
+    """Body of the fresh process: peak extra memory (``extra_bytes``), ``seconds``,
+    ``buffer_bytes``, ``n_iter`` and ``hwm_reset`` of ``fit_gum`` alone."""
     from sk_deepgum.mixture import check_groups, fit_gum, make_grouping
 
     apply_threads(threads)
@@ -317,56 +173,36 @@ def em_child(config: str, n: int, chunking: str, threads):
     chunk_size = n if chunking == "whole" else None
     small = None if weights is None else weights[:1000].contiguous()
     fit_gum(XT[:, :1000].contiguous(), small, grouping, max_iter=2, **options)
-    gc.collect()
-    _release_free_memory()
-    rss_before = _proc_status_kib("VmRSS")
-    hwm_reset = _reset_peak_rss()
-    start = time.perf_counter()
-    result = fit_gum(
-        XT,
-        weights,
-        grouping,
-        max_iter=EM_ITERATIONS,
-        tol=0.0,
-        chunk_size=chunk_size,
-        **options,
-    )
-    seconds = time.perf_counter() - start
-    extra = None
-    if hwm_reset and rss_before is not None:
-        extra = (_proc_status_kib("VmHWM") - rss_before) * 1024
+    with PeakRSS() as peak:
+        start = time.perf_counter()
+        result = fit_gum(
+            XT,
+            weights,
+            grouping,
+            max_iter=EM_ITERATIONS,
+            tol=0.0,
+            chunk_size=chunk_size,
+            **options,
+        )
+        seconds = time.perf_counter() - start
     return {
-        "extra_bytes": extra,
+        "extra_bytes": peak.extra if peak.hwm_reset else None,
         "seconds": seconds,
         "buffer_bytes": XT.numel() * XT.element_size(),
         "n_iter": result.n_iter,
-        "hwm_reset": hwm_reset,
+        "hwm_reset": peak.hwm_reset,
     }
-
-
-def run_em_child(config: str, n: int, chunking: str, threads):
-    """Run :func:`em_child` in a fresh interpreter (glibc returning freed blocks)."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--em-child",
-        config,
-        str(n),
-        chunking,
-        str(threads or 0),
-    ]
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"child {shlex.join(command)} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def em_memory_table(n: int, threads) -> tuple[str, list[dict]]:
     """Measure every EM configuration both ways; return the markdown and the rows."""
     rows = []
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
     for config in EM_CONFIGS:
-        runs = {c: run_em_child(config, n, c, threads) for c in EM_CHUNKINGS}
+        runs = {
+            c: run_child(__file__, ["--em-child", config, n, c, threads or 0], env)
+            for c in EM_CHUNKINGS
+        }
         rows.append({"config": config, "n": n, **runs})
         chunked, whole = runs["chunked"], runs["whole"]
         print(
@@ -375,26 +211,29 @@ def em_memory_table(n: int, threads) -> tuple[str, list[dict]]:
             f"{chunked['seconds']:.3g} s",
             flush=True,
         )
+    body = []
+    for row in rows:
+        chunked, whole = row["chunked"], row["whole"]
+        ratio = "n/a"
+        if chunked["extra_bytes"] and whole["extra_bytes"] is not None:
+            ratio = f"{whole['extra_bytes'] / chunked['extra_bytes']:.1f}x"
+        body.append(
+            (row["config"], _mib(whole["extra_bytes"]), _mib(chunked["extra_bytes"]))
+            + (ratio, f"{whole['seconds']:.3g}", f"{chunked['seconds']:.3g}")
+        )
     buffer = rows[0]["chunked"]["buffer_bytes"]
     lines = [
         f"fit_gum alone, {EM_ITERATIONS} iterations on a float32 buffer of "
         f"{EM_COLUMNS} x {n:.0e} ({buffer / MIB:.1f} MiB); peak extra RSS with "
         "MALLOC_MMAP_THRESHOLD_=131072, one fresh process per cell.",
         "",
-        "| configuration | whole buffer: peak (MiB) | chunked: peak (MiB) | "
-        "whole / chunked | whole buffer (s) | chunked (s) |",
-        "|---|---:|---:|---:|---:|---:|",
+        *md_table(
+            "configuration | whole buffer: peak (MiB) | chunked: peak (MiB) | "
+            "whole / chunked | whole buffer (s) | chunked (s)",
+            body,
+            align="lrrrrr",
+        ),
     ]
-    for row in rows:
-        chunked, whole = row["chunked"], row["whole"]
-        ratio = "n/a"
-        if chunked["extra_bytes"] and whole["extra_bytes"] is not None:
-            ratio = f"{whole['extra_bytes'] / chunked['extra_bytes']:.1f}x"
-        lines.append(
-            f"| {row['config']} | {_mib(whole['extra_bytes'])} | "
-            f"{_mib(chunked['extra_bytes'])} | {ratio} | {whole['seconds']:.3g} | "
-            f"{chunked['seconds']:.3g} |"
-        )
     return "\n".join(lines), rows
 
 
@@ -453,22 +292,21 @@ def _fmt(value, spec):
 
 def markdown_table(rows):
     """Markdown table of the per-size results."""
-    lines = [
-        "| n | fit (s) | µs/row | time slope | EM (s) | EM share | residual "
-        "passes (s) | SGD (s) | other (s) | peak extra RSS (MiB) | bytes/row | "
-        "× input | memory slope |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    body = [
+        (f"{r['n']:.0e}", f"{r['fit_s']:.3g}", f"{r['us_per_row']:.3g}")
+        + (_fmt(r.get("time_slope"), ".2f"), f"{r['em_s']:.3g}")
+        + (f"{100 * r['em_share']:.1f} %", f"{r['residual_pass_s']:.3g}")
+        + (f"{r['sgd_s']:.3g}", f"{r['other_s']:.3g}", f"{r['peak_extra_mib']:.1f}")
+        + (f"{r['peak_extra_bytes_per_row']:.0f}", f"{r['peak_extra_x_input']:.2f}")
+        + (_fmt(r.get("memory_slope"), ".2f"),)
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['n']:.0e} | {r['fit_s']:.3g} | {r['us_per_row']:.3g} | "
-            f"{_fmt(r.get('time_slope'), '.2f')} | {r['em_s']:.3g} | "
-            f"{100 * r['em_share']:.1f} % | {r['residual_pass_s']:.3g} | "
-            f"{r['sgd_s']:.3g} | {r['other_s']:.3g} | {r['peak_extra_mib']:.1f} | "
-            f"{r['peak_extra_bytes_per_row']:.0f} | {r['peak_extra_x_input']:.2f} | "
-            f"{_fmt(r.get('memory_slope'), '.2f')} |"
-        )
-    return "\n".join(lines)
+    head = (
+        "n | fit (s) | µs/row | time slope | EM (s) | EM share | residual passes (s)"
+        " | SGD (s) | other (s) | peak extra RSS (MiB) | bytes/row | × input"
+        " | memory slope"
+    )
+    return "\n".join(md_table(head, body, align="r" * 13))
 
 
 def verdict(rows):
@@ -494,23 +332,10 @@ def verdict(rows):
     return lines
 
 
-def write_csv(rows, path):
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def write_plot(rows, path):
     """Fit time and peak memory vs n (log-log), and the EM share vs n."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     n = np.array([r["n"] for r in rows], dtype=float)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = pyplot().subplots(1, 3, figsize=(13, 3.8))
     ax = axes[0]
     ax.loglog(n, [r["fit_s"] for r in rows], "o-", label="fit")
     for part in PARTS:
@@ -528,9 +353,7 @@ def write_plot(rows, path):
     ax.set(xlabel="rows n", ylabel="% of fit time", title="Share of EM")
     ax.set_ylim(bottom=0)
     fig.suptitle("DeepGUMRegressor: scaling with the number of rows")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def write_markdown(path, command, env, settings, table, lines, files, em_table):
@@ -625,7 +448,8 @@ def main(argv=None):
     for n in sorted(args.sizes):
         runs = []
         for _ in range(args.repeats):
-            runs.append(run_child(n, args.device, args.threads))
+            child_args = ["--child", n, args.device, args.threads or 0]
+            runs.append(run_child(__file__, child_args))
             r = runs[-1]
             print(
                 f"  n={n:.0e}: fit {r['fit_s']:.3g} s (EM {r['em_s']:.3g} s, "
@@ -667,4 +491,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

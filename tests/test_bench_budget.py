@@ -1,4 +1,5 @@
-"""benchmarks/bench_regressor.py's equal-step budgets, against counted batches.
+"""The benchmarks' equal-step budgets (benchmarks/_common.py), against counted
+batches.
 
 The closed form the helpers use is checked against the batches a fit actually
 runs, recorded through a skorch callback.
@@ -14,7 +15,7 @@ from skorch.callbacks import Callback
 from sk_deepgum.baselines import RobustNetRegressor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-bench = pytest.importorskip("bench_regressor")
+bench = pytest.importorskip("_common")
 
 
 class CountBatches(Callback):

@@ -1,4 +1,5 @@
-"""Pure helpers of benchmarks/bench_regimes.py: the linear law and the targets."""
+"""Pure helpers of benchmarks/bench_regimes.py and its laws (benchmarks/_laws.py):
+the linear law and the targets."""
 
 import math
 import sys
@@ -9,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 bench = pytest.importorskip("bench_regimes")
+laws = pytest.importorskip("_laws")
 
 
 def settings(**changes):
@@ -19,11 +21,11 @@ def settings(**changes):
 
 def test_linear_law_is_the_published_formula():
     beta = np.array([1.0, -0.5, 0.25, 2.0, -1.5])
-    assert bench.linear_spread() == pytest.approx(math.sqrt(beta @ beta + 0.25))
-    low, high = bench.linear_box()
+    assert laws.linear_spread() == pytest.approx(math.sqrt(beta @ beta + 0.25))
+    low, high = laws.linear_box()
     assert (low, high) == pytest.approx((1 - 5 * 2.7951, 1 + 5 * 2.7951), abs=1e-3)
 
-    data = bench.linear_law(101, 0.2, seed=7)
+    data = laws.linear_law(101, 0.2, seed=7)
     rng = np.random.default_rng(7)
     X = rng.standard_normal((101, 5))
     y = X @ beta + 1 + 0.5 * rng.standard_normal(101)
@@ -37,7 +39,7 @@ def test_linear_law_is_the_published_formula():
 
 
 def test_clean_test_set_is_noiseless():
-    test = bench.clean_test_set("linear")
+    test = laws.clean_test_set("linear")
     assert test.X.shape == (2000, 5) and not test.outlier_mask.any()
     np.testing.assert_array_equal(test.y, test.y_noiseless)
 

@@ -1,0 +1,117 @@
+"""Markdown report scaffolding shared by the benchmark scripts: number formatting,
+tables, checks and their verdicts, report headers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from _common import mean_std, select
+
+
+def fmt(value, digits: int = 4) -> str:
+    """Number with ``digits`` significant digits; 'n/a' for None or NaN."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}g}"
+
+
+def fmt_pm(values: np.ndarray, digits: int = 4) -> str:
+    """'mean ± std' over seeds ('mean' alone with a single value)."""
+    mean, std = mean_std(values)
+    if math.isnan(mean):
+        return "n/a"
+    if math.isnan(std):
+        return fmt(mean, digits)
+    # Equal values (e.g. a true share fixed by the law) differ only by rounding.
+    spread = "0" if std <= 1e-12 * max(1.0, abs(mean)) else f"{std:.2g}"
+    return f"{fmt(mean, digits)} ± {spread}"
+
+
+def pm_cells(rows, metrics, digits: int = 4, **where) -> list[str]:
+    """:func:`fmt_pm` of each of ``metrics`` over the rows matching ``where``."""
+    return [fmt_pm(select(rows, metric, **where), digits) for metric in metrics]
+
+
+def md_table(headers, rows, align: str = "") -> list[str]:
+    """Markdown table lines. ``headers``: a sequence, or one string with the
+    columns separated by '|'; ``align``: one letter per column, 'r' for right."""
+    if isinstance(headers, str):
+        headers = [h.strip() for h in headers.split("|")]
+    rule = ["---:" if a == "r" else "---" for a in align.ljust(len(headers), "l")]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(rule) + "|"]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def check(name, value, target, ok, detail="", *, quick=False, context=""):
+    """One row of a checks table.
+
+    ``ok``: True/False (PASS/FAIL; 'info (PASS)' with ``quick``), None (nothing
+    measured, 'n/a'; also when ``value`` is NaN) or a string ('info': no target).
+    ``context``: measured numbers that explain a miss, for :func:`losses`.
+    """
+    if isinstance(value, float) and math.isnan(value):
+        ok = None
+    if isinstance(ok, str):
+        verdict = "info"
+    elif ok is None:
+        verdict = "n/a"
+    else:
+        verdict = "PASS" if ok else "FAIL"
+        verdict = f"info ({verdict})" if quick else verdict
+    return {
+        "check": name,
+        "value": value if isinstance(value, str) else fmt(value),
+        "target": target,
+        "verdict": verdict,
+        "detail": detail,
+        "context": context,
+    }
+
+
+def checks_table(checks, quick: bool) -> list[str]:
+    """Markdown lines of a checks table (with the quick-mode caveat)."""
+    head = "verdict (informational: --quick)" if quick else "verdict"
+    rows = [
+        (c["check"], c["value"], c["target"], c["verdict"], c["detail"]) for c in checks
+    ]
+    return md_table(("check", "value", "target", head, "detail"), rows)
+
+
+def raised_lines(rows) -> list[str]:
+    """The cells whose fit raised, one line each, after a count."""
+    failed = [r for r in rows if "error" in r]
+    lines = [f"Cells whose fit raised (left out of the means): {len(failed)}.", ""]
+    return lines + [
+        f"- {r['section'] + '/' if 'section' in r else ''}{r['task']} {r['method']} "
+        f"rate={r['rate']:g} seed={r['seed']}: {r['error']}"
+        for r in failed
+    ]
+
+
+def defaults_lines(*estimators) -> list[str]:
+    """'- Name defaults: k=v, ...' per estimator (sorted parameters)."""
+
+    def show(estimator):
+        return ", ".join(
+            f"{k}={getattr(v, '__name__', v)!s}"
+            for k, v in sorted(estimator.get_params().items())
+        )
+
+    return [f"- {type(e).__name__} defaults: {show(e)}" for e in estimators]
+
+
+def report_header(title, command, mode, env, before_env=(), after_env=()):
+    """Title, command, mode line, ``before_env`` lines, the environment list, then
+    ``after_env`` lines."""
+    lines = [f"# {title}", "", f"Command: `{command}`", "", mode, "", *before_env]
+    lines += ["Environment:", "", *[f"- {k}: {v}" for k, v in env.items()]]
+    return [*lines, *after_env]
+
+
+def markdown_header(title: str, command: str, env: dict, settings: dict) -> str:
+    """Title, command, date, environment and settings of a timing report."""
+    env_lines = "\n".join(f"- {key}: {value}" for key, value in env.items())
+    setting_lines = "\n".join(f"- {key}: {value}" for key, value in settings.items())
+    return (
+        f"# {title}\n\nCommand: `{command}`\n\nDate (UTC): {env['date (UTC)']}\n\n"
+        f"## Environment\n\n{env_lines}\n\n## Settings\n\n{setting_lines}\n\n"
+    )
