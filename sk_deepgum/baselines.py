@@ -42,25 +42,24 @@ class RobustNetRegressor(NetRegressorBase):
         gets :math:`\\lambda \\theta` added: a penalty
         :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss); 0 turns it off
         and is needed for an optimizer without a ``weight_decay`` argument. The
-        same default as :class:`~sk_deepgum.DeepGUMRegressor`, so the baselines
-        are compared like for like.
+        same default as :class:`~sk_deepgum.DeepGUMRegressor`.
     swa_start : float in [0, 1) or None, default=0.75
         Stochastic weight averaging: the end-of-epoch weights of every epoch after
         ``floor(swa_start * max_epochs)`` are averaged
         (``torch.optim.swa_utils.AveragedModel``, batch-norm statistics included)
-        and the mean replaces the weights after the last epoch. The same default as
-        :class:`~sk_deepgum.DeepGUMRegressor`. A fit stopped early by the hold-out
-        keeps its restored best weights. None: the last epoch's weights.
+        and the mean replaces the weights after the last epoch. A fit stopped early
+        by the hold-out keeps its restored best weights. None: the last epoch's
+        weights. See :ref:`Weight averaging <weight-averaging>` in the user guide.
     batch_size : int or 'auto', default='auto'
         Mini-batch size. 'auto': 32 up to 1,024 training rows, above that
         ``ceil(n / 32)`` capped at 4,096, so an epoch stays about 32 optimiser steps
         as the data grow; 32 for a torch Dataset input. Resolved into
-        ``batch_size_``. See the user guide, "Training budget".
+        ``batch_size_``. See :ref:`training-budget` in the user guide.
     min_rows_per_epoch : int, default=1000
         Rows an epoch visits at least: a smaller training set is cycled through
         fresh shuffles, so an epoch is ``ceil(max(n, min_rows_per_epoch) /
         batch_size_)`` optimiser steps (full-batch steps when ``n <= batch_size_``).
-        0: an epoch is one pass. See the user guide, "Small tables".
+        0: an epoch is one pass. See :ref:`small-tables` in the user guide.
     validation_fraction : float or None, default=None
         Share of rows held out for early stopping on the held-out median absolute
         residual (robust to outliers in the hold-out), checked after every epoch;
@@ -71,12 +70,12 @@ class RobustNetRegressor(NetRegressorBase):
         Consecutive epochs without improvement before stopping: of the hold-out
         score with a hold-out, of the training loss with ``tol``.
     tol : float or None, default=None
-        Convergence stop without a hold-out, as ``MLPRegressor``'s ``tol``: an
-        epoch improves when its mean training loss (in scaled target units,
-        ``history_``'s ``train_loss``) is below the best so far by more than
-        ``tol``, and the fit stops after ``n_iter_no_change`` epochs without
-        improvement; a started weight average (``swa_start``) then replaces the
-        weights. Not used with a hold-out. None: train ``max_epochs``.
+        Convergence stop without a hold-out, as ``MLPRegressor``'s ``tol``: the fit
+        stops after ``n_iter_no_change`` consecutive epochs whose mean training loss
+        (in scaled target units, ``history_``'s ``train_loss``) is not below the
+        best so far by more than ``tol``. Not used with a hold-out. None: train
+        ``max_epochs``. See :ref:`Stopping on convergence <convergence-stop>` in the
+        user guide.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (skorch's ``EarlyStopping`` is rejected).
     device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
@@ -197,14 +196,9 @@ or torch.utils.data.Dataset
         process_group : torch.distributed.ProcessGroup or None, default=None
             Data-parallel fit across the processes of a ``torch.distributed`` group,
             as in :meth:`sk_deepgum.DeepGUMRegressor.fit`: each process passes its
-            own shard, the target scale is computed on every row of the group, the
-            backbone trains under
-            :class:`~torch.nn.parallel.DistributedDataParallel` with
-            ``ceil(n_max / batch_size_)`` batches per epoch on every process (a
-            smaller shard wraps around), and the held-out score is computed on every
-            process's held-out rows. The Huber and Tukey losses still scale the
-            residuals by the MAD of each process's own batch. None: a
-            single-process fit.
+            own shard and every process ends with the same model. The Huber and
+            Tukey losses scale the residuals by the MAD of each process's own batch.
+            None: a single-process fit. See :ref:`distributed-fit`.
 
         Returns
         -------

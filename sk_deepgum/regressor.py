@@ -102,17 +102,14 @@ class DeepGUMRegressor(NetRegressorBase):
     max_epochs : int, default=100
         Total SGD epochs (warm-up included).
     warm_up_epochs : int, default=5
-        Epochs of plain L2 before the first EM round. Short on purpose: a longer L2
-        warm-up lets the network fit the wrong targets, which then no longer stand
-        out: at 40 % outliers ``benchmarks/bench_regressor.py`` measures 1.17 and
-        2.39 times the default's clean-test RMSE with 20 and 50 warm-up epochs, and
-        0.976 times with 0 (``deepgum_warmup*`` ablations).
+        Epochs of plain L2 (or ``warm_up_loss``) before the first EM round. Kept
+        short: a long warm-up lets the network fit the wrong targets, which then no
+        longer stand out. See :ref:`schedule` in the user guide.
     warm_up_loss : {'l2', 'huber', 'tukey'}, default='l2'
         Criterion of the warm-up epochs: L2, or the MAD-scaled Huber or Tukey loss
         of :class:`~sk_deepgum.baselines.RobustNetRegressor` (the warm-up then trains
         exactly as that estimator would). The rounds always use the quadratic loss
-        above. A robust warm-up helps small contaminated tables and hurts small
-        clean ones (the user guide, "Small tables").
+        above. See :ref:`small-tables` in the user guide.
     epochs_per_round : int, default=1
         SGD epochs between two EM rounds (a round costs one no-grad pass over the
         training set plus a few warm-started EM iterations).
@@ -132,41 +129,28 @@ default='moments'
         (low, high) residual bounds in target units.
     inlier_df : float or None, default=5.0
         Degrees of freedom ν of a Student-t inlier component; None for the paper's
-        Gaussian. The residuals of correct targets are not Gaussian while the network
-        still fits some inputs worse than others; a Gaussian then calls those hard
-        inliers outliers, they get no weight, the network never learns them and the
-        inlier prior collapses. The t's polynomial tails keep them in (5.5 scales out,
-        the t₅ density is about 10⁴ times the Gaussian's) while far-off wrong targets
-        still get r ≈ 0. In ``benchmarks/bench_regressor.py`` the Gaussian
-        (``deepgum_gaussian``) reaches 1.03 / 1.63 / 1.61 times the default's
-        clean-test RMSE at 20 / 40 / 60 % outliers.
+        Gaussian. The t's heavier tails keep correct targets that the network still
+        fits poorly among the inliers, while far-off wrong targets still get
+        r ≈ 0. See :ref:`Student-t inliers <student-t-inliers>` in the user guide.
     init_inlier_prior : float, default=0.9
         Inlier prior of the first EM round (learnt afterwards).
     inlier_pseudo_count : float, default=10.0
         Pseudo-rows :math:`k` of inlier evidence in every M-step:
         :math:`\\pi = (\\sum_n w_n r_n + k) / (\\sum_n w_n + k)`, the MAP estimate
-        under a Beta(k + 1, 1) prior (in units of sample weight). On a small table
-        it stops "most rows are outliers" from winning (on 20 clean rows the
-        maximum-likelihood fit flags most of them); its pull
-        :math:`k / (n + k)` fades as the data grow (1 % at 1,000 rows, where the
-        clean-test error at 0-60 % outliers is unchanged). Its cost: a small sample
-        that is mostly outlying reads as inliers (80 residuals, 80 % of them
-        uniform: the MAP fit calls every row an inlier). 0: maximum likelihood.
-        See the user guide, "Small tables".
+        under a Beta(k + 1, 1) prior (in units of sample weight). It keeps a small
+        table from being fitted as "most rows are outliers"; its pull
+        :math:`k / (n + k)` fades as the data grow. 0: maximum likelihood, for a
+        small sample that may be mostly wrong. See :ref:`small-tables` in the user
+        guide.
     precision_shrinkage : float in [0, 1], default=0.5
         How far the precision that weights the outputs in the network's loss is
         pulled towards equal weights: the loss uses
         :math:`\\Sigma_\\lambda = (1 - \\lambda)\\Sigma + \\lambda\\,
         \\operatorname{mean}(\\operatorname{diag}\\Sigma)\\, I` in place of the inlier
         covariance :math:`\\Sigma` (0: the paper's :math:`\\Sigma^{-1}`; 1: every
-        output alike). The mixture itself always uses :math:`\\Sigma`. Why: on
-        training residuals :math:`\\Sigma` holds the network's own error besides the
-        label noise, so the outputs it fits worst get the least weight and stay
-        worst; with many outputs per latent and no outliers the paper's weighting
-        can fall behind plain L2 (the ``many_outputs`` do-no-harm case of
-        ``benchmarks/bench_regressor.py``, discussed in the user guide). No effect
+        output alike). The mixture itself always uses :math:`\\Sigma`. No effect
         with one output, nor with ``covariance_type='spherical'`` and one latent per
-        sample.
+        sample. See :ref:`Network step <network-step>` in the user guide.
     outlier_threshold : float, default=0.5
         ``outliers_ = outlier_scores_ > outlier_threshold``.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.Adam
@@ -177,53 +161,43 @@ default='moments'
         L2 penalty handed to the optimizer as its ``weight_decay`` (the gradient
         gets :math:`\\lambda \\theta` added: a penalty
         :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss); 0 turns it off
-        and is needed for an optimizer without a ``weight_decay`` argument. Why it is
-        on: the GUM's inlier scale is estimated from training residuals, so a
-        network that memorises the inliers' label noise shrinks that scale below
-        the true noise and its harder inliers lose weight; the decay holds this
-        back. Chosen on ``benchmarks/bench_regressor.py``, whose robustness section
-        also fits ``weight_decay=0`` as an ablation. The package's other network
-        estimator uses the same default, so comparisons stay like for like.
+        and is needed for an optimizer without a ``weight_decay`` argument. See
+        :ref:`Weight decay <weight-decay>` in the user guide.
     swa_start : float in [0, 1) or None, default=0.75
         Stochastic weight averaging (Izmailov et al., 2018): the end-of-epoch
         weights of every epoch after ``floor(swa_start * max_epochs)`` are averaged
         (``torch.optim.swa_utils.AveragedModel``, batch-norm statistics included)
         and the mean replaces the weights after the last epoch, before the final
-        residual pass and EM. Late in training Adam's steps make the weights wander
-        around a minimum; their mean fits the inliers better, so inlier and outlier
-        residuals separate more cleanly (chosen on
-        ``benchmarks/bench_regressor.py``). A fit stopped early by the hold-out
-        keeps its restored best weights. None: the last epoch's weights.
+        residual pass and EM. A fit stopped early by the hold-out keeps its
+        restored best weights. None: the last epoch's weights. See
+        :ref:`Weight averaging <weight-averaging>` in the user guide.
     batch_size : int or 'auto', default='auto'
-        Mini-batch size (training batches are shuffled with ``random_state``). 'auto': 32 up to 1,024 training rows, above that
-        ``ceil(n / 32)`` capped at 4,096, so an epoch stays about 32 optimiser steps
-        as the data grow; 32 for a torch Dataset input. Resolved into
-        ``batch_size_``. See the user guide, "Training budget".
+        Mini-batch size (training batches are shuffled with ``random_state``).
+        'auto': 32 up to 1,024 training rows, above that ``ceil(n / 32)`` capped at
+        4,096, so an epoch stays about 32 optimiser steps as the data grow; 32 for a
+        torch Dataset input. Resolved into ``batch_size_``. See
+        :ref:`training-budget` in the user guide.
     min_rows_per_epoch : int, default=1000
         Rows an epoch visits at least: a smaller training set is cycled through
         fresh shuffles, so an epoch is ``ceil(max(n, min_rows_per_epoch) /
         batch_size_)`` optimiser steps (full-batch steps when ``n <= batch_size_``).
-        0: an epoch is one pass. See the user guide, "Small tables".
+        0: an epoch is one pass. See :ref:`small-tables` in the user guide.
     validation_fraction : float or None, default=None
         Share of rows held out to stop early on the held-out GUM negative
-        log-likelihood under the round's mixture, a loss outliers cannot dominate
-        (their density is bounded by γ). It is checked after every EM round; a
-        check improves when it beats the best so far by more than 10⁻⁴ of it. When
-        the last check is not the best, the best round's network and its mixture
-        are restored, and ``outlier_scores_``, ``mixture_`` and ``n_iter_``
-        describe that network. None: no hold-out.
+        log-likelihood, checked after every EM round; a check improves when it
+        beats the best so far by more than 10⁻⁴ of it. When the last check is not
+        the best, the best round's network and its mixture are restored. None: no
+        hold-out. See :ref:`Early stopping <early-stopping>` in the user guide.
     n_iter_no_change : int, default=3
         Consecutive EM rounds without improvement before stopping: of the hold-out
         score with a hold-out, of the training GUM log-likelihood with ``tol``.
     tol : float or None, default=None
-        Convergence stop without a hold-out, as ``MLPRegressor``'s ``tol``: after
-        every EM round, the round's mean GUM log-likelihood of the training
-        residuals (nats per row, ``history_``'s ``em_log_likelihood``) is checked;
-        a round improves when it beats the best so far by more than ``tol``, and
-        the fit stops after ``n_iter_no_change`` rounds without improvement. If the
-        weight average (``swa_start``) has started, it replaces the weights and
-        gets its own residuals and mixture. Not used with a hold-out. None: train
-        ``max_epochs``. See the user guide, "Training budget".
+        Convergence stop without a hold-out, as ``MLPRegressor``'s ``tol``: the fit
+        stops after ``n_iter_no_change`` consecutive EM rounds whose mean training
+        GUM log-likelihood (``history_``'s ``em_log_likelihood``) does not beat the
+        best so far by more than ``tol``. Not used with a hold-out. None: train
+        ``max_epochs``. See :ref:`Stopping on convergence <convergence-stop>` in the
+        user guide.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (deep-copied). skorch's ``EarlyStopping`` is
         rejected: it stops by raising KeyboardInterrupt, which would also swallow a
@@ -414,24 +388,13 @@ or torch.utils.data.Dataset
             entering every EM statistic.
         process_group : torch.distributed.ProcessGroup or None, default=None
             Data-parallel fit across the processes of a ``torch.distributed`` group
-            (e.g. ``torch.distributed.group.WORLD`` after
-            ``torch.distributed.init_process_group``; one process per GPU under
+            (e.g. ``torch.distributed.group.WORLD``; one process per GPU under
             ``torchrun``). Every process calls ``fit`` with its own shard of the rows
-            (shards may differ in size) and the same estimator parameters, and ends
-            with the same model: the robust target scale is computed on every row
-            of the group (the targets are all-gathered), the mixture's EM
-            statistics are all-reduced, the backbone trains under
-            :class:`~torch.nn.parallel.DistributedDataParallel` (gradients averaged),
-            and the epoch loss, the loss normaliser and the held-out score are
-            reduced, so every process takes the same decisions. Each epoch every
-            process runs ``ceil(n_max / batch_size_)`` batches, ``n_max`` being the
-            largest training shard: a smaller shard wraps around onto a fresh
-            permutation of its rows, and its batches count in proportion to its
-            row count. Responsibilities stay with their rows: ``outlier_scores_``,
-            ``outliers_``, ``inlier_mask_`` and ``group_*`` describe this process's
-            shard; every other fitted attribute is the same on every process.
-            ``device='cuda'`` means ``cuda:LOCAL_RANK``. None: a single-process
-            fit.
+            and the same estimator parameters, and ends with the same model;
+            ``outlier_scores_``, ``outliers_``, ``inlier_mask_`` and ``group_*``
+            describe this process's shard. ``device='cuda'`` means
+            ``cuda:LOCAL_RANK``. None: a single-process fit. See
+            :ref:`distributed-fit`.
 
         Returns
         -------
@@ -705,11 +668,8 @@ or torch.utils.data.Dataset
             Student-t with :math:`\\nu > 2` it is
             :math:`\\sqrt{\\Sigma_{dd}\\, \\nu / (\\nu - 2)}`, as the t's scale
             :math:`\\Sigma` is not its covariance; a t with :math:`\\nu \\le 2`
-            has no finite variance, and asking for it is a ValueError. It is the
-            standard deviation of the fitted law: on Gaussian label noise a t
-            inlier fits tails the noise does not have, and its standard deviation
-            exceeds the noise's (about 1.1 times at :math:`\\nu = 5`, measured in
-            ``tests/regressor/test_return_std.py``).
+            has no finite variance, and asking for it is a ValueError. See
+            :ref:`Student-t inliers <student-t-inliers>` in the user guide.
 
         Returns
         -------
