@@ -367,11 +367,9 @@ def fit_gum(
     reg_covar : float, default=1e-6
         Regularisation relative to each column's scale: ``reg_covar`` times the
         column's weighted variance (over all rows, inliers and outliers) is added to
-        the diagonal of every covariance. Relative, like the uniform's box and every
-        floor, so that the fit is equivariant under per-column rescaling: multiplying
-        a column by ``c`` multiplies its variances by ``c**2`` and leaves the
-        posteriors and the inlier prior unchanged (an absolute term would swamp a
-        small-scale column and turn every row into an outlier).
+        the diagonal of every covariance, so that rescaling a column leaves the
+        posteriors and the inlier prior unchanged. See :ref:`model` in the user
+        guide.
     max_iter : int, default=100
         Maximum number of EM iterations.
     tol : float, default=1e-3
@@ -385,32 +383,24 @@ def fit_gum(
         each M-step sets :math:`\\pi_g = (\\sum_n w_n r_{gn} + k) / (\\sum_n w_n
         + k)`, the maximum a posteriori estimate under a Beta(k + 1, 1) prior on
         :math:`\\pi_g`, and EM then climbs the log-posterior (the reported bounds
-        include :math:`k \\sum_g \\log \\pi_g / \\sum_n w_n`). Its pull is
-        :math:`k / (\\sum_n w_n + k)`: it vanishes as the data grow, while on a
-        handful of rows it stops the mixture from calling most of them outliers
-        (the uniform's box, fitted to the same rows, then out-scores a narrow inlier
-        component). 0: maximum likelihood.
+        include :math:`k \\sum_g \\log \\pi_g / \\sum_n w_n`). Its pull
+        :math:`k / (\\sum_n w_n + k)` vanishes as the data grow. 0: maximum
+        likelihood. See :ref:`small-tables` in the user guide.
     verbose : int, default=0
         1 prints a summary, 2 the log-likelihood of every iteration.
     process_group : torch.distributed.ProcessGroup or None, default=None
         Distributed EM. Every process of the group calls ``fit_gum`` with its own
-        shard of the rows (shards may differ in size) and the same other arguments;
-        the sufficient statistics of every step (weighted counts, sums and sums of
-        squares per group, the scatter matrices, the data's min and max, the
-        log-likelihood) are summed across the group and the initial quantiles use a
-        gathered subsample, so every process returns the same mixture as a single
-        process fitted on all the rows (up to floating-point summation order). Pass
-        ``torch.distributed.group.WORLD`` for the default group. None: no
-        communication, the single-process computation.
+        shard of the rows and the same other arguments, and returns the same
+        mixture as a single process fitted on all the rows (up to floating-point
+        summation order). Pass ``torch.distributed.group.WORLD`` for the default
+        group. None: the single-process computation. See :ref:`distributed-em`.
     chunk_size : int or None, default=None
         Rows per chunk of every pass over ``XT`` (None: :data:`EM_CHUNK_ROWS` =
         65 536). Smaller chunks lower the peak memory (O(chunk_size · D) beyond
         ``XT``) at the cost of more, smaller products. For 'full' covariances with
         ``fit_mean=True`` and more than one chunk, each iteration takes a second
-        pass (recomputing each chunk's E-step) to sum the scatter around the new
-        means: centring before the product stays accurate in float32, where the
-        uncentred identity :math:`\\sum s x x^\\top - \\mu \\mu^\\top \\sum s`
-        cancels catastrophically when the mean is large against the spread.
+        pass to sum the scatter around the new means (centring before the product
+        keeps float32 accurate when the mean is large against the spread).
 
     Returns
     -------

@@ -269,13 +269,10 @@ default='moments'
         M-step sets :math:`\\pi_g = (\\sum_n w_n r_{gn} + k) / (\\sum_n w_n + k)`,
         the maximum a posteriori estimate under a Beta(k + 1, 1) prior, and EM
         climbs the log-posterior (``lower_bound_`` includes
-        :math:`k \\sum_g \\log \\pi_g / \\sum_n w_n`). On a few rows the
-        maximum-likelihood fit often calls most of them outliers (the uniform's box,
-        fitted to the same rows, out-scores a narrow inlier component); the prior
-        rules that out, and its pull :math:`k / (\\sum_n w_n + k)` fades as the data
-        grow. Its cost: a small sample that is mostly outlying reads as inliers (80
-        residuals, 80 % of them uniform: the MAP fit calls every row an inlier); set
-        0 there. 0: maximum likelihood.
+        :math:`k \\sum_g \\log \\pi_g / \\sum_n w_n`). It keeps a few rows from being
+        fitted as mostly outliers; its pull :math:`k / (\\sum_n w_n + k)` fades as
+        the data grow. 0: maximum likelihood, for a small sample that may be mostly
+        outlying. See :ref:`small-tables` in the user guide.
     max_iter : int, default=100
         Maximum number of EM iterations.
     tol : float, default=1e-3
@@ -283,13 +280,10 @@ default='moments'
     reg_covar : float, default=1e-6
         Non-negative regularisation of the covariances, relative to each column's
         scale: ``reg_covar`` times the column's weighted variance in the training
-        data is added to its diagonal entry. Every other scale in the model (the
-        uniform's box, the variance floors) is relative to the data too, so the fit
-        is equivariant under per-column rescaling: multiplying column ``d`` by
-        ``c_d`` leaves :meth:`predict_proba` and ``weights_`` unchanged and scales
-        ``covariances_`` by ``c_d c_e``. An absolute term would swamp a column of
-        small-scale residuals (its Gaussian wider than the data, every row an
-        outlier).
+        data is added to its diagonal entry. Like every other scale of the model,
+        it is relative to the data, so rescaling a column leaves
+        :meth:`predict_proba` and ``weights_`` unchanged. See :ref:`model` in the
+        user guide.
     warm_start : bool, default=False
         Start EM from the previous fit's parameters when shapes allow.
     random_state : int, RandomState instance or None, default=None
