@@ -867,7 +867,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         criterion = WeightedLoss(
             stand_in._make_criterion(n_outputs), torch.ones((1, n_outputs))
         )
-        # Files written before batch_size_ existed had an integer batch_size.
+        # A file without batch_size_ holds the size used in batch_size (an integer).
         batch_size = attributes.get("batch_size_", stand_in.batch_size)
         net = stand_in._make_net(module, criterion, device, 0, batch_size)
         state_dict = torch.load(weights_file, map_location=device, weights_only=True)

@@ -30,11 +30,8 @@ def flush_subnormal_parameters(module: nn.Module) -> None:
 
     Adam's coupled L2 penalty (``weight_decay``) drives the weights of units that
     get no data gradient towards 0 and into the subnormal range, where CPU arithmetic
-    is many times slower: on ``benchmarks/bench_scaling.py``'s 1e6-row fit, 31 of
-    about 4,900 weights ended subnormal and the residual passes took 1.18 s without
-    this call against 0.52 s with it (the same command run before and after it was
-    added). Called after every epoch; such a weight contributes nothing float32 can
-    resolve.
+    is many times slower. Called after every epoch; such a weight contributes nothing
+    float32 can resolve. See :ref:`large-numbers-of-rows` for a measurement.
     """
     with torch.no_grad():
         for p in module.parameters():
