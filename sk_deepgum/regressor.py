@@ -267,8 +267,8 @@ default='moments'
     See Also
     --------
     GaussianUniformMixture : The mixture fitted on the residuals.
-    sk_deepgum.baselines.RobustNetRegressor : The same network with L2 (and, later,
-        Huber / Tukey) losses.
+    sk_deepgum.baselines.RobustNetRegressor : The same network with a fixed L2,
+        Huber or Tukey loss.
 
     References
     ----------
