@@ -225,9 +225,7 @@ def measure_all_memory(sizes, max_iter, threads=None):
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         futures = [
             pool.submit(
-                run_child,
-                __file__,
-                ["--memory-child", m, n, d, max_iter, threads or 0],
+                run_child, __file__, ["--memory-child", m, n, d, max_iter, threads or 0]
             )
             for n, d, m in keys
         ]

@@ -65,11 +65,7 @@ from sk_deepgum.datasets import make_contaminated_regression
 N_FEATURES, N_TARGETS = 10, 2
 OUTLIER_RATE, NOISE, SEED = 0.2, 0.1, 0
 ESTIMATOR = dict(
-    max_epochs=3,
-    warm_up_epochs=1,
-    epochs_per_round=1,
-    batch_size=256,
-    random_state=0,
+    max_epochs=3, warm_up_epochs=1, epochs_per_round=1, batch_size=256, random_state=0
 )
 FULL = {"sizes": (10**3, 10**4, 10**5, 10**6), "repeats": 3, "threads": None}
 QUICK = {"sizes": (10**3, 10**4), "repeats": 2, "threads": 1}
@@ -382,20 +378,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--device", default="cpu", help="'cpu' (default) or 'cuda'")
     add_threads_argument(parser)
+    hidden = {"default": None, "help": argparse.SUPPRESS}
     parser.add_argument(
-        "--child",
-        nargs=3,
-        default=None,
-        metavar=("N", "DEVICE", "THREADS"),
-        help=argparse.SUPPRESS,
+        "--child", nargs=3, metavar=("N", "DEVICE", "THREADS"), **hidden
     )
-    parser.add_argument(
-        "--em-child",
-        nargs=4,
-        default=None,
-        metavar=("CONFIG", "N", "CHUNKING", "THREADS"),
-        help=argparse.SUPPRESS,
-    )
+    em_child = ("CONFIG", "N", "CHUNKING", "THREADS")
+    parser.add_argument("--em-child", nargs=4, metavar=em_child, **hidden)
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     if args.sizes is None:
@@ -464,16 +452,8 @@ def main(argv=None):
     files = [stem.with_suffix(s) for s in (".csv", ".png", ".md")]
     write_csv(rows, files[0])
     write_plot(rows, files[1])
-    write_markdown(
-        files[2],
-        command,
-        env,
-        settings,
-        table,
-        lines,
-        [f.name for f in files],
-        em_table,
-    )
+    names = [f.name for f in files]
+    write_markdown(files[2], command, env, settings, table, lines, names, em_table)
     print(
         f"\nWrote {', '.join(str(f) for f in files)} "
         f"({time.perf_counter() - start:.1f} s of measurement)."

@@ -82,7 +82,7 @@ CLASSIC_LITERATURE = {
     "stackloss": "Rousseeuw and Leroy's PROGRESS program (least median of squares, "
     "|standardised residual| > 2.5) flags days 1, 2, 3, 4, 21, and MASS::lqs with "
     "method='lms' also 8, 13, 14, 20 (R-help, 6 October 2005, 'a question about LMS "
-    "and what constitutes outliers').",
+    "and what constitutes outliers')."
 }
 CLASSIC_FULL_SEEDS = 5
 CLASSIC_MAX_FALSE_SHARE = 0.10
