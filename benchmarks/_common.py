@@ -1,10 +1,6 @@
-"""What the benchmark scripts share: environment capture, thread pools, memory
-probes in fresh processes, the on-disk cell cache and its code fingerprint, CSV
-output, metrics, equal-step training budgets and plotting.
-
-The scripts are run as ``python benchmarks/<script>.py``, so this module is
-imported as ``_common`` (the tests put ``benchmarks/`` on ``sys.path``).
-"""
+"""What the benchmark scripts share: environment, thread pools, memory probes, the
+cell cache and its code fingerprint, CSV, metrics, equal-step budgets, plots.
+Imported as ``_common`` (the scripts run from ``benchmarks/``)."""
 
 from __future__ import annotations
 
@@ -45,12 +41,10 @@ MIB = 2**20
 
 
 def command_line(argv, script: str) -> str:
-    """The command that ran: ``sys.argv``, or ``script`` and ``argv`` when a
-    script's ``main(argv)`` is called from Python."""
+    """The command that ran (``script`` and ``argv`` when ``main(argv)`` is called)."""
     return "python " + shlex.join(sys.argv if argv is None else [script, *argv])
 
 
-# ---------------------------------------------------------------------------
 # Environment
 
 
@@ -66,7 +60,7 @@ def _cpu_model() -> str:
 
 
 def _thread_pools() -> str:
-    """The native thread pools (BLAS, OpenMP) threadpoolctl sees, on one line."""
+    """The native thread pools threadpoolctl sees, on one line."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -99,9 +93,8 @@ _SPIN = (
 
 
 def cpu_parallelism() -> float:
-    """Measured throughput, in CPUs, of one CPU-bound Python process per CPU side by
-    side: ``count * t_alone / mean(t_side_by_side)`` (about 1 when they share one
-    core, below the count when other processes load the machine)."""
+    """Throughput, in CPUs, of one CPU-bound process per CPU side by side:
+    ``count * t_alone / mean(t_side_by_side)`` (below the count on a loaded machine)."""
 
     def spin(count):
         procs = [
@@ -118,11 +111,8 @@ def cpu_parallelism() -> float:
 
 
 def environment(mode: str | None = None, parallelism: bool = False) -> dict:
-    """Machine, thread pools, versions and date the numbers depend on.
-
-    ``parallelism`` also measures :func:`cpu_parallelism` (timing benchmarks;
-    :func:`record_load_after` adds the same after the measurements).
-    """
+    """Machine, thread pools, versions and date (``parallelism``: with
+    :func:`cpu_parallelism`)."""
     affinity = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     )
@@ -163,8 +153,7 @@ def environment(mode: str | None = None, parallelism: bool = False) -> dict:
 
 
 def announce_run(settings: dict) -> tuple[str, dict]:
-    """Print the command, the environment (with the measured CPU parallelism) and
-    the settings of a timing benchmark; return the command line and environment."""
+    """Print and return the command and environment of a timing benchmark."""
     command = command_line(None, "")
     env = environment(parallelism=True)
     print(f"$ {command}\nEnvironment:")
@@ -206,7 +195,6 @@ def parallelism_warning(env: dict, threads: int | None) -> list[str]:
     ]
 
 
-# ---------------------------------------------------------------------------
 # Thread pools
 
 
@@ -241,7 +229,6 @@ def apply_threads(threads: int | None) -> None:
     threadpool_limits(limits=threads)
 
 
-# ---------------------------------------------------------------------------
 # Memory, measured in a fresh process
 
 
@@ -264,15 +251,13 @@ def _ru_maxrss_bytes() -> int:
 
 
 class PeakRSS:
-    """Peak extra resident bytes of a ``with`` block: ``VmHWM`` after it minus
-    ``VmRSS`` before it.
+    """Peak extra resident bytes of a ``with`` block (``extra``): ``VmHWM`` after
+    it minus ``VmRSS`` before it, the high-water mark reset on entry; where it
+    cannot be reset, the ``ru_maxrss`` delta (a lower bound). Also ``ru_delta``
+    and ``hwm_reset``.
 
-    On entry: garbage-collect, hand freed heap memory back to the OS (glibc
-    ``malloc_trim``: without it, memory freed while the data was built stays
-    resident, the block reuses it and the extra memory comes out too low), read
-    ``VmRSS``, reset the kernel's high-water mark (``/proc/self/clear_refs``).
-    After the block: ``extra`` (bytes; the ``ru_maxrss`` delta where the mark
-    could not be reset, a lower bound), ``ru_delta`` and ``hwm_reset``.
+    ``malloc_trim`` on entry: memory freed while the data was built would stay
+    resident, the block would reuse it and the extra come out too low.
     """
 
     def __enter__(self) -> PeakRSS:
@@ -298,8 +283,7 @@ class PeakRSS:
 
 
 def run_child(script: str, args: Iterable, env: dict | None = None) -> dict:
-    """Run ``script`` with ``args`` in a fresh interpreter; the JSON of its last
-    printed line."""
+    """The JSON of the last line ``script args`` prints in a fresh interpreter."""
     command = [sys.executable, str(script), *map(str, args)]
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -307,13 +291,11 @@ def run_child(script: str, args: Iterable, env: dict | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-# ---------------------------------------------------------------------------
 # Cell cache
 
 
 def _code_text(source: str) -> bytes:
-    """``source``'s syntax tree with docstrings dropped: formatting and
-    documentation edits leave it unchanged."""
+    """``source``'s syntax tree without docstrings (formatting edits keep it)."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -329,14 +311,9 @@ def _code_text(source: str) -> bytes:
 
 
 def code_fingerprint(identity: dict, cell_code: Iterable[Callable] = ()) -> str:
-    """Hash of the code a cached cell ran and of what else its result depends on.
-
-    The code: every imported ``sk_deepgum`` module and the benchmark functions
-    ``cell_code`` (data, estimators, fitting, scoring; not the report's layout),
-    each as its syntax tree without docstrings (so a documentation edit or a
-    reworded report keeps the cache). ``identity``: the mode's sizes and the
-    constants the cells read (JSON).
-    """
+    """Hash of every imported ``sk_deepgum`` module and of ``cell_code`` (syntax
+    trees without docstrings: not the report's layout) and ``identity`` (the
+    mode's sizes and constants the cells read)."""
     digest = hashlib.sha256()
     names = sorted(
         n for n in sys.modules if n == "sk_deepgum" or n.startswith("sk_deepgum.")
@@ -353,17 +330,9 @@ def code_fingerprint(identity: dict, cell_code: Iterable[Callable] = ()) -> str:
 
 
 class CellCache:
-    """JSON-lines cache of (section, task, method, rate, seed) results.
-
-    Parameters
-    ----------
-    path : Path
-        ``cells.jsonl``; appended to, one record per finished cell.
-    fingerprint : str
-        Records with another fingerprint are ignored (stale).
-    resume : bool
-        False: ignore every existing record (they are superseded by new ones).
-    """
+    """JSON-lines cache (``path``, appended to) of (section, task, method, rate,
+    seed) results; records of another ``fingerprint`` are stale, and all are
+    ignored without ``resume``."""
 
     def __init__(self, path: Path, fingerprint: str, resume: bool):
         self.path, self.fingerprint = path, fingerprint
@@ -407,8 +376,8 @@ class CellCache:
 
 
 def run_cell(cache: CellCache, section, task, method, rate, seed, compute) -> dict:
-    """One raw row: the key fields, then the cached or computed result (a fit
-    that raises gives ``rmse`` NaN and ``error``, shown in the report, not cached)."""
+    """The key fields and the cached or computed result (a fit that raises gives
+    ``rmse`` NaN and ``error``, not cached)."""
     key = CellCache.key(section, task, method, rate, seed)
 
     def guarded():
@@ -444,8 +413,7 @@ def add_cache_arguments(parser) -> None:
 
 
 def start_run(argv, script: str, args, fingerprint: str, mode: str):
-    """Command line, cell cache (``args.out / 'cells.jsonl'``) and environment of
-    a cached benchmark run; prints the command and the environment."""
+    """Print and return the command, cell cache and environment of a cached run."""
     command = command_line(argv, script)
     args.out.mkdir(parents=True, exist_ok=True)
     cache = CellCache(args.out / "cells.jsonl", fingerprint, args.resume)
@@ -465,7 +433,6 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-# ---------------------------------------------------------------------------
 # Metrics and aggregation
 
 
@@ -523,32 +490,22 @@ def ratio(a: float, b: float) -> float:
     return a / b
 
 
-# ---------------------------------------------------------------------------
 # Training budgets at equal optimiser steps
 
 
 def steps_per_epoch(params: dict, n_rows: int) -> int:
-    """Optimiser steps in one epoch of a network estimator with ``params`` on
-    ``n_rows`` rows (array input): ``ceil(max(n, min_rows_per_epoch) / B)`` with
-    ``B`` the batch size a fit resolves (a partial batch is a step; a small set
-    is cycled up to ``min_rows_per_epoch``)."""
+    """Optimiser steps per epoch on ``n_rows`` rows: ``ceil(max(n,
+    min_rows_per_epoch) / B)``, ``B`` the batch size a fit resolves."""
     rows = max(n_rows, params.get("min_rows_per_epoch", 0))
     batch = resolve_batch_size(params["batch_size"], n_rows, lazy=False)
     return math.ceil(rows / batch)
 
 
 def equal_step_params(estimator, n_all: int, n_fit: int) -> dict:
-    """Epoch counts that give a fit of ``estimator`` on ``n_fit`` rows (a clean
-    subset) the optimiser steps of the same estimator on ``n_all`` rows.
-
-    With ``r = steps(n_all) / steps(n_fit)`` (:func:`steps_per_epoch`):
-    ``max_epochs`` becomes ``ceil(max_epochs * r)`` (never fewer steps; more by
-    less than one epoch of ``n_fit`` rows), DeepGUM's ``warm_up_epochs`` and
-    ``epochs_per_round`` ``round(value * r)`` (the latter at least 1), so its L2
-    warm-up and the steps between EM rounds keep their length in steps;
-    ``swa_start``, a share of ``max_epochs``, follows. Empty when both counts of
-    steps per epoch are equal.
-    """
+    """Epochs giving a fit on ``n_fit`` rows (a clean subset) the optimiser steps
+    of one on ``n_all`` rows: with ``r = steps(n_all) / steps(n_fit)``,
+    ``ceil(max_epochs * r)``, DeepGUM's ``warm_up_epochs`` and ``epochs_per_round``
+    ``round(value * r)`` (the latter at least 1); ``{}`` when ``r == 1``."""
     params = estimator.get_params()
     steps_all = steps_per_epoch(params, n_all)
     steps_fit = steps_per_epoch(params, n_fit)
@@ -569,7 +526,6 @@ def equal_step_params(estimator, n_all: int, n_fit: int) -> dict:
     return out
 
 
-# ---------------------------------------------------------------------------
 # Plots
 
 

@@ -1,11 +1,6 @@
-"""Data laws shared by the benchmark scripts: the tabular law, the linear law and
-their clean test sets.
-
-``tabular``: :func:`sk_deepgum.datasets.make_contaminated_regression` with 5
-features, one target, ``noise=0.1`` and uniform (or shifted) outlier rows.
-``linear``: drawn here (:func:`linear_law`). Clean test sets: no outliers, no
-noise, drawn once with :data:`TEST_SEED`.
-"""
+"""The benchmarks' data laws: ``tabular`` (``make_contaminated_regression``, 5
+features, one target, noise 0.1, uniform or shifted outlier rows), ``linear``
+(:func:`linear_law`), and their clean, noiseless test sets (:data:`TEST_SEED`)."""
 
 from __future__ import annotations
 
@@ -47,8 +42,8 @@ def tabular_test(n_features: int = 5, n_targets: int = 1, n: int = TEST_ROWS) ->
 
 
 def linear_spread() -> float:
-    """Exact standard deviation of the linear law's clean targets,
-    ``sqrt(|beta|^2 + noise^2)`` (``X ~ N(0, I)``)."""
+    """Standard deviation of the linear law's clean targets, ``sqrt(|beta|^2 +
+    noise^2)``."""
     beta = np.asarray(LINEAR_BETA)
     return float(np.sqrt(beta @ beta + LINEAR_NOISE**2))
 
@@ -60,16 +55,9 @@ def linear_box() -> tuple[float, float]:
 
 
 def linear_law(n: int, rate: float, seed: int, noise: float = LINEAR_NOISE) -> Bunch:
-    """The linear law, every draw from ``default_rng(seed)`` in this order:
-    ``X = rng.standard_normal((n, 5))``; ``y = X @ beta + 1 + noise *
-    rng.standard_normal(n)``; outlier rows ``rng.choice(n, round(rate * n),
-    replace=False)`` with targets ``rng.uniform(*linear_box())``.
-
-    Returns
-    -------
-    Bunch
-        ``X``, ``y``, ``y_noiseless`` (``X @ beta + 1``), ``outlier_mask``, ``law``.
-    """
+    """``X ~ N(0, I)``, ``y = X @ beta + 1 + noise``, ``round(rate n)`` rows'
+    targets from ``U(*linear_box())``, all from ``default_rng(seed)``; a Bunch of
+    ``X``, ``y``, ``y_noiseless``, ``outlier_mask``, ``law``."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, len(LINEAR_BETA)))
     y_noiseless = X @ np.asarray(LINEAR_BETA) + LINEAR_INTERCEPT

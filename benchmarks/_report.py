@@ -1,5 +1,4 @@
-"""Markdown report scaffolding shared by the benchmark scripts: number formatting,
-tables, checks and their verdicts, report headers."""
+"""Markdown report parts of the benchmarks: numbers, tables, checks, headers."""
 
 from __future__ import annotations
 
@@ -32,8 +31,8 @@ def pm_cells(rows, metrics, digits: int = 4, **where) -> list[str]:
 
 
 def md_table(headers, rows, align: str = "") -> list[str]:
-    """Markdown table lines. ``headers``: a sequence, or one string with the
-    columns separated by '|'; ``align``: one letter per column, 'r' for right."""
+    """Markdown table lines; ``headers`` a sequence or 'a | b'; ``align`` 'r' per
+    right-aligned column."""
     if isinstance(headers, str):
         headers = [h.strip() for h in headers.split("|")]
     rule = ["---:" if a == "r" else "---" for a in align.ljust(len(headers), "l")]
@@ -42,12 +41,9 @@ def md_table(headers, rows, align: str = "") -> list[str]:
 
 
 def check(name, value, target, ok, detail="", *, quick=False, context=""):
-    """One row of a checks table.
-
-    ``ok``: True/False (PASS/FAIL; 'info (PASS)' with ``quick``), None (nothing
-    measured, 'n/a'; also when ``value`` is NaN) or a string ('info': no target).
-    ``context``: measured numbers that explain a miss, for :func:`losses`.
-    """
+    """One row of a checks table. ``ok``: bool (PASS/FAIL, 'info (PASS)' with
+    ``quick``), None or NaN ``value`` ('n/a'), a string ('info': no target).
+    ``context``: the numbers that explain a miss."""
     if isinstance(value, float) and math.isnan(value):
         ok = None
     if isinstance(ok, str):
@@ -100,8 +96,7 @@ def defaults_lines(*estimators) -> list[str]:
 
 
 def report_header(title, command, mode, env, before_env=(), after_env=()):
-    """Title, command, mode line, ``before_env`` lines, the environment list, then
-    ``after_env`` lines."""
+    """Title, command, mode, ``before_env``, the environment, ``after_env``."""
     lines = [f"# {title}", "", f"Command: `{command}`", "", mode, "", *before_env]
     lines += ["Environment:", "", *[f"- {k}: {v}" for k, v in env.items()]]
     return [*lines, *after_env]

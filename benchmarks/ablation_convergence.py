@@ -1,27 +1,16 @@
 """Ablation of the convergence stop (``tol``): fit time and accuracy at 10,000 rows
 and more, side by side with sklearn's ``MLPRegressor``.
 
-On the laws of ``_laws.py`` (:func:`draw` and the clean test sets; the linear
-law with the linear backbone, as in ``bench_regimes.py``), for each n, contamination rate and seed, in one
-process and one torch thread, fits back to back:
-
-- ``defaults``: ``DeepGUMRegressor(random_state=seed)`` (``max_epochs=100``);
-- ``tol``: the same with ``tol=1e-3, n_iter_no_change=5``;
-- ``tol, sqrt lr``: the same, and ``lr = 1e-3 * sqrt(batch_size_ / 32)`` (Adam's
-  square-root scaling rule for the larger 'auto' batches: 3.1e-3 at 10,000 rows);
-- ``mlp``: ``MLPRegressor(random_state=seed)`` at its defaults (its own ``tol``
-  stop);
-- ``oracle``: ``RobustNetRegressor(random_state=seed)`` at its defaults on the clean
-  rows only (the reference of the regimes' accuracy target).
-
-It writes ``benchmarks/results_convergence.md``: per cell the mean over seeds of the
-fit seconds, the epochs run and the clean-test RMSE, and the ratios that the
-regimes targets use (DeepGUM / oracle RMSE at 20 and 40 %, DeepGUM / MLP RMSE on
-clean data, DeepGUM / MLP fit time at every rate).
+On the laws of ``_laws.py`` (linear: linear backbone), per n, rate and seed, in one
+process and one torch thread, back to back: ``defaults`` (``DeepGUMRegressor``),
+``tol`` (``tol=1e-3, n_iter_no_change=5``), ``tol, sqrt lr`` (also ``lr = 1e-3 *
+sqrt(batch_size_ / 32)``, Adam's square-root rule for the 'auto' batches), ``mlp``
+(``MLPRegressor`` at its defaults) and ``oracle`` (``RobustNetRegressor`` on the
+clean rows). Writes ``benchmarks/results_convergence.md``: mean fit seconds,
+epochs and clean-test RMSE per cell, with the ratios the regimes targets use.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/ablation_convergence.py [--sizes 10000]
-[--seeds 0 1 2]`` (about 4 minutes at 10,000 rows and 3 seeds on one core). An
-untimed 2-epoch fit first pays torch's first-call costs.
+[--seeds 0 1 2]`` (about 4 minutes at 10,000 rows and 3 seeds on one core).
 """
 
 from __future__ import annotations

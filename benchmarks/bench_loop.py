@@ -1,23 +1,14 @@
 """Training-loop overhead: a fit against a hand-written torch loop with the same
 network, batches and epochs.
 
-On the tabular law of ``_laws.py`` (n rows, 5 features, 20 % outliers), in one
-process and one torch thread, interleaved repeats of:
-
-- ``hand loop``: the package's default backbone (``MLP(5, 1)``, (64, 64) ReLU),
-  ``torch.optim.Adam(lr=1e-3, weight_decay=3e-4)``, 100 epochs, each a fresh
-  ``torch.randperm`` split into 32 batches (``batch_size='auto'``'s count), a
-  weighted squared-error loss (unit weights) summed and divided by the batch size;
-- ``RobustNetRegressor``: ``RobustNetRegressor(swa_start=None)`` (L2; weight
-  averaging off, as in the hand loop), which adds target scaling, input checks,
-  skorch's callbacks and history, and the prediction-ready final state;
-- ``DeepGUMRegressor``: ``DeepGUMRegressor(swa_start=None)``, which adds a residual
-  pass and an EM fit after every epoch from the sixth on.
-
-It prints, and writes to ``benchmarks/results_loop.md``, the minimum and median
-seconds of each and their ratios to the hand loop (the minimum is the least
-disturbed by other load). An untimed fit of each first pays torch's first-call
-costs.
+On the tabular law (n rows, 20 % outliers), one torch thread, interleaved repeats
+of: ``hand loop`` (the default ``MLP``, ``Adam(lr=1e-3, weight_decay=3e-4)``, 100
+epochs of 32 ``randperm`` batches, unit-weighted squared error over the batch
+size); ``RobustNetRegressor(swa_start=None)`` (adds target scaling, input checks,
+skorch's callbacks and history); ``DeepGUMRegressor(swa_start=None)`` (adds a
+residual pass and an EM fit per epoch after the warm-up). Prints, and writes to
+``benchmarks/results_loop.md``, the minimum and median seconds and their ratios
+to the hand loop, after an untimed fit of each.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_loop.py [--n 10000]
 [--repeats 5]`` (about 30 s per repeat on one core).

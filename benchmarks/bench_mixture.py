@@ -1,40 +1,32 @@
 """Seconds per EM iteration and peak memory: GaussianUniformMixture vs GaussianMixture.
 
-For every n and dtype (float32, float64), on the same residual array: ``GUM``
-(:class:`sk_deepgum.GaussianUniformMixture` at its defaults) and ``GM``
-(:class:`sklearn.mixture.GaussianMixture`, 2 components, ``'diag'``,
-``init_params='random_from_data'``, ``random_state=0``).
+For every n and dtype (float32, float64), on the same residuals: ``GUM``
+(``GaussianUniformMixture`` at its defaults) and ``GM`` (``GaussianMixture``, 2
+components, ``'diag'``, ``init_params='random_from_data'``, ``random_state=0``).
 
-1. **Seconds per EM iteration**, initialisation excluded: fits with ``max_iter=m1``
-   and ``m2`` (2 and 12; quick 2 and 6) and ``tol=0`` (``n_iter_`` is checked);
-   the slope ``(t(m2) - t(m1)) / (m2 - m1)`` is one iteration, ``t(m1) - m1 *
-   slope`` the fixed cost of a fit. Each timed block holds enough back-to-back
-   fits to last ``min_block`` seconds (garbage collector off); after an untimed
-   warm-up the methods are interleaved over the repeats. Reported: the median
-   slope (the CSV also its min, quartiles and every repeat); speed-up =
-   median(GM) / median(GUM).
-2. **Peak extra resident memory of one fit** (``max_iter=--memory-iter``), in a
-   fresh process per (n, dtype, method), one per CPU at a time, before any timing:
-   ``VmHWM`` during the fit minus ``VmRSS`` before it (:class:`_common.PeakRSS`),
-   also as a multiple of the input's ``nbytes``.
+1. **Seconds per EM iteration**, initialisation excluded: fits with ``max_iter`` m1
+   and m2 (2 and 12; quick 2 and 6), ``tol=0`` (``n_iter_`` checked); the slope
+   ``(t(m2) - t(m1)) / (m2 - m1)`` is one iteration, ``t(m1) - m1 * slope`` the
+   fixed cost. Each timed block holds enough fits to last ``min_block`` seconds
+   (gc off); after an untimed warm-up the methods are interleaved over the
+   repeats. Reported: the median slope (the CSV also min, quartiles, repeats);
+   speed-up = median(GM) / median(GUM).
+2. **Peak extra resident memory of one fit** (``max_iter=--memory-iter``), a fresh
+   process per (n, dtype, method), before any timing: ``VmHWM`` during the fit
+   minus ``VmRSS`` before it (:class:`_common.PeakRSS`), also per input ``nbytes``.
 
-Data: two columns; exactly 20 % of the rows (a random subset) are outliers, each
-coordinate from U(-20, 20); the rest from N(0, diag(1, 0.25)). Rows are drawn in
-chunks of 2**20, chunk ``k`` from ``default_rng([0, k])`` with ``floor(0.2 stop) -
-floor(0.2 start)`` outliers, so the array does not depend on the process; float32
-is the float64 array cast. Sizes: n = 1e3 ... 1e7 (memory at 1e6 and 1e7), 5
-repeats; ``--quick`` (CI smoke run, under 30 s): n <= 1e5, 3 repeats, memory at
-1e5, one thread per pool.
-
-Threads: the full run keeps the libraries' default pools; ``--threads N|default``
-overrides. The environment includes the measured CPU parallelism before and after
-(:func:`_common.cpu_parallelism`): below the CPU count, spin-waiting pools stall
-one another and the report warns (compare with ``--threads 1``).
+Data: two columns; exactly 20 % of the rows are outliers, each coordinate from
+U(-20, 20); the rest N(0, diag(1, 0.25)). Chunks of 2**20 rows, chunk ``k`` from
+``default_rng([0, k])`` with ``floor(0.2 stop) - floor(0.2 start)`` outliers, so
+the array does not depend on the process; float32 is the float64 array cast.
+Sizes: n = 1e3 ... 1e7 (memory at 1e6, 1e7), 5 repeats, the libraries' thread
+pools; ``--quick`` (CI, < 30 s): n <= 1e5, 3 repeats, memory at 1e5, one thread.
+The report warns when the measured CPU parallelism is below the CPU count.
 
 Target: at n = 1e6 in float32, GUM at least 10 times faster per iteration.
 Writes ``bench_mixture_{full,quick}.{csv,png,md}`` to ``--out`` (default
-``benchmarks/results/mixture/``); the committed ``benchmarks/results_mixture.md``
-is the full run's ``.md``::
+``benchmarks/results/mixture/``); the committed ``results_mixture.md`` is the full
+run's::
 
     python benchmarks/bench_mixture.py [--quick] [--out DIR] [--threads N|default]
 """
@@ -97,7 +89,7 @@ QUICK = {
     "threads": 1,  # CI: immune to thread-pool contention
 }
 TARGET_N, TARGET_DTYPE, TARGET_SPEEDUP = 10**6, "float32", 10.0
-# What this benchmark calls a "small multiple" of the input for the memory target.
+# A "small multiple" of the input, for the memory verdict.
 MEMORY_SMALL_MULTIPLE = 5.0
 MAX_NUMBER = 10_000
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "mixture"
@@ -147,7 +139,6 @@ def fit_checked(estimator, X):
     return estimator
 
 
-# ---------------------------------------------------------------------------
 # Timing
 
 
@@ -167,8 +158,7 @@ def time_fits(method, X, max_iter, number):
 
 
 def calibrate_number(method, X, m1, min_block):
-    """Warm ``method`` up (first fit, untimed) and pick how many fits make a block
-    of ``min_block`` seconds (1 when one fit is that long), in [1, MAX_NUMBER]."""
+    """After an untimed first fit: how many fits make a ``min_block``-second block."""
     seconds = time_fits(method, X, m1, 1)
     if seconds >= min_block:
         return 1
@@ -177,8 +167,7 @@ def calibrate_number(method, X, m1, min_block):
 
 
 def measure_cell(X, m1, m2, repeats, min_block):
-    """Per method: ``number`` (fits per block), ``per_iter`` and ``fixed`` (seconds,
-    one value per repeat), the methods interleaved."""
+    """Per method: fits per block, ``per_iter`` and ``fixed`` seconds per repeat."""
     numbers = {method: calibrate_number(method, X, m1, min_block) for method in METHODS}
     cell = {m: {"number": numbers[m], "per_iter": [], "fixed": []} for m in METHODS}
     for _ in range(repeats):
@@ -212,13 +201,11 @@ def run_timings(sizes, settings, min_block):
     return cells
 
 
-# ---------------------------------------------------------------------------
 # Memory (fresh process per measurement)
 
 
 def memory_child(method, n, dtype, max_iter, threads=None):
-    """Body of the fresh process: peak extra resident bytes of one fit, after an
-    untimed fit on 1,000 rows (lazy initialisation is not charged to it)."""
+    """Fresh process: peak extra bytes of one fit, after an untimed 1,000-row fit."""
     apply_threads(threads)
     fit_checked(make_estimator(method, 2), make_residuals(1000, dtype))
     X = make_residuals(n, dtype)
@@ -233,15 +220,12 @@ def memory_child(method, n, dtype, max_iter, threads=None):
 
 
 def measure_all_memory(sizes, max_iter, threads=None):
-    """Memory results keyed by (n, dtype, method), one fresh process each, one per
-    CPU side by side (each reads only its own memory; no timing meanwhile)."""
+    """Memory by (n, dtype, method), one fresh process each, one per CPU at a time."""
     keys = [(n, dtype, method) for n in sizes for dtype in DTYPES for method in METHODS]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         futures = [
             pool.submit(
-                run_child,
-                __file__,
-                ["--memory-child", m, n, d, max_iter, threads or 0],
+                run_child, __file__, ["--memory-child", m, n, d, max_iter, threads or 0]
             )
             for n, d, m in keys
         ]
@@ -256,12 +240,11 @@ def measure_all_memory(sizes, max_iter, threads=None):
     return results
 
 
-# ---------------------------------------------------------------------------
 # Results: rows, tables, verdict, files
 
 
 def cell_row(n, dtype, cell, memory, settings):
-    """Flatten one (n, dtype) cell into a CSV/table row (dict of plain values)."""
+    """One (n, dtype) cell as a CSV/table row."""
     row = {
         "n": n,
         "dtype": dtype,
@@ -439,7 +422,6 @@ def write_markdown(path, command, env, settings, table, fixed, lines, files):
     Path(path).write_text(text)
 
 
-# ---------------------------------------------------------------------------
 # Driver
 
 

@@ -1,38 +1,27 @@
 """Defaults across data regimes: DeepGUMRegressor from 20 to 100,000 rows.
 
-``regimes``: n in {20, 50, 200, 1e3, 1e4, 1e5} (``--max-n`` caps them), outlier
-rates {0, 0.2, 0.4}, seeds 0..S-1 (S = 3), on the ``tabular`` and ``linear`` laws
-of ``_laws.py`` (the linear law with the linear backbone,
-``module__hidden_layer_sizes=()``). Per cell, in this order, every estimator at
-its defaults on the raw ``X`` and ``y``: ``deepgum``, ``mlp`` (``MLPRegressor``;
-timed back to back with deepgum, both refitted if only one is cached), ``tukey``
-(the Tukey network), ``oracle`` (L2 on the truly clean rows) and, on the linear
-law, ``ols``; an untimed 2-epoch fit of each first. Recorded: clean-test RMSE
-(2,000 noiseless rows), fit seconds, epochs, DeepGUM's flags and AUC.
-``small_clean``: DeepGUM (linear backbone) on clean linear tables of 10-50 rows,
-data seeds 0..4, random states 0..4: rows flagged and whether the flagged set is
-the same across random states.
+``regimes``: n in {20, 50, 200, 1e3, 1e4, 1e5} (``--max-n`` caps them), rates {0,
+0.2, 0.4}, 3 seeds, on the ``tabular`` and ``linear`` laws of ``_laws.py`` (linear:
+linear backbone). Every estimator at its defaults on the raw data: ``deepgum``,
+``mlp`` (``MLPRegressor``, timed back to back with deepgum), ``tukey``, ``oracle``
+(L2 on the clean rows), ``ols`` (linear law); an untimed 2-epoch warm-up first.
+``small_clean``: DeepGUM on clean linear tables of 10-50 rows, 5 data seeds x 5
+random states: rows flagged, and whether the set is stable.
 
-Targets (means over seeds): at n >= 50, RMSE(deepgum) <= 1.25 x the oracle's at
-20 and 40 %, <= 1.05 x MLPRegressor's at 0 %; at n >= 1e4, fit seconds of deepgum
-<= mlp's; in small_clean at most one row flagged per fit and one flagged set per
-table. Each missed target is listed under "Where we lose" with the numbers
-measured beside it. ``--quick`` (CI smoke run, < 30 s; targets informational): n
-in {20, 200}, rates {0, 0.4}, seed 0, small_clean n in {10, 20} with data seed 0
-and random states {0, 1}, ``max_epochs=20`` for every network (``max_iter`` for
-MLPRegressor).
+Targets (means over seeds): at n >= 50, RMSE(deepgum) <= 1.25 x the oracle's at 20
+and 40 %, <= 1.05 x mlp's at 0 %; at n >= 1e4, fit seconds <= mlp's; small_clean: at
+most one row flagged per fit, one flagged set per table. Missed targets are listed
+under "Where we lose" with the numbers beside them. ``--quick`` (CI, < 30 s;
+informational): n {20, 200}, rates {0, 0.4}, seed 0, small n {10, 20} x 2 states,
+``max_epochs=20`` (``max_iter`` for MLPRegressor).
 
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py --quick
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py \\
-        [--full] [--max-n 100000] [--seeds 3] [--threads 1] [--out DIR] [--no-resume]
+        [--quick] [--max-n 100000] [--seeds 3] [--threads 1] [--out DIR] [--no-resume]
 
-Writes ``results.md``, ``results.csv`` (flagged-row lists longer than
-:data:`CSV_MAX_ROWS` left to ``cells.jsonl``) and ``regimes.png`` to ``--out``
-(default ``benchmarks/results/regimes/``, ``.../quick/`` with ``--quick``); cells
-are reused from ``cells.jsonl`` while the code fingerprint matches. The committed
-``benchmarks/results_regimes.md`` and ``benchmarks/figures/regimes.png`` are the
-full run's (``--max-n 10000`` takes about 20 minutes on one core, the 1e5 cells
-another 20).
+Writes ``results.md``, ``results.csv`` and ``regimes.png`` to ``--out`` (default
+``benchmarks/results/regimes/[quick/]``), reusing ``cells.jsonl`` while the code
+fingerprint matches. The committed ``results_regimes.md`` is the full run's
+(``--max-n 10000``: about 20 minutes on one core, the 1e5 cells another 20).
 """
 
 from __future__ import annotations
@@ -92,7 +81,7 @@ QUICK_SIZES, QUICK_RATES = (20, 200), (0.0, 0.4)
 SMALL_SIZES, QUICK_SMALL_SIZES = (10, 20, 30, 50), (10, 20)
 SMALL_TABLES, SMALL_STATES = 5, 5
 QUICK_SMALL_STATES = 2
-#: ``--quick``'s ``max_epochs``: at the defaults the quick run took 77 s.
+#: ``--quick``'s ``max_epochs`` (at the defaults the quick run took 77 s).
 QUICK_MAX_EPOCHS: int | None = 20
 METHODS = {"linear": ("deepgum", "mlp", "tukey", "oracle", "ols")}
 METHODS["tabular"] = METHODS["linear"][:-1]
@@ -150,13 +139,11 @@ def make_settings(args) -> Settings:
     )
 
 
-# ---------------------------------------------------------------------------
 # Estimators and cells
 
 
 def make_estimator(method: str, law: str, seed: int, settings: Settings):
-    """Unfitted estimator at its defaults (``random_state``, the linear backbone on
-    the linear law, and ``--quick``'s reduced epochs when set)."""
+    """Unfitted estimator at its defaults (seeded; linear backbone on 'linear')."""
     net = {"random_state": seed}
     if law == "linear":
         net["module__hidden_layer_sizes"] = ()
@@ -177,8 +164,7 @@ def make_estimator(method: str, law: str, seed: int, settings: Settings):
 
 
 def fit_timed(estimator, X, y) -> float:
-    """Seconds of ``estimator.fit(X, y)`` (MLPRegressor's ConvergenceWarning is
-    silenced: its iterations are recorded instead)."""
+    """Seconds of ``estimator.fit(X, y)`` (ConvergenceWarning silenced)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
@@ -203,8 +189,7 @@ _WARMED: list[float] = []  # seconds of the warm-up, once it has run
 
 
 def fit_cell(method: str, law: str, data: Bunch, test: Bunch, seed, settings) -> dict:
-    """Fit one method on one draw; clean-test RMSE, seconds, iterations. The first
-    call of a run does the untimed :func:`warm_up` first."""
+    """Fit one method on one draw (after the run's :func:`warm_up`); score it."""
     if not _WARMED:
         _WARMED.append(warm_up(settings))
         print(f"  (untimed warm-up fits: {_WARMED[0]:.1f} s)", flush=True)
@@ -228,8 +213,7 @@ def fit_cell(method: str, law: str, data: Bunch, test: Bunch, seed, settings) ->
 
 
 def warm_up(settings: Settings) -> float:
-    """One untimed, uncached 2-epoch fit of each kind of model on 50 rows (torch's
-    and scikit-learn's first-call costs); its seconds."""
+    """Seconds of an untimed 2-epoch fit of each model on 50 rows."""
     start = time.perf_counter()
     data = linear_law(50, 0.0, 0)
     for law in LAWS:
@@ -261,8 +245,7 @@ def run_regimes(settings: Settings, cache: CellCache) -> list[dict]:
                 for seed in settings.seeds:
                     task = f"{law}_n{n}"
                     data = None
-                    # deepgum and mlp are timed back to back: never pair a cached
-                    # fit with a new one.
+                    # deepgum and mlp are timed back to back: both or neither cached.
                     pair = [
                         CellCache.key(SECTION, task, m, rate, seed)
                         for m in ("deepgum", "mlp")
@@ -288,8 +271,7 @@ def run_regimes(settings: Settings, cache: CellCache) -> list[dict]:
 
 
 def run_small_clean(settings: Settings, cache: CellCache) -> list[dict]:
-    """DeepGUM (linear backbone) on tiny clean tables, several random states each.
-    The cache task names the data seed; the cell's seed is the random state."""
+    """DeepGUM on tiny clean tables (cache task: data seed; seed: random state)."""
     rows = []
     test = clean_test_set("linear")
     for n in settings.small_sizes:
@@ -306,13 +288,11 @@ def run_small_clean(settings: Settings, cache: CellCache) -> list[dict]:
     return rows
 
 
-# ---------------------------------------------------------------------------
 # Checks
 
 
 def per_seed_ratios(rows, metric, method, reference, **where) -> list[float]:
-    """``metric`` of ``method`` / that of ``reference``, seed by seed (the seeds
-    where both were measured), in seed order."""
+    """``metric`` of ``method`` / that of ``reference``, seed by seed."""
     by_seed: dict = {}
     for r in rows:
         if r.get("method") in (method, reference) and metric in r:
@@ -326,8 +306,7 @@ def per_seed_ratios(rows, metric, method, reference, **where) -> list[float]:
 
 
 def accuracy_context(rows, where: dict, reference: str) -> str:
-    """What explains an accuracy miss: the ratio seed by seed, how the other
-    methods fare against the same reference, and DeepGUM's flags."""
+    """The ratio per seed, the other methods' ratios and DeepGUM's flags."""
     seeds = per_seed_ratios(rows, "rmse", "deepgum", reference, **where)
     ref = mean_of(rows, "rmse", method=reference, **where)
     others = [
@@ -347,8 +326,7 @@ def accuracy_context(rows, where: dict, reference: str) -> str:
 
 
 def speed_context(rows, where: dict) -> str:
-    """What explains a speed miss: where MLPRegressor stopped, and at what error
-    against DeepGUM's."""
+    """Where MLPRegressor stopped, and at what error against DeepGUM's."""
     iters = mean_of(rows, "n_iter", method="mlp", **where)
     epochs = mean_of(rows, "n_iter", method="deepgum", **where)
     mlp = mean_of(rows, "rmse", method="mlp", **where)
@@ -493,7 +471,6 @@ def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
     return out
 
 
-# ---------------------------------------------------------------------------
 # Report
 
 
@@ -654,8 +631,7 @@ def header_lines(command, env, settings: Settings, fp, cache) -> list[str]:
 
 
 def write_plot(rows, settings: Settings, path: Path) -> None:
-    """RMSE ratio to the oracle and fit-time ratio to mlp against n (log x), one
-    column per law, one colour per rate; deepgum solid, tukey dashed."""
+    """RMSE / oracle's and fit time / mlp's against n, per law and rate."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig, axes = pyplot().subplots(

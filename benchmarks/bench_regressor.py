@@ -1,57 +1,33 @@
 """Clean-test error, outlier detection and cost of DeepGUMRegressor versus plain L2.
 
-Every estimator runs with its **defaults** (only ``random_state``, and ``groups``
-in the groups section); labelled references and ablations change one parameter
-each (:func:`make_estimator`). ``--quick`` passes one reduced ``max_epochs`` to
-every estimator and says so. Clean test sets: 2,000 noiseless rows of the same
-law, ``random_state`` 1_000_003.
+Every estimator at its defaults (``random_state`` set); references and ablations
+change one parameter each (:func:`make_estimator`). Clean test sets: 2,000
+noiseless rows of the same law. Sections:
 
-Sections
---------
-``robustness``
-    The tabular law (``make_contaminated_regression``, 1,000 rows, 5 features,
-    noise 0.1, ``round(rate n)`` rows replaced by ``U(-6, 6)``) at rates 0, 0.2,
-    0.4, 0.6, 9 seeds. ``deepgum`` against ``deepgum_clean`` (DeepGUM on the truly
-    clean rows), ``l2``, ``l2_bayes_weights`` (sample weights from the true
-    posterior), ``oracle`` (L2 on the clean rows) and the ablations ``deepgum_wd0``,
-    ``deepgum_no_swa``, ``deepgum_gaussian``, ``deepgum_warmup{0,20,50}``. The
-    clean-subset fits get the optimiser steps of the all-rows fits
-    (:func:`_common.equal_step_params`). Reported: clean-test RMSE, AUC and F1 of
-    the flags beside the Bayes-optimal values, the learnt inlier prior. Targets:
-    RMSE(deepgum)/RMSE(deepgum_clean) <= 1.10 at 20 and 40 %, <= 1.25 at 60 %;
-    RMSE(deepgum)/RMSE(l2) <= 1.05 at 0 %; AUC >= 0.98 and F1 >= 0.93 at 20 and
-    40 % (ratios of means over seeds).
-``groups``
-    K = 2 and 4 clean targets, each column corrupted independently (``contaminate
-    (y, 0.2, kind="uniform", groups="each")``): DeepGUM with one latent per row
-    against one per column, per-entry and per-row detection beside Bayes; ``l2``
-    and ``oracle`` references. Target: per-column mean RMSE below per-row.
-``timing``
-    Fit seconds of DeepGUM and L2 at their defaults on the 20 % draw, interleaved,
-    after an untimed warm-up; equal ``n_iter_`` required. Target: median ratio <=
-    1.15.
-``do_no_harm``
-    ``heavy_tail`` (0.3 t_3 noise, 20 % uniform rows) and ``many_outputs`` (8
-    targets, 300 rows), at 0 and 20 %: mean RMSE(deepgum) <= mean RMSE(l2) +
-    pooled std; ``deepgum_paper_precision`` (``precision_shrinkage=0``) shown.
+- ``robustness``: the tabular law (1,000 rows, ``U(-6, 6)`` outlier rows) at rates
+  0-0.6, 9 seeds; ``deepgum`` against ``deepgum_clean`` and ``oracle`` (clean rows,
+  at the all-rows fits' optimiser steps), ``l2``, ``l2_bayes_weights`` (weights
+  from the true posterior) and ablations. Targets: RMSE(deepgum)/RMSE(deepgum_clean)
+  <= 1.10 at 20 and 40 %, <= 1.25 at 60 %; <= 1.05 x l2's at 0 %; AUC >= 0.98 and
+  F1 >= 0.93 at 20 and 40 %.
+- ``groups``: K = 2, 4 targets, each column corrupted independently; one latent per
+  row against one per column. Target: per-column mean RMSE below per-row.
+- ``timing``: interleaved fits of DeepGUM and L2 at equal ``n_iter_``. Target:
+  median ratio <= 1.15.
+- ``do_no_harm``: heavy-tailed noise and 8 targets on 300 rows, at 0 and 20 %:
+  mean RMSE(deepgum) <= mean RMSE(l2) + pooled std.
 
-``--quick`` (CI smoke run, under 2 minutes; verdicts informational): 1 seed,
-rates 0 and 0.4, 300 rows, K = 4 only, 3 timed fits, ``max_epochs = min(default
-max_epochs, warm_up_epochs + 4 epochs_per_round)``; warm-ups at least that long
-are skipped and the report says so.
-
-Writes to ``--out`` (default ``benchmarks/results/regressor/``, ``.../quick/``
-with ``--quick``): ``results.md`` (command, environment, defaults, laws, tables,
-checks), ``results.csv`` (one row per cell; timing: per fit) and
-``robustness_rmse.png``; ``--only SECTION`` suffixes them. Finished cells go to
-``cells.jsonl`` and are reused while the code fingerprint matches (``--resume``,
-the default); timing cells are never cached.
+``--quick`` (CI smoke run, under 2 minutes; verdicts informational): 1 seed, rates
+0 and 0.4, 300 rows, K = 4, 3 timed fits, ``max_epochs = min(default, warm_up_epochs
++ 4 epochs_per_round)`` (longer warm-up ablations skipped).
 
     python benchmarks/bench_regressor.py [--quick] [--only robustness] [--seeds 3]
 
-The committed ``benchmarks/results_regressor.md`` is the ``results.md`` of
-``python benchmarks/bench_regressor.py --no-resume`` (copy it before running
-``bench_suite.py --full``, whose RESULTS.md quotes its timing table).
+Writes ``results.md``, ``results.csv`` and ``robustness_rmse.png`` to ``--out``
+(default ``benchmarks/results/regressor/[quick/]``; ``--only`` suffixes them);
+cells are reused from ``cells.jsonl`` while the code fingerprint matches (timing
+never). The committed ``results_regressor.md`` is the ``--no-resume`` run's
+(``bench_suite.py --full`` quotes its timing table).
 """
 
 from __future__ import annotations
@@ -112,8 +88,7 @@ ROBUST_METHODS = (
     *("deepgum", "deepgum_clean", "deepgum_wd0", "deepgum_no_swa"),
     *("l2", "l2_bayes_weights", "oracle"),
 )
-#: Ablations in a table of their own (info, no target): method -> (parameters
-#: changed, rates fitted), on the draws and seeds of ``deepgum``.
+#: Ablations (info, no target): method -> (parameters changed, rates fitted).
 ROBUST_ABLATIONS = {
     "deepgum_gaussian": ({"inlier_df": None}, (0.2, 0.4, 0.6)),
     "deepgum_warmup0": ({"warm_up_epochs": 0}, (0.4,)),
@@ -122,7 +97,7 @@ ROBUST_ABLATIONS = {
 }
 #: RMSE(deepgum) / RMSE(deepgum_clean) targets by rate.
 RATIO_TARGETS = {0.2: 1.10, 0.4: 1.10, 0.6: 1.25}
-#: Full mode's robustness seeds (its ratios are seed-sensitive); else ``--seeds``.
+#: Full mode's robustness seeds (its ratios are seed-sensitive).
 FULL_ROBUST_SEEDS = 9
 GROUP_METHODS = ("deepgum_row", "deepgum_each", "l2", "oracle")
 GROUP_METRICS = ("rmse", "entry_auc", "bayes_entry_auc", "entry_f1", "bayes_entry_f1")
@@ -154,7 +129,7 @@ class Settings:
     threads: int
 
     def cache_identity(self) -> dict:
-        """What a cached cell's result depends on (not the seeds or rates chosen)."""
+        """What a cached cell's result depends on."""
         keep = ("quick", "n_robust", "n_groups", "n_heavy_tail", "n_many_outputs")
         return {k: getattr(self, k) for k in (*keep, "max_epochs", "threads")}
 
@@ -169,8 +144,7 @@ class SectionResult:
 
 
 def quick_max_epochs() -> int:
-    """``min(default max_epochs of both estimators, warm_up_epochs + 4 *
-    epochs_per_round)``: a few EM rounds after DeepGUM's warm-up."""
+    """A few EM rounds after DeepGUM's warm-up, at most the default max_epochs."""
     gum, l2 = DeepGUMRegressor(), RobustNetRegressor()
     rounds = gum.warm_up_epochs + 4 * gum.epochs_per_round
     return int(min(gum.max_epochs, l2.max_epochs, rounds))
@@ -196,16 +170,12 @@ def make_settings(args) -> Settings:
     )
 
 
-# ---------------------------------------------------------------------------
 # Estimators, metrics and data
 
 
 def make_estimator(method: str, seed: int, settings: Settings):
-    """Unfitted estimator at its defaults (only ``random_state``, the method's
-    change and the quick mode's ``max_epochs`` set): ``deepgum*`` a
-    DeepGUMRegressor (``_each``: groups='each'; ``_wd0``: weight_decay=0;
-    ``_no_swa``: swa_start=None; ``_paper_precision``: precision_shrinkage=0; the
-    :data:`ROBUST_ABLATIONS`), ``l2*`` and ``oracle`` RobustNetRegressor(loss='l2')."""
+    """Unfitted estimator at its defaults but ``random_state``, the method's one
+    change and the quick ``max_epochs``."""
     kwargs = {"random_state": seed}
     if settings.max_epochs is not None:
         kwargs["max_epochs"] = settings.max_epochs
@@ -261,8 +231,7 @@ def bayes_metrics(mask: np.ndarray, proba: np.ndarray, prefix: str = "bayes") ->
 
 
 def contaminate_box(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``contaminate(kind="uniform")``'s box per column of the clean ``y``:
-    ``[min - range/2, max + range/2]``."""
+    """``contaminate(kind="uniform")``'s box per column: min/max -+ range/2."""
     Y = np.asarray(y, dtype=float).reshape(len(y), -1)
     low, high = Y.min(axis=0), Y.max(axis=0)
     half = 0.5 * (high - low)
@@ -276,9 +245,8 @@ def uniform_log_density(y: np.ndarray, low, high) -> np.ndarray:
 
 
 def groups_data(n_targets: int, seed: int, n: int) -> Bunch:
-    """Clean K-target law, each column corrupted independently (20 % uniform):
-    ``X``, ``y`` corrupted, ``y_uncorrupted``, ``mask`` and the Bayes per-entry
-    posterior ``proba`` (n, K), ``law``."""
+    """K targets, each column corrupted independently (20 % uniform), with the
+    Bayes per-entry posterior ``proba``."""
     d = make_contaminated_regression(
         n_samples=n,
         n_features=GROUP_FEATURES,
@@ -304,8 +272,7 @@ def groups_data(n_targets: int, seed: int, n: int) -> Bunch:
 
 
 def heavy_tail_data(rate: float, seed: int, n: int) -> Bunch:
-    """Do-no-harm task (a): noiseless law + 0.3 t_3 noise, + uniform row outliers:
-    ``X``, ``y``, ``mask``, Bayes posterior ``proba``, ``law``."""
+    """Do-no-harm task (a): noiseless law + 0.3 t_3 noise + uniform row outliers."""
     base = make_contaminated_regression(
         n_samples=n,
         outlier_rate=0.0,
@@ -358,7 +325,6 @@ def fingerprint(settings: Settings) -> str:
     return code_fingerprint({**settings.cache_identity(), **constants}, cells)
 
 
-# ---------------------------------------------------------------------------
 # Aggregation
 
 
@@ -377,7 +343,6 @@ def ratio_of_means(rows, metric, num: dict, den: dict) -> tuple[float, str]:
     return float(np.mean(a) / np.mean(b)), f"per seed {fmt_pm(per_seed, 3)}"
 
 
-# ---------------------------------------------------------------------------
 # Section: robustness
 
 
@@ -412,7 +377,7 @@ def robustness_cell(method, data, test, seed, settings) -> dict:
 
 
 def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
-    """Fit every (rate, seed, method) cell and summarise (see the module docstring)."""
+    """Fit every (rate, seed, method) cell and summarise."""
     out = SectionResult()
     test = _laws.tabular_test()
     laws = {}
@@ -424,17 +389,9 @@ def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
             laws.setdefault(rate, data.law)
             for method in (*ROBUST_METHODS, *extra):
                 compute = partial(robustness_cell, method, data, test, seed, settings)
-                out.rows.append(
-                    run_cell(
-                        cache,
-                        "robustness",
-                        "uniform_p5_K1",
-                        method,
-                        rate,
-                        seed,
-                        compute,
-                    )
-                )
+                task = "uniform_p5_K1"
+                row = run_cell(cache, "robustness", task, method, rate, seed, compute)
+                out.rows.append(row)
     out.lines += ["## robustness", "", "Laws (training draw of seed 0 per rate):", ""]
     out.lines += [f"- rate {rate:g}: `{law}`" for rate, law in laws.items()]
     out.lines += [f"- clean test: `{test.law}`", ""]
@@ -447,8 +404,7 @@ def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
 
 
 def ablations_to_run(settings: Settings) -> tuple[list[str], dict]:
-    """The :data:`ROBUST_ABLATIONS` this mode fits, and why any other is skipped
-    (a warm-up as long as the quick ``max_epochs`` would leave no EM round)."""
+    """The ablations this mode fits, and why any other is skipped."""
     run, skipped = [], {}
     for method, (params, rates) in ROBUST_ABLATIONS.items():
         fitted = [r for r in rates if r in settings.rates]
@@ -479,9 +435,8 @@ def _changed(method: str) -> str:
 
 
 def _paired_reading(rows, method: str, rate: float, metric: str) -> str:
-    """``metric`` of ``method`` against ``deepgum``'s on the same seeds:
-    'higher'/'lower' when the mean paired difference exceeds two standard errors,
-    else 'no clear difference' (one seed: the sign)."""
+    """``metric`` of ``method`` against ``deepgum``'s, paired over seeds: 'higher'
+    or 'lower' beyond two standard errors, else 'no clear difference'."""
     seeds = sorted(
         {r["seed"] for r in rows if r["method"] == method and r["rate"] == rate}
     )
@@ -681,14 +636,11 @@ def write_robustness_plot(rows, settings: Settings, path: Path) -> None:
     save_figure(fig, path, dpi=120)
 
 
-# ---------------------------------------------------------------------------
 # Section: groups
 
 
 def groups_cell(method, data, test, seed, settings) -> dict:
-    """Fit one groups method on one draw; DeepGUM's detection per entry and row
-    (``l2``: plain L2 on the corrupted targets, ``oracle``: on the targets before
-    contamination)."""
+    """Fit one groups method on one draw; DeepGUM's detection per entry and row."""
     estimator = make_estimator(method, seed, settings)
     y = data.y_uncorrupted if method == "oracle" else data.y
     result = fit_and_score(estimator, data.X, y, test)
@@ -776,7 +728,6 @@ def run_groups(settings: Settings, cache: CellCache) -> SectionResult:
     return out
 
 
-# ---------------------------------------------------------------------------
 # Section: timing
 
 
@@ -841,7 +792,6 @@ def run_timing(settings: Settings) -> SectionResult:
     return out
 
 
-# ---------------------------------------------------------------------------
 # Section: do no harm
 
 
@@ -923,7 +873,6 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
     return row + (epochs,), chk
 
 
-# ---------------------------------------------------------------------------
 # Report and driver
 
 

@@ -1,37 +1,31 @@
 """Fit time and peak memory of DeepGUMRegressor against the number of rows.
 
-For every n, :class:`sk_deepgum.DeepGUMRegressor` is fitted with a fixed, small
-schedule (``max_epochs=3``: one warm-up epoch of L2, then two rounds of [residual
-pass, EM, one SGD epoch], then the final residual pass and E-step), the default
-MLP, ``batch_size=256``, ``random_state=0``, ``device=--device``. Each fit runs in
-a fresh process (one at a time) which fits once on 500 rows (untimed), builds the
-data, then fits inside :class:`_common.PeakRSS` and reports the fit's seconds, its
-phases from ``fit_seconds_`` (**EM**: every ``fit_gum`` and
-``estimate_inlier_logit`` call; **residual passes**: the no-grad forwards over the
-training set; **SGD**: the training epochs; **other**: the fit's seconds minus
-the three: validation, target scaling, copies, building the net) and the peak
-extra resident memory (also per row and as a multiple of the input's ``nbytes``;
-with ``--device cuda`` also ``torch.cuda.max_memory_allocated``). Each size is run
-``--repeats`` times: median times, largest memory; the log-log slope between
-consecutive sizes reads linear growth as 1.0.
+For every n, ``DeepGUMRegressor`` is fitted with a small fixed schedule
+(``max_epochs=3``: one L2 warm-up epoch, two rounds of [residual pass, EM, one
+SGD epoch], the final residual pass and E-step), the default MLP,
+``batch_size=256``, ``random_state=0``, ``device=--device``. Each fit runs in a
+fresh process (one at a time) which fits 500 rows untimed, builds the data, then
+fits inside :class:`_common.PeakRSS`: seconds, phases from ``fit_seconds_``
+(**EM**: ``fit_gum`` and ``estimate_inlier_logit`` calls; **residual passes**;
+**SGD**: the epochs; **other**: the rest) and peak extra resident memory (per row
+and per input ``nbytes``; with cuda also ``torch.cuda.max_memory_allocated``).
+``--repeats`` per size: median times, largest memory; log-log slopes between
+sizes (1.0 = linear).
 
 Data: ``make_contaminated_regression(n, n_features=10, n_targets=2,
-outlier_rate=0.2, outlier_kind='uniform', noise=0.1, random_state=0)``. Sizes: n
-= 1e3 ... 1e6, 3 repeats; ``--quick`` (CI smoke run): n = 1e3 and 1e4, 2 repeats,
-one thread per pool (``--threads N|default`` overrides, as in
-``bench_mixture.py``).
+outlier_rate=0.2, outlier_kind='uniform', noise=0.1, random_state=0)``; n = 1e3
+... 1e6, 3 repeats; ``--quick`` (CI): n = 1e3, 1e4, 2 repeats, one thread.
 
-A second table isolates the EM's working memory: ``fit_gum`` alone, 10
-iterations (``tol=0``) on a float32 feature-major buffer of 8 x 1e6 (quick 2e5)
-residual-like values (20 % of rows from U(-20, 20), ``default_rng(0)``), in four
-configurations (:data:`EM_CONFIGS`), each with the default row chunks and with
-one chunk of the whole buffer, each in a fresh process with
-``MALLOC_MMAP_THRESHOLD_=131072`` (glibc returns freed blocks at once, so the
-high-water mark reflects what the EM needs): both peaks, their ratio, both times.
+A second table isolates the EM's working memory: ``fit_gum`` alone, 10 iterations
+(``tol=0``) on a float32 feature-major buffer of 8 x 1e6 (quick 2e5) values (20 %
+of rows from U(-20, 20), ``default_rng(0)``), in the :data:`EM_CONFIGS`, with the
+default row chunks and with one chunk, each in a fresh process with
+``MALLOC_MMAP_THRESHOLD_=131072`` (freed blocks go back at once, so the
+high-water mark is what the EM needs).
 
 Writes ``bench_scaling_{full,quick}.{csv,png,md}`` to ``--out`` (default
-``benchmarks/results/scaling/``); the committed ``benchmarks/results_scaling.md``
-is the full run's ``.md``::
+``benchmarks/results/scaling/``); the committed ``results_scaling.md`` is the full
+run's::
 
     python benchmarks/bench_scaling.py [--quick] [--out DIR] [--threads N|default]
         [--device cpu|cuda] [--repeats R] [--sizes 1000 10000 ...]
@@ -71,11 +65,7 @@ from sk_deepgum.datasets import make_contaminated_regression
 N_FEATURES, N_TARGETS = 10, 2
 OUTLIER_RATE, NOISE, SEED = 0.2, 0.1, 0
 ESTIMATOR = dict(
-    max_epochs=3,
-    warm_up_epochs=1,
-    epochs_per_round=1,
-    batch_size=256,
-    random_state=0,
+    max_epochs=3, warm_up_epochs=1, epochs_per_round=1, batch_size=256, random_state=0
 )
 FULL = {"sizes": (10**3, 10**4, 10**5, 10**6), "repeats": 3, "threads": None}
 QUICK = {"sizes": (10**3, 10**4), "repeats": 2, "threads": 1}
@@ -117,8 +107,7 @@ def make_data(n):
 
 
 def child(n, device, threads):
-    """Body of the fresh process: ``fit_s``, seconds per phase (``em_s``,
-    ``residual_pass_s``, ``sgd_s``, ``other_s``), epochs, EM iterations and peak
+    """Fresh process: seconds (total and per phase), epochs, EM iterations and peak
     extra memory of one fit."""
     apply_threads(threads)
     X, y = make_data(WARM_UP_ROWS)
@@ -153,8 +142,7 @@ def child(n, device, threads):
 
 
 def em_child(config: str, n: int, chunking: str, threads):
-    """Body of the fresh process: peak extra memory (``extra_bytes``), ``seconds``,
-    ``buffer_bytes``, ``n_iter`` and ``hwm_reset`` of ``fit_gum`` alone."""
+    """Fresh process: peak extra memory and seconds of ``fit_gum`` alone."""
     from sk_deepgum.mixture import check_groups, fit_gum, make_grouping
 
     apply_threads(threads)
@@ -241,7 +229,6 @@ def _mib(value) -> str:
     return "n/a" if value is None else f"{value / MIB:.1f}"
 
 
-# ---------------------------------------------------------------------------
 # Results
 
 
@@ -371,7 +358,6 @@ def write_markdown(path, command, env, settings, table, lines, files, em_table):
     Path(path).write_text(text)
 
 
-# ---------------------------------------------------------------------------
 # Driver
 
 
@@ -392,20 +378,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--device", default="cpu", help="'cpu' (default) or 'cuda'")
     add_threads_argument(parser)
+    hidden = {"default": None, "help": argparse.SUPPRESS}
     parser.add_argument(
-        "--child",
-        nargs=3,
-        default=None,
-        metavar=("N", "DEVICE", "THREADS"),
-        help=argparse.SUPPRESS,
+        "--child", nargs=3, metavar=("N", "DEVICE", "THREADS"), **hidden
     )
-    parser.add_argument(
-        "--em-child",
-        nargs=4,
-        default=None,
-        metavar=("CONFIG", "N", "CHUNKING", "THREADS"),
-        help=argparse.SUPPRESS,
-    )
+    em_child = ("CONFIG", "N", "CHUNKING", "THREADS")
+    parser.add_argument("--em-child", nargs=4, metavar=em_child, **hidden)
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     if args.sizes is None:
@@ -474,16 +452,8 @@ def main(argv=None):
     files = [stem.with_suffix(s) for s in (".csv", ".png", ".md")]
     write_csv(rows, files[0])
     write_plot(rows, files[1])
-    write_markdown(
-        files[2],
-        command,
-        env,
-        settings,
-        table,
-        lines,
-        [f.name for f in files],
-        em_table,
-    )
+    names = [f.name for f in files]
+    write_markdown(files[2], command, env, settings, table, lines, names, em_table)
     print(
         f"\nWrote {', '.join(str(f) for f in files)} "
         f"({time.perf_counter() - start:.1f} s of measurement)."

@@ -1,33 +1,26 @@
 """DeepGUM against L2, Huber, Tukey, linear robust peers, a data-cleaning peer and an
 oracle, on tabular, image and classic data: the package's benchmark suite.
 
-Methods (every network with the same backbone, optimiser, batch size, optimiser
-steps and target scaling): ``l2``, ``huber``, ``tukey`` (``RobustNetRegressor``),
-``deepgum`` (``DeepGUMRegressor``; ``deepgum_groups``: one latent per landmark /
-angle), ``deepgum_clean`` and ``oracle`` (DeepGUM and L2 on the truly clean rows,
-at the all-rows fits' optimiser steps; with per-landmark outliers on every row
-with the targets before contamination) and, on single-output tabular tasks,
-``sk_huber``, ``sk_ransac`` (linear) and ``cleanlab`` (``CleanLearning`` around
-the L2 network; left out when not installed). Tasks: ``tabular_uniform`` and
-``tabular_shift`` (the tabular law of ``_laws.py``, 1,000 rows, uniform / shifted
-outliers), ``faces_image`` and ``faces_landmark`` (``make_toy_faces``, whole-target
-or per-landmark outliers, ``ConvNet``, 20 epochs) and ``classic`` (literature
-tables, linear backbone: rows flagged against the documented outliers). Reported:
-clean-test error by contamination rate, training-set outlier detection beside the
-Bayes-optimal value, the aims (DeepGUM within 1.10 x the oracle, ahead of Huber and
-Tukey), the budgets run; the report also quotes the summaries of the committed
-``results_regimes.md``, ``results_mixture.md``, ``results_scaling.md`` and
-``results_regressor.md``.
+Networks share backbone, optimiser, batch size, optimiser steps and target
+scaling: ``l2``, ``huber``, ``tukey``, ``deepgum`` (``deepgum_groups``: a latent
+per landmark / angle), ``deepgum_clean`` and ``oracle`` (on the clean rows, or with
+per-landmark outliers on the targets before contamination); on single-output
+tabular tasks also ``sk_huber``, ``sk_ransac`` and ``cleanlab`` (if installed).
+Tasks: ``tabular_uniform`` and ``tabular_shift`` (1,000 rows), ``faces_image`` and
+``faces_landmark`` (``make_toy_faces``, ``ConvNet``, 20 epochs), ``classic``
+(literature tables, linear backbone). Reported: clean-test error by rate,
+detection beside the Bayes-optimal value, the aims (within 1.10 x the oracle,
+ahead of Huber and Tukey), budgets; quoted: the summaries of the committed
+``results_{regimes,mixture,scaling,regressor}.md``.
 
     python benchmarks/bench_suite.py --quick   # CI smoke run, < 2 min, not representative
     python benchmarks/bench_suite.py --full [--threads 1] [--only TASK]
 
-Writes ``results.md``, ``results.csv`` and one PNG per contamination task to
-``--out`` (default ``benchmarks/results/suite/{quick,full}``); ``--full`` without
-``--only`` also writes the committed ``benchmarks/RESULTS.md`` and
-``benchmarks/figures/`` (``benchmarks/results_classic.md`` is the ``results.md`` of
-``--full --only classic --threads 1``). Cells go to ``cells.jsonl`` and are reused
-while the code fingerprint matches, so tasks can run side by side first.
+Writes ``results.md``, ``results.csv`` and a PNG per task to ``--out`` (default
+``benchmarks/results/suite/{quick,full}``); ``--full`` without ``--only`` also the
+committed ``RESULTS.md`` and ``figures/`` (``results_classic.md``: ``--full --only
+classic --threads 1``). Cells are reused from ``cells.jsonl`` while the code
+fingerprint matches, so tasks can run side by side first.
 """
 
 from __future__ import annotations
@@ -89,13 +82,12 @@ CLASSIC_LITERATURE = {
     "stackloss": "Rousseeuw and Leroy's PROGRESS program (least median of squares, "
     "|standardised residual| > 2.5) flags days 1, 2, 3, 4, 21, and MASS::lqs with "
     "method='lms' also 8, 13, 14, 20 (R-help, 6 October 2005, 'a question about LMS "
-    "and what constitutes outliers').",
+    "and what constitutes outliers')."
 }
 CLASSIC_FULL_SEEDS = 5
 CLASSIC_MAX_FALSE_SHARE = 0.10
-# cleanlab's search over the share of rows to drop: no fine search.
 CLEANLAB_SEARCH = {"coarse_search_range": [0.1, 0.2, 0.4, 0.6], "fine_search_size": 0}
-# Rate-0 cells identical by construction to another method's cell.
+# Rate-0 cells identical by construction to another method's.
 SAME_AT_ZERO = {"oracle": "l2", "deepgum_clean": "deepgum"}
 # Placeholder before figure names, replaced per written report.
 FIGURES_LINK = "{figures}/"
@@ -151,7 +143,6 @@ def make_settings(args) -> Settings:
     )
 
 
-# ---------------------------------------------------------------------------
 # Data and estimators
 
 
@@ -198,8 +189,7 @@ def net_kwargs(seed: int, settings: Settings, task: str) -> dict:
 
 
 def make_estimator(method: str, seed: int, settings: Settings, task: str):
-    """Unfitted estimator of ``method`` (defaults except seeding and the task's
-    backbone); linear models and classic-table networks behind a RobustScaler."""
+    """Unfitted ``method`` at its defaults but seeding and the task's backbone."""
     kwargs = net_kwargs(seed, settings, task)
     if method in ("l2", "oracle", "huber", "tukey"):
         loss = "l2" if method == "oracle" else method
@@ -234,8 +224,7 @@ def final_step(model):
 
 
 def detection_scores(method: str, model, X, y, per_group: bool = False):
-    """Training-set outlier score and flag of ``model`` (see the module docstring);
-    per output group for DeepGUM with groups when ``per_group``, per row otherwise."""
+    """Training-set outlier score and flag (per group with ``per_group``)."""
     est = final_step(model)
     if method.startswith("deepgum"):
         if per_group and hasattr(est, "group_outlier_scores_"):
@@ -265,7 +254,6 @@ def robust_sd(residual: np.ndarray) -> np.ndarray:
     return np.maximum(mad, np.finfo(float).tiny)
 
 
-# ---------------------------------------------------------------------------
 # Cells
 
 
@@ -316,8 +304,7 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
 
 
 def error_metrics(task: str, prediction, truth, width: int) -> dict:
-    """RMSE; for faces also landmark error, failure rate (farther than 5 % of the
-    image ``width``) and pose MAE."""
+    """RMSE; faces: landmark error, failures (> 5 % of ``width``) and pose MAE."""
     out = {"rmse": rmse(prediction, truth)}
     if task.startswith("faces"):
         diff = (prediction[:, :10] - truth[:, :10]).reshape(len(truth), 5, 2)
@@ -406,16 +393,11 @@ def contamination_task(task, methods, settings, cache) -> list[dict]:
                     drop = ("auc", "f1", "fit_seconds")  # not a fit of its own
                     rows.append({k: v for k, v in row.items() if k not in drop})
                     continue
-                done[method] = suite_cell(
-                    cache,
-                    task,
-                    method,
-                    rate,
-                    seed,
-                    lambda m=method, s=seed: fit_cell(
-                        m, task, data(), test, s, settings
-                    ),
-                )
+
+                def compute(m=method, s=seed):
+                    return fit_cell(m, task, data(), test, s, settings)
+
+                done[method] = suite_cell(cache, task, method, rate, seed, compute)
                 rows.append(done[method])
     return rows
 
@@ -438,7 +420,6 @@ def classic_task(settings, cache) -> list[dict]:
     return rows
 
 
-# ---------------------------------------------------------------------------
 # Report
 
 BUDGET_RULE = (
@@ -454,8 +435,7 @@ BUDGET_RULE = (
 
 
 def rate_table(rows, task, methods, rates, cell) -> list[str]:
-    """One row per method (those with a value), one column per rate of
-    ``cell(method, rate)``."""
+    """``cell(method, rate)``: a row per method with a value, a column per rate."""
     body = []
     for method in methods:
         cells = [cell(method, r) for r in rates]
@@ -496,8 +476,8 @@ def budget_cell(rows, task, method, rate) -> str:
 
 
 def verdict_lines(rows, task, settings) -> list[str]:
-    """The aims per rate and DeepGUM variant: within 1.10 x the oracle (uniform
-    outliers, rates <= 40 %), ahead of Huber and Tukey at every rate >= 20 %."""
+    """The aims: within 1.10 x the oracle (uniform, <= 40 %), ahead of Huber and
+    Tukey at rates >= 20 %."""
     metric = "landmark_px" if task.startswith("faces") else "rmse"
 
     def mean(method, rate):
@@ -604,10 +584,7 @@ def classic_section(rows, settings) -> list[str]:
 
 
 def classic_checks(rows, task: str, n_rows: int, documented) -> list[str]:
-    """The classic-table targets per method, a verdict for DeepGUM's: every
-    documented row scores above every other row (AUC 1); false positives at most
-    :data:`CLASSIC_MAX_FALSE_SHARE` of the rows in every fit; one flagged set over
-    the seeds."""
+    """The classic-table targets per method, with a verdict for DeepGUM."""
     limit = math.floor(CLASSIC_MAX_FALSE_SHARE * n_rows)
     body = []
     for method in CLASSIC_METHODS:
@@ -640,8 +617,7 @@ def classic_checks(rows, task: str, n_rows: int, documented) -> list[str]:
 
 
 def regimes_lines() -> list[str]:
-    """The summary of checks of the committed ``results_regimes.md``, with the
-    numbers measured beside each missed target."""
+    """The summary of checks of the committed ``results_regimes.md``."""
     report = HERE / "results_regimes.md"
     lines = ["## regimes (from bench_regimes.py)", ""]
     if not report.exists():
@@ -692,8 +668,7 @@ def write_plot(rows, task, methods, settings, path: Path) -> None:
     save_figure(fig, path, dpi=110)
 
 
-# Speed figures quoted from the committed reports of the dedicated benchmarks:
-# (report, heading of the quoted table, where the quote stops, caption).
+# Quoted speed figures: (report, heading of the table, where it stops, caption).
 SPEED_REPORTS = (
     (
         "results_mixture.md",
@@ -720,8 +695,7 @@ SPEED_REPORTS = (
 
 
 def speed_lines() -> list[str]:
-    """Speed figures copied from the committed reports of the other benchmarks:
-    the table (and 'Law' lines) under each heading."""
+    """The tables (and 'Law' lines) of :data:`SPEED_REPORTS`."""
     lines = ["## speed (from the dedicated benchmarks)", ""]
     for name, heading, stop, caption in SPEED_REPORTS:
         report = HERE / name
@@ -848,7 +822,6 @@ def main(argv=None) -> int:
     if args.full and skipped:
         print("Not writing benchmarks/RESULTS.md: --only left tasks out.")
     elif args.full:
-        # The committed copy: RESULTS.md beside this script, figures in figures/.
         figures = HERE / "figures"
         figures.mkdir(exist_ok=True)
         for png in args.out.glob("*.png"):
