@@ -10,7 +10,7 @@ mutation selection in pyproject.toml leaves out.
 MUTATION_EQUIVALENT = {
     # X2T is documented as the cached XT * XT: recomputing the squares instead of
     # using (or slicing) the cache gives the same squares, bitwise.
-    "sk_deepgum._gum_math.x__mahalanobis__mutmut_16": "always XT * XT, never X2T",
+    "sk_deepgum._covariance.xǁ_PerColumnVariancesǁmahalanobis__mutmut_11": "always XT * XT, never X2T",
     "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_12": "one chunk: X2T=None",
     "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_19": "one chunk: X2T omitted",
     "sk_deepgum._gum_math.x_estimate_inlier_logit__mutmut_33": "chunks: X2T=None",
@@ -22,11 +22,9 @@ MUTATION_EQUIVALENT = {
     # _sum_chunk: work moved, not results changed. The first-moment sums are only
     # read when needed; 'full' scatters left out of the first pass are computed by
     # m_step_update's second pass (scatter_pass) around the same means.
-    "sk_deepgum._gum_math.x_sum_chunk__mutmut_31": "first sums always computed",
-    "sk_deepgum._gum_math.x_sum_chunk__mutmut_68": "full scatters in pass 2",
-    "sk_deepgum._gum_math.x_sum_chunk__mutmut_69": "full scatters in pass 2",
-    "sk_deepgum._gum_math.x_sum_chunk__mutmut_70": "full scatters in pass 2",
-    "sk_deepgum._gum_math.x_sum_chunk__mutmut_72": "full scatters in pass 2",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_29": "first sums always computed",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_63": "full scatters in pass 2",
+    "sk_deepgum._gum_math.x_sum_chunk__mutmut_65": "full scatters in pass 2",
     # robust_target_scale: weighted_quantiles never selects a zero-weight row for
     # 0 < q < 1 (its running sum only crosses the target on a positive weight), and
     # np.average ignores zero weights, so keeping such rows changes nothing.
@@ -48,14 +46,14 @@ MUTATION_EQUIVALENT = {
     # dtype changes nothing there (in a float64 call it rounds λ mean(diag Σ) to
     # float32 once, 1e-8 relative); a constant factor on every block is undone by
     # the normalisation to mean diagonal 1.
-    "sk_deepgum.regressor.x_loss_precision__mutmut_11": "zeros on the default device",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_14": "zeros' device left out",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_20": "eye: default dtype",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_21": "eye on the default device",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_23": "eye's dtype left out",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_24": "eye's device left out",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_35": "1.5 (B + B^T): normalised",
-    "sk_deepgum.regressor.x_loss_precision__mutmut_52": "2 / var: normalised",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_7": "zeros on the default device",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_10": "zeros' device left out",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_16": "eye: default dtype",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_17": "eye on the default device",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_19": "eye's dtype left out",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_20": "eye's device left out",
+    "sk_deepgum._covariance.xǁFullCovarianceǁloss_precision__mutmut_31": "1.5 (B + B^T): normalised",
+    "sk_deepgum._covariance.xǁ_PerColumnVariancesǁloss_precision__mutmut_14": "2 / var: normalised",
     # weighted_median: fewer than n running sums lie below half the total (the last
     # one is the total), so the lower index never reaches the clamp.
     "sk_deepgum.losses.x_weighted_median__mutmut_31": "lower clamp n + 1",
@@ -68,13 +66,13 @@ MUTATION_EQUIVALENT = {
     # m_step_update: recomputing the scatters in the second pass gives the scatters
     # around the same means (as _sum_chunk's); group sizes are counts, exact in any
     # float dtype and promoted to the data's; the zips are over equal lengths.
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_44": "scatters always in pass 2",
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_87": "sizes in the default dtype",
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_113": "zip strict=None",
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_116": "zip strict left out",
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_117": "zip strict=False",
+    "sk_deepgum._gum_math.x_m_step_update__mutmut_43": "scatters always in pass 2",
+    "sk_deepgum._covariance.xǁSphericalCovarianceǁestimate__mutmut_2": "sizes in the default dtype",
+    "sk_deepgum._covariance.xǁFullCovarianceǁcolumn_variances__mutmut_7": "zip strict=None",
+    "sk_deepgum._covariance.xǁFullCovarianceǁcolumn_variances__mutmut_10": "zip strict left out",
+    "sk_deepgum._covariance.xǁFullCovarianceǁcolumn_variances__mutmut_11": "zip strict=False",
     # _n_parameters: d (d + 1) is even, so / 2 is the same count (as a float).
-    "sk_deepgum.mixture.xǁGaussianUniformMixtureǁ_n_parameters__mutmut_11": "/ 2",
+    "sk_deepgum._covariance.xǁFullCovarianceǁn_parameters__mutmut_1": "/ 2",
     # initialize_params: the exact tie var == var_floor (a quantile spread equal to
     # the data-relative floor to the last bit); the sizes as in m_step_update; fixed
     # bounds reach it in
@@ -82,13 +80,13 @@ MUTATION_EQUIVALENT = {
     # regressor passes float32 like its residuals); devices only matter on CUDA.
     # Starting from every row instead of the strided subsample above 131,072 rows
     # gives a start within the quantiles' sampling error, and EM the same fit.
-    "sk_deepgum._em.x_initialize_params__mutmut_7": "start from every row",
-    "sk_deepgum._em.x_initialize_params__mutmut_46": "var >= var_floor",
-    "sk_deepgum._em.x_initialize_params__mutmut_68": "sizes in the default dtype",
-    "sk_deepgum._em.x_initialize_params__mutmut_72": "bounds' dtype None",
-    "sk_deepgum._em.x_initialize_params__mutmut_73": "bounds' device None",
-    "sk_deepgum._em.x_initialize_params__mutmut_74": "bounds' dtype left out",
-    "sk_deepgum._em.x_initialize_params__mutmut_75": "bounds' device left out",
+    "sk_deepgum._em.x_initialize_params__mutmut_4": "start from every row",
+    "sk_deepgum._em.x_initialize_params__mutmut_40": "var >= var_floor",
+    "sk_deepgum._covariance.xǁSphericalCovarianceǁinitial__mutmut_3": "sizes in the default dtype",
+    "sk_deepgum._em.x_initialize_params__mutmut_58": "bounds' dtype None",
+    "sk_deepgum._em.x_initialize_params__mutmut_59": "bounds' device None",
+    "sk_deepgum._em.x_initialize_params__mutmut_60": "bounds' dtype left out",
+    "sk_deepgum._em.x_initialize_params__mutmut_61": "bounds' device left out",
     # fit_gum: every caller passes max_iter (the default is never used) and
     # max_iter >= 1 (n_iter's start value is never returned); chunk_size only
     # bounds memory (tests/test_em.py checks that chunked results agree);
@@ -105,10 +103,10 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._em.x_fit_gum__mutmut_68": "previous = +inf",
     "sk_deepgum._em.x_fit_gum__mutmut_69": "n_iter = None",
     "sk_deepgum._em.x_fit_gum__mutmut_70": "n_iter = 1",
-    "sk_deepgum._em.x_fit_gum__mutmut_107": "pi clamp: no upper end",
-    "sk_deepgum._em.x_fit_gum__mutmut_109": "pi clamp: upper end left out",
-    "sk_deepgum._em.x_fit_gum__mutmut_110": "pi clamp: 1 + eps",
-    "sk_deepgum._em.x_fit_gum__mutmut_111": "pi clamp: 2 - eps",
+    "sk_deepgum._em.x_fit_gum__mutmut_104": "pi clamp: no upper end",
+    "sk_deepgum._em.x_fit_gum__mutmut_106": "pi clamp: upper end left out",
+    "sk_deepgum._em.x_fit_gum__mutmut_107": "pi clamp: 1 + eps",
+    "sk_deepgum._em.x_fit_gum__mutmut_108": "pi clamp: 2 - eps",
     # ShuffledBatches: the index's device only matters on CUDA.
     "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_13": "index on its device",
     # Dropping the warning's stacklevel is caught by
@@ -164,25 +162,50 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_32": "no fit_params",
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_2": "listeners found per batch",
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
+    # The per-covariance classes and the attribute conversions (issue 15): the
+    # cached squares recomputed; zip's strict never binds (one entry per group by
+    # construction); arrays already float64 on the CPU, so a dtype or device left
+    # to its default is the same; stacking two 1-D arrays on axis +1 or -1 is the
+    # same; the regressor's mixture has zero means, so dividing them by the scale
+    # is multiplying; the only caller passes the log-likelihood shift; a uniform
+    # draw exactly equal to the prior has probability 0.
+    "sk_deepgum._gum_math.x__mahalanobis__mutmut_5": "always XT * XT, never X2T",
+    "sk_deepgum._covariance.xǁDiagCovarianceǁfrom_public__mutmut_8": "zip strict=None",
+    "sk_deepgum._covariance.xǁDiagCovarianceǁfrom_public__mutmut_11": "zip strict left out",
+    "sk_deepgum._covariance.xǁDiagCovarianceǁfrom_public__mutmut_12": "zip strict=False",
+    "sk_deepgum._covariance.xǁSphericalCovarianceǁfrom_public__mutmut_3": "float64 anyway",
+    "sk_deepgum._covariance.xǁSphericalCovarianceǁfrom_public__mutmut_5": "float64 anyway",
+    "sk_deepgum.mixture.x_fitted_attributes__mutmut_10": "axis=+1 on 1-D inputs",
+    "sk_deepgum.mixture.x_params_from_attributes__mutmut_9": "CPU anyway",
+    "sk_deepgum.mixture.x_params_from_attributes__mutmut_12": "CPU anyway",
+    "sk_deepgum.mixture.x_params_from_attributes__mutmut_20": "zip strict=None",
+    "sk_deepgum.mixture.x_params_from_attributes__mutmut_23": "zip strict left out",
+    "sk_deepgum.mixture.x_params_from_attributes__mutmut_24": "zip strict=False",
+    "sk_deepgum.mixture.x_params_in_units__mutmut_3": "scale float64 anyway",
+    "sk_deepgum.mixture.x_params_in_units__mutmut_5": "scale float64 anyway",
+    "sk_deepgum.mixture.x_params_in_units__mutmut_40": "zero means / scale",
+    "sk_deepgum.mixture.x_fitted_mixture__mutmut_1": "shift always passed",
+    "sk_deepgum.mixture.xǁGaussianUniformMixtureǁsample__mutmut_12": "float64 anyway",
+    "sk_deepgum.mixture.xǁGaussianUniformMixtureǁsample__mutmut_27": "> prior: a tie",
 }
 
 # Survivors killed by tests/distributed/test_distributed_em.py (get_iterator's: by
 # tests/distributed/test_distributed_fit.py), which the mutation selection leaves
 # out (they spawn process groups, 10-17 s a run); checked by hand with
 # `MUTANT_UNDER_TEST=NAME python -m pytest tests/distributed/test_distributed_em.py`
-# in mutants/. Not killed: initialize_params_3 (the shard's row count for the
-# group's) only changes the start's stride in a data-parallel fit of over 131,072
-# rows; prepare_data_141 and _144 reduce the range over the default group, which
-# is the test's group (they differ only for a sub-group of the default one).
+# in mutants/. The two row-reducer entries below were judged by reading (a local
+# reducer cannot reduce over the group), not run.
 MUTATION_DISTRIBUTED_ONLY = (
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_4",
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_28",
-    "sk_deepgum._gum_math.x_m_step_update__mutmut_52",
+    # The row reducer: a local one where the process group's was due (re-derived
+    # after the reducers replaced the inline collectives; the collectives
+    # themselves are in _distributed.ShardedRows, exercised by the distributed
+    # tests and not a mutation target).
+    "sk_deepgum._em.x_prepare_data__mutmut_4",
+    "sk_deepgum._em.x_prepare_data__mutmut_161",
     "sk_deepgum._em.x_fit_gum__mutmut_17",
     "sk_deepgum._em.x_fit_gum__mutmut_21",
-    "sk_deepgum._em.x_fit_gum__mutmut_95",
-    "sk_deepgum._em.x_initialize_params__mutmut_21",
-    "sk_deepgum._em.x_prepare_data__mutmut_79",
+    "sk_deepgum._em.x_prepare_data__mutmut_108",
+    "sk_deepgum._em.x_prepare_data__mutmut_109",
     "sk_deepgum._em.x_prepare_data__mutmut_110",
     "sk_deepgum._em.x_prepare_data__mutmut_111",
     "sk_deepgum._em.x_prepare_data__mutmut_112",
@@ -194,32 +217,6 @@ MUTATION_DISTRIBUTED_ONLY = (
     "sk_deepgum._em.x_prepare_data__mutmut_118",
     "sk_deepgum._em.x_prepare_data__mutmut_119",
     "sk_deepgum._em.x_prepare_data__mutmut_120",
-    "sk_deepgum._em.x_prepare_data__mutmut_121",
-    "sk_deepgum._em.x_prepare_data__mutmut_122",
-    "sk_deepgum._em.x_prepare_data__mutmut_130",
-    "sk_deepgum._em.x_prepare_data__mutmut_131",
-    "sk_deepgum._em.x_prepare_data__mutmut_132",
-    "sk_deepgum._em.x_prepare_data__mutmut_133",
-    "sk_deepgum._em.x_prepare_data__mutmut_134",
-    "sk_deepgum._em.x_prepare_data__mutmut_135",
-    "sk_deepgum._em.x_prepare_data__mutmut_136",
-    "sk_deepgum._em.x_prepare_data__mutmut_137",
-    "sk_deepgum._em.x_prepare_data__mutmut_138",
-    "sk_deepgum._em.x_prepare_data__mutmut_139",
-    "sk_deepgum._em.x_prepare_data__mutmut_140",
-    "sk_deepgum._em.x_prepare_data__mutmut_142",
-    "sk_deepgum._em.x_prepare_data__mutmut_143",
-    "sk_deepgum._em.x_prepare_data__mutmut_145",
-    "sk_deepgum._em.x_prepare_data__mutmut_146",
-    "sk_deepgum._em.x_prepare_data__mutmut_147",
-    "sk_deepgum._em.x_prepare_data__mutmut_148",
-    "sk_deepgum._em.x_prepare_data__mutmut_149",
-    "sk_deepgum._em.x_prepare_data__mutmut_150",
-    "sk_deepgum._em.x_prepare_data__mutmut_151",
-    "sk_deepgum._em.x_prepare_data__mutmut_152",
-    "sk_deepgum._em.x_prepare_data__mutmut_153",
-    "sk_deepgum._em.x_prepare_data__mutmut_165",
-    "sk_deepgum._em.x_prepare_data__mutmut_177",
     "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_2",
     "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_5",
     "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_26",

@@ -872,3 +872,82 @@ def test_range_box_of_a_constant_column_is_as_wide_as_the_variance_floor(value):
     assert gum.uniform_log_density_ == pytest.approx(
         -0.5 * np.log(12 * variance), rel=1e-12
     )
+
+
+def _hand_set_mixture(covariance_type, groups, inlier_df=None):
+    """A fitted mixture whose attributes are then set by hand to known values."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(300, 3)), rng.uniform(-9, 9, (60, 3))])
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type,
+        groups=groups,
+        inlier_df=inlier_df,
+        fit_mean=True,
+        random_state=0,
+    ).fit(X)
+    return gum
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("groups", [None, [[0, 1], [2]]])
+@pytest.mark.parametrize("inlier_df", [None, 6.0])
+def test_sample_draws_the_fitted_law(covariance_type, groups, inlier_df):
+    # Independent check of sample(): the drawn rows' outlier share, inlier mean and
+    # covariance, and outlier box against the fitted attributes (a Student-t's
+    # covariance is its scale times nu / (nu - 2)).
+    gum = _hand_set_mixture(covariance_type, groups, inlier_df)
+    n = 40_000
+    X, y = gum.sample(n)
+    assert X.shape == (n, 3) and y.dtype == np.int64
+    column_groups = gum.groups_
+    weights = np.atleast_2d(gum.weights_)
+    covs = gum.covariances_ if groups is not None else [gum.covariances_]
+    means = gum.means_ if groups is not None else [gum.means_]
+    # A row is an outlier when any of its groups is: P = 1 - prod_g pi_g.
+    inlier_share = np.prod(weights[:, 0])
+    assert y.mean() == pytest.approx(1 - inlier_share, abs=4 * np.sqrt(0.25 / n))
+    clean = X[y == 0]
+    inflation = 1.0 if inlier_df is None else inlier_df / (inlier_df - 2)
+    for cols, mean, cov in zip(column_groups, means, covs, strict=True):
+        cov = np.asarray(cov, dtype=float)
+        if cov.ndim == 0:
+            cov = float(cov) * np.eye(len(cols))
+        elif cov.ndim == 1:
+            cov = np.diag(cov)
+        sd = np.sqrt(np.diag(cov))
+        assert clean[:, cols].mean(0) == pytest.approx(mean, abs=0.05 * sd.max())
+        drawn = np.atleast_2d(np.cov(clean[:, cols], rowvar=False))
+        assert drawn == pytest.approx(
+            inflation * cov, abs=0.08 * inflation * sd.max() ** 2
+        )
+    if inlier_df is None:
+        # Far from the Gaussian (> 6 sd here) only the uniform draws: those values
+        # fill the fitted box, and none falls outside it.
+        low, high = gum.uniform_bounds_[:, 0], gum.uniform_bounds_[:, 1]
+        far = np.abs(X - np.concatenate(means)) > 6
+        assert np.all(y[np.any(far, axis=1)] == 1)
+        assert np.all((X >= low) | ~far) and np.all((X <= high) | ~far)
+        assert X.min(0) == pytest.approx(low, abs=0.1)
+        assert X.max(0) == pytest.approx(high, abs=0.1)
+
+
+def test_sample_is_reproducible_and_checks_its_size():
+    gum = _hand_set_mixture("diag", None)
+    first, second = gum.sample(5), gum.sample(5)
+    assert np.array_equal(first[0], second[0])
+    assert gum.sample(1)[0].shape == (1, 3)
+    assert gum.sample()[0].shape == (1, 3)  # GaussianMixture's default: one row
+    for bad in (0, -1, 2.0):
+        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+            gum.sample(bad)
+
+
+def test_range_box_is_the_data_range_and_moments_move_it():
+    # uniform='range' keeps the box at [min, max] of the data; 'moments' re-fits it
+    # at every M-step from the outliers' moments, so it ends elsewhere.
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(size=4000), rng.uniform(10, 30, 1000)])[:, None]
+    data_range = GaussianUniformMixture(uniform="range", fit_mean=True).fit(X)
+    assert data_range.uniform_bounds_[0] == pytest.approx([X.min(), X.max()])
+    moments = GaussianUniformMixture(uniform="moments", fit_mean=True).fit(X)
+    assert np.all(np.abs(moments.uniform_bounds_[0] - [X.min(), X.max()]) > 1.0)

@@ -408,3 +408,26 @@ def test_contaminate_rejects_bad_targets_and_boxes():
         contaminate(np.zeros(5), 0.2, low=1.0, high=0.0)
     with pytest.raises(ValueError, match="at least 2 samples"):
         contaminate([1.0], 1.0, kind="swap")
+
+
+def test_outlier_posterior_is_bayes_rule():
+    # The generators' (and the benchmarks') posterior against Bayes' rule written
+    # out with densities, and its two edge cases.
+    import warnings
+
+    from sk_deepgum.datasets._common import outlier_posterior
+
+    q_in = np.array([0.4, 1e-3, 2.0, 0.0])
+    q_out = np.array([0.05, 0.05, 0.0, 0.0])
+    rho = 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both densities 0 must not warn
+        with np.errstate(divide="ignore"):
+            p = outlier_posterior(np.log(q_in), np.log(q_out), rho)
+    expected = rho * q_out[:3] / (rho * q_out[:3] + (1 - rho) * q_in[:3])
+    assert p[:3] == pytest.approx(expected, rel=1e-12)
+    # Both densities 0: the data say nothing, the posterior is the prior.
+    assert p[3] == rho
+    # No outliers in the law: zeros of the broadcast shape of the two inputs.
+    zero = outlier_posterior(np.zeros((4, 1)), np.zeros(3), 0.0)
+    assert zero.shape == (4, 3) and not zero.any()

@@ -304,3 +304,58 @@ def test_without_a_hold_out_each_round_makes_one_pass_over_the_rows():
         random_state=0,
     ).fit(X, y)
     assert CountingNet.passes == len(model.history_) == 4
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("groups", [None, "each"])
+def test_mixture_follows_the_targets_units(covariance_type, groups):
+    # Scaling each target column by a power of two is exact in floating point, and
+    # so is the robust target scaling: the network trains on the same numbers, and
+    # mixture_ must be the same law in the new units (closed form: means and box
+    # times c, covariances times c_i c_j, log densities and bounds minus sum log c).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3)).astype(np.float32)
+    y = np.stack([X @ [1.0, -1.0, 0.5], X @ [0.5, 2.0, -1.0]], axis=1)
+    y[:8] += rng.uniform(-6, 6, size=(8, 2))
+    c = np.array([0.5, 4.0])
+    params = dict(
+        max_epochs=4,
+        warm_up_epochs=2,
+        covariance_type=covariance_type,
+        groups=groups,
+        random_state=0,
+    )
+    unit = DeepGUMRegressor(**params).fit(X, y).mixture_
+    scaled = DeepGUMRegressor(**params).fit(X, y * c).mixture_
+    assert scaled.n_features_in_ == 2
+    assert scaled.get_params()["groups"] == groups
+    column_groups = [np.asarray(g) for g in unit.groups_]
+    # A spherical group with unequal scales comes back per column ('diag').
+    assert unit.covariance_type == (
+        "diag" if covariance_type == "spherical" else covariance_type
+    )
+    assert np.allclose(scaled.weights_, unit.weights_, rtol=1e-12, atol=0)
+    unit_cov = unit.covariances_ if groups else [unit.covariances_]
+    scaled_cov = scaled.covariances_ if groups else [scaled.covariances_]
+    unit_means = unit.means_ if groups else [unit.means_]
+    scaled_means = scaled.means_ if groups else [scaled.means_]
+    for cols, a, b, ma, mb in zip(
+        column_groups, unit_cov, scaled_cov, unit_means, scaled_means, strict=True
+    ):
+        a, b = np.asarray(a), np.asarray(b)
+        factor = np.outer(c[cols], c[cols]) if a.ndim == 2 else c[cols] ** 2
+        assert np.allclose(b, a * factor, rtol=1e-12, atol=0)
+        assert np.allclose(mb, np.asarray(ma) * c[cols], rtol=1e-12, atol=1e-300)
+    assert np.allclose(
+        scaled.uniform_bounds_, unit.uniform_bounds_ * c[:, None], rtol=1e-12, atol=0
+    )
+    shift = np.array([np.log(c[cols]).sum() for cols in column_groups])
+    expected = np.asarray(unit.uniform_log_density_) - (shift if groups else shift[0])
+    assert np.allclose(scaled.uniform_log_density_, expected, rtol=1e-12, atol=0)
+    assert np.allclose(
+        scaled.lower_bounds_,
+        np.asarray(unit.lower_bounds_) - np.log(c).sum(),
+        rtol=1e-12,
+        atol=0,
+    )
+    assert scaled.n_iter_ == unit.n_iter_ and scaled.converged_ == unit.converged_
