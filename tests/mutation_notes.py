@@ -170,6 +170,9 @@ MUTATION_EQUIVALENT = {
     # is multiplying; the only caller passes the log-likelihood shift; a uniform
     # draw exactly equal to the prior has probability 0.
     "sk_deepgum._gum_math.x__mahalanobis__mutmut_5": "always XT * XT, never X2T",
+    "sk_deepgum._covariance.xǁFullCovarianceǁin_units__mutmut_9": "zip strict=None",
+    "sk_deepgum._covariance.xǁFullCovarianceǁin_units__mutmut_12": "zip strict left out",
+    "sk_deepgum._covariance.xǁFullCovarianceǁin_units__mutmut_13": "zip strict=False",
     "sk_deepgum._covariance.xǁDiagCovarianceǁfrom_public__mutmut_8": "zip strict=None",
     "sk_deepgum._covariance.xǁDiagCovarianceǁfrom_public__mutmut_11": "zip strict left out",
     "sk_deepgum._covariance.xǁDiagCovarianceǁfrom_public__mutmut_12": "zip strict=False",
