@@ -951,3 +951,14 @@ def test_range_box_is_the_data_range_and_moments_move_it():
     assert data_range.uniform_bounds_[0] == pytest.approx([X.min(), X.max()])
     moments = GaussianUniformMixture(uniform="moments", fit_mean=True).fit(X)
     assert np.all(np.abs(moments.uniform_bounds_[0] - [X.min(), X.max()]) > 1.0)
+
+
+def test_scoring_runs_in_the_inputs_precision():
+    # A float64 fit scores float32 rows in float32 (as they were given) and the
+    # probabilities agree with the float64 scoring to float32 precision.
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(300, 2)), rng.uniform(-9, 9, (60, 2))])
+    gum = GaussianUniformMixture().fit(X)
+    proba32 = gum.predict_proba(X.astype(np.float32))
+    assert proba32.dtype == np.float32
+    assert proba32 == pytest.approx(gum.predict_proba(X), abs=1e-5)
