@@ -14,6 +14,7 @@ this ``sys.path``.
 """
 
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -83,7 +84,27 @@ NET_NAMES = sorted(FACTORIES)
 # Data
 
 
-# test_validation, test_reliability
+class CountingNet(nn.Module):
+    """A linear backbone that counts its forward calls in training mode (SGD
+    batches) and in eval mode (the passes over the rows that give residuals), each
+    sleeping ``CountingNet.delay`` seconds. The 2-row probe of the output shape at
+    set-up neither counts nor sleeps. Reset ``calls`` before a fit."""
+
+    calls = {"train": 0, "eval": 0}
+    delay = 0.0
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, X):
+        if len(X) > 2:
+            CountingNet.calls["train" if self.training else "eval"] += 1
+            time.sleep(CountingNet.delay)
+        return self.linear(X)
+
+
+# test_validation, test_reliability, test_timing, regressor/test_regressor
 def make_data(n=60, n_features=3, seed=0):
     """A clean linear table: y = x0 - 0.5 x1 plus noise of sd 0.1."""
     rng = np.random.default_rng(seed)

@@ -1,11 +1,8 @@
 """``fit_seconds_``: the phase timer of sk_deepgum/_timing.py, through both network
 estimators."""
 
-import time
-
-import numpy as np
 import pytest
-from torch import nn
+from conftest import CountingNet, make_data
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.baselines import RobustNetRegressor
@@ -13,36 +10,18 @@ from sk_deepgum.baselines import RobustNetRegressor
 DELAY = 0.01
 
 
-class SleepyNet(nn.Module):
-    """A linear backbone that sleeps DELAY seconds per forward call and counts its
-    calls in training mode (SGD) and in eval mode (the residual passes). The
-    2-row probe of the output shape at set-up neither sleeps nor counts."""
-
-    calls = {"train": 0, "eval": 0}
-
-    def __init__(self, n_inputs, n_outputs):
-        super().__init__()
-        self.linear = nn.Linear(n_inputs, n_outputs)
-
-    def forward(self, X):
-        if len(X) > 2:
-            SleepyNet.calls["train" if self.training else "eval"] += 1
-            time.sleep(DELAY)
-        return self.linear(X)
-
-
 @pytest.mark.parametrize(
     "estimator",
     [
         DeepGUMRegressor(
-            module=SleepyNet,
+            module=CountingNet,
             max_epochs=4,
             warm_up_epochs=2,
             epochs_per_round=1,
             random_state=0,
         ),
         RobustNetRegressor(
-            module=SleepyNet,
+            module=CountingNet,
             max_epochs=4,
             validation_fraction=0.25,
             random_state=0,
@@ -50,14 +29,13 @@ class SleepyNet(nn.Module):
     ],
     ids=["DeepGUMRegressor", "RobustNetRegressor"],
 )
-def test_fit_seconds_charges_each_phase_its_forward_calls(estimator):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, 3)).astype(np.float32)
-    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)
-    SleepyNet.calls.update(train=0, eval=0)
+def test_fit_seconds_charges_each_phase_its_forward_calls(estimator, monkeypatch):
+    X, y = make_data(64)
+    monkeypatch.setattr(CountingNet, "delay", DELAY)
+    CountingNet.calls.update(train=0, eval=0)
     estimator.fit(X, y)
     seconds = estimator.fit_seconds_
-    calls = SleepyNet.calls
+    calls = CountingNet.calls
     assert set(seconds) == {"sgd", "residual_pass", "em", "total"}
     # Every training-mode forward runs inside an SGD epoch and every eval-mode
     # forward during fit is a residual pass: each phase holds at least its sleeps.

@@ -6,14 +6,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import TinyNet
+from conftest import CountingNet, TinyNet, make_data
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EarlyStopping, EpochScoring
-from torch import nn
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.backbones import ConvNet
@@ -272,29 +271,11 @@ def test_inputs_not_modified(contaminated):
         np.testing.assert_array_equal(before, after)
 
 
-class CountingNet(nn.Module):
-    """A linear backbone counting its eval-mode forward calls on more than the
-    2-row output probe: the passes over the rows that give residuals."""
-
-    passes = 0
-
-    def __init__(self, n_inputs, n_outputs):
-        super().__init__()
-        self.linear = nn.Linear(n_inputs, n_outputs)
-
-    def forward(self, X):
-        if not self.training and len(X) > 2:
-            CountingNet.passes += 1
-        return self.linear(X)
-
-
 def test_without_a_hold_out_each_round_makes_one_pass_over_the_rows():
     # One EM round per residual pass: the scores of the returned network reuse its
     # last round's residuals instead of a second, identical pass.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, 3)).astype(np.float32)
-    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)
-    CountingNet.passes = 0
+    X, y = make_data(64)
+    CountingNet.calls.update(train=0, eval=0)
     model = DeepGUMRegressor(
         module=CountingNet,
         max_epochs=5,
@@ -303,7 +284,7 @@ def test_without_a_hold_out_each_round_makes_one_pass_over_the_rows():
         batch_size=1024,
         random_state=0,
     ).fit(X, y)
-    assert CountingNet.passes == len(model.history_) == 4
+    assert CountingNet.calls["eval"] == len(model.history_) == 4
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
