@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import json
 import math
 import os
 import time
@@ -736,47 +735,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         load_params : Rebuild the model from the directory.
         """
         check_is_fitted(self)
-        directory = Path(path)
-        params, unsaved = {}, []
-        for name, value in self.get_params(deep=False).items():
-            if name == "module":  # recorded as module_class; given again at load
-                unsaved.append(name)
-                continue
-            try:
-                params[name] = _persistence.to_json(value)
-            except _persistence.UnsavableError:
-                unsaved.append(name)
-        attributes = {}
-        for name, value in vars(self).items():
-            fitted = name.endswith("_") and not name.startswith("_")
-            if name == "net_" or name in params or name in unsaved:
-                continue
-            if fitted or name in self._PRIVATE_FITTED:
-                try:
-                    attributes[name] = _persistence.to_json(value)
-                except _persistence.UnsavableError as exc:
-                    raise TypeError(
-                        f"Cannot save the fitted attribute {name!r}: {exc}."
-                    ) from exc
-        from sk_deepgum import __version__
-
-        document = {
-            "format": _persistence.FORMAT,
-            "format_version": _persistence.FORMAT_VERSION,
-            "sk_deepgum_version": __version__,
-            "estimator": type(self).__name__,
-            "module_class": _persistence.qualified_name(type(self.net_.module_)),
-            "params": params,
-            "unsaved_params": unsaved,
-            "attributes": attributes,
-        }
-        state_dict = {
-            k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()
-        }
-        directory.mkdir(parents=True, exist_ok=True)
-        torch.save(state_dict, directory / _persistence.MODULE_FILE)
-        with open(directory / _persistence.ESTIMATOR_FILE, "w", encoding="utf-8") as f:
-            json.dump(document, f)
+        _persistence.write_model(self, Path(path), self._PRIVATE_FITTED)
 
     def load_params(self, path: str | os.PathLike):
         """Become the model saved by :meth:`save_params` in the directory ``path``.
@@ -809,38 +768,11 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             or the weights do not fit the backbone (names or shapes differ).
         """
         directory = Path(path)
-        json_file = directory / _persistence.ESTIMATOR_FILE
-        weights_file = directory / _persistence.MODULE_FILE
-        for file in (json_file, weights_file):
-            if not file.is_file():
-                raise FileNotFoundError(
-                    f"{file} not found: load_params expects the directory written "
-                    "by save_params."
-                )
-        with open(json_file, encoding="utf-8") as f:
-            document = json.load(f)
-        if (
-            document.get("format") != _persistence.FORMAT
-            or document.get("format_version", math.inf) > _persistence.FORMAT_VERSION
-        ):
-            raise ValueError(
-                f"{json_file} is not a save_params file of a format this version "
-                f"reads (format {document.get('format')!r}, version "
-                f"{document.get('format_version')!r})."
-            )
-        if document["estimator"] != type(self).__name__:
-            raise ValueError(
-                f"{directory} holds a {document['estimator']}; it cannot be loaded "
-                f"into a {type(self).__name__}."
-            )
-        saved_class = document["module_class"]
-        own_class = _persistence.qualified_name(backbone_class(self.module))
-        if own_class != saved_class:
-            raise ValueError(
-                f"{directory} holds the weights of a {saved_class} backbone but this "
-                f"estimator builds a {own_class}; construct it with the same module "
-                "as the saved one."
-            )
+        document, weights_file = _persistence.read_model(
+            directory,
+            type(self).__name__,
+            _persistence.qualified_name(backbone_class(self.module)),
+        )
         # The module and the device are this estimator's own; every other saved
         # parameter is restored. Prefixed (module__/optimizer__) arguments become
         # exactly the saved ones, plus those the file could not hold.

@@ -23,9 +23,13 @@ round-trip exactly.
 
 from __future__ import annotations
 
+import json
+import math
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
+import torch
 
 FORMAT = "sk_deepgum.save_params"
 FORMAT_VERSION = 1
@@ -131,3 +135,96 @@ def from_json(value):
             setattr(estimator, k, from_json(v))
         return estimator
     raise ValueError(f"Unrecognised entry in the saved file: {sorted(value)}.")
+
+
+def write_model(estimator, directory: Path, private_fitted: tuple) -> None:
+    """Write a fitted network estimator to ``directory`` (created if needed):
+    ``module.pt``, the backbone's CPU ``state_dict``, and ``estimator.json``, the
+    JSON-able parameters (the others listed as unsaved), every fitted attribute but
+    ``net_`` and the private fitted attributes named in ``private_fitted``.
+
+    Raises TypeError naming a fitted attribute that JSON cannot hold.
+    """
+    params, unsaved = {}, []
+    for name, value in estimator.get_params(deep=False).items():
+        if name == "module":  # recorded as module_class; given again at load
+            unsaved.append(name)
+            continue
+        try:
+            params[name] = to_json(value)
+        except UnsavableError:
+            unsaved.append(name)
+    attributes = {}
+    for name, value in vars(estimator).items():
+        fitted = name.endswith("_") and not name.startswith("_")
+        if name == "net_" or name in params or name in unsaved:
+            continue
+        if fitted or name in private_fitted:
+            try:
+                attributes[name] = to_json(value)
+            except UnsavableError as exc:
+                raise TypeError(
+                    f"Cannot save the fitted attribute {name!r}: {exc}."
+                ) from exc
+    from sk_deepgum import __version__
+
+    module = estimator.net_.module_
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sk_deepgum_version": __version__,
+        "estimator": type(estimator).__name__,
+        "module_class": qualified_name(type(module)),
+        "params": params,
+        "unsaved_params": unsaved,
+        "attributes": attributes,
+    }
+    state_dict = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save(state_dict, directory / MODULE_FILE)
+    with open(directory / ESTIMATOR_FILE, "w", encoding="utf-8") as f:
+        json.dump(document, f)
+
+
+def read_model(
+    directory: Path, estimator_name: str, module_class: str
+) -> tuple[dict, Path]:
+    """The saved document of ``directory`` and the path of its weights, checked to
+    be a model of the estimator class ``estimator_name`` with a backbone of the
+    class ``module_class`` (qualified name).
+
+    Raises FileNotFoundError when a file is missing, ValueError when the format,
+    the estimator class or the backbone class differs.
+    """
+    json_file = directory / ESTIMATOR_FILE
+    weights_file = directory / MODULE_FILE
+    for file in (json_file, weights_file):
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"{file} not found: load_params expects the directory written "
+                "by save_params."
+            )
+    with open(json_file, encoding="utf-8") as f:
+        document = json.load(f)
+    if (
+        document.get("format") != FORMAT
+        or document.get("format_version", math.inf) > FORMAT_VERSION
+    ):
+        raise ValueError(
+            f"{json_file} is not a save_params file of a format this version "
+            f"reads (format {document.get('format')!r}, version "
+            f"{document.get('format_version')!r})."
+        )
+    if document["estimator"] != estimator_name:
+        raise ValueError(
+            f"{directory} holds a {document['estimator']}; it cannot be loaded "
+            f"into a {estimator_name}."
+        )
+    saved_class = document["module_class"]
+    if module_class != saved_class:
+        raise ValueError(
+            f"{directory} holds the weights of a {saved_class} backbone but this "
+            f"estimator builds a {module_class}; construct it with the same module "
+            "as the saved one."
+        )
+    return document, weights_file
