@@ -119,7 +119,9 @@ class SkorchNet(NeuralNet):
     the index before calling the backbone), the iterator (seeded shuffling, whole-batch
     gathers) and the default callbacks (no per-epoch table, no hidden split); and the
     per-batch costs of a small network's step (``_set_training``,
-    ``run_single_epoch``, ``train_step``), with skorch's semantics kept.
+    ``run_single_epoch``, ``train_step``), with skorch's semantics kept. A training
+    epoch that no callback listens to per batch runs
+    :meth:`_train_epoch_unobserved`, the steps of a hand-written torch loop.
     """
 
     #: Set only during the training epochs of a data-parallel fit.
@@ -179,13 +181,14 @@ class SkorchNet(NeuralNet):
         ]
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # skorch's loop, with three of its generic per-batch costs cut and its
-        # semantics kept: the batch size is the targets' row count (our batches are
+        # skorch's loop, with its generic per-batch costs cut and its semantics
+        # kept: the batch size is the targets' row count (our batches are
         # ({"X", "index"}, y), and skorch's get_len over the input dict costs as much
         # as the loss); the per-batch notifications go only to the callbacks that
         # define them (the net's own on_batch_begin, which opens the history's
         # batch record, always runs); the submodules whose mode _set_training
-        # checks are listed once per epoch.
+        # checks are listed once per epoch. A training epoch that no callback
+        # listens to per batch takes the lean path of _train_epoch_unobserved.
         if iterator is None:
             return
         begin = self._listeners("on_batch_begin")
@@ -193,6 +196,9 @@ class SkorchNet(NeuralNet):
         self._grad_listeners = self._listeners("on_grad_computed")
         self._epoch_modules = self._mode_owners()
         try:
+            if training and not (begin or end or self._grad_listeners or fit_params):
+                self._train_epoch_unobserved(iterator, prefix)
+                return
             batch_count = 0
             for batch in iterator:
                 self.on_batch_begin(self, batch=batch, training=training)
@@ -209,6 +215,49 @@ class SkorchNet(NeuralNet):
         finally:
             self._grad_listeners = None
             self._epoch_modules = None
+
+    def _train_epoch_unobserved(self, iterator, prefix: str) -> None:
+        """One training epoch with nothing between the optimiser steps.
+
+        What skorch's ``train_step`` does per batch (zero the gradients, forward,
+        loss, backward, ``optimizer.step(closure)`` for every optimizer, the first
+        closure's loss reported), without what only a per-batch listener could
+        observe: the modes are set once for the epoch, and the batch losses stay
+        on the device until the epoch ends, when the history gets every batch's
+        loss and size at once (one device sync per epoch instead of one per batch).
+        """
+        self._set_training(True)
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        losses, sizes = [], []
+        for X_batch, y_batch in iterator:
+            losses.append(self._unobserved_step(optimizers, X_batch, y_batch))
+            sizes.append(len(y_batch))
+        history = self.history
+        batch_losses = torch.stack(losses).tolist() if losses else []
+        for loss, size in zip(batch_losses, sizes, strict=True):
+            history.new_batch()
+            history.record_batch(prefix + "_loss", loss)
+            history.record_batch(prefix + "_batch_size", size)
+        history.record(prefix + "_batch_count", len(sizes))
+
+    def _unobserved_step(self, optimizers, X_batch, y_batch) -> torch.Tensor:
+        """``optimizer.step(closure)`` for every optimizer; the first evaluation's
+        loss, detached (LBFGS evaluates the closure several times per step)."""
+        first_loss = []
+
+        def closure():
+            for optimizer in optimizers:
+                optimizer.zero_grad()
+            y_pred = self.infer(X_batch)
+            loss = self.get_loss(y_pred, y_batch, X=X_batch, training=True)
+            loss.backward()
+            if not first_loss:
+                first_loss.append(loss.detach())
+            return loss
+
+        for optimizer in optimizers:
+            optimizer.step(closure)
+        return first_loss[0]
 
     def train_step(self, batch, **fit_params):
         # skorch's step; on_grad_computed goes only to the callbacks that define

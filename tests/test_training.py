@@ -1,11 +1,13 @@
 """The per-batch training loop keeps skorch's semantics.
 
-The inner net skips two generic costs of skorch's loop (setting every submodule's
-mode before every batch when it is already set, and measuring the batch with
-skorch's ``get_len``). What skorch promises must still hold, observed through the
-public ``callbacks`` parameter: every forward of a training step runs in training
-mode, even after a callback switched a submodule to evaluation mode, and the
-history records every batch's loss and row count.
+The inner net skips generic costs of skorch's loop (setting every submodule's
+mode before every batch when it is already set, measuring the batch with skorch's
+``get_len``, and, in an epoch no callback listens to per batch, the per-batch
+notifications and device syncs). What skorch promises must still hold, observed
+through the public ``callbacks`` parameter: every forward of a training step runs in
+training mode, even after a callback switched a submodule to evaluation mode; the
+history records every batch's loss and row count; and an epoch trains the same
+whether or not a callback listens to its batches.
 """
 
 import math
@@ -65,6 +67,38 @@ def test_every_training_step_runs_in_training_mode(Estimator):
     modes = dict(model.net_.callbacks_)["switch"].modes
     assert len(modes) == 2 * 4
     assert all(all(step) for step in modes)
+
+
+class BatchListener(Callback):
+    """Listens to every batch and does nothing: its presence sends the epochs
+    through skorch's per-batch path."""
+
+    def on_batch_end(self, net, **kwargs):
+        pass
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "optimizer", [{}, {"optimizer": torch.optim.LBFGS, "weight_decay": 0, "lr": 0.1}]
+)
+def test_an_epoch_trains_the_same_with_or_without_a_batch_listener(
+    Estimator, optimizer
+):
+    """The lean epoch (no per-batch callback) against skorch's per-batch path: same
+    weights, same per-batch history. LBFGS evaluates its closure several times per
+    step; the loss recorded is the first evaluation's, as skorch records it."""
+    X, y = table(96)
+    kwargs = dict(max_epochs=3, min_rows_per_epoch=0, batch_size=32, random_state=0)
+    kwargs.update(optimizer)
+    lean = Estimator(**kwargs).fit(X, y)
+    observed = Estimator(callbacks=[("listen", BatchListener())], **kwargs).fit(X, y)
+    np.testing.assert_array_equal(lean.predict(X), observed.predict(X))
+    for lean_epoch, observed_epoch in zip(
+        lean.net_.history, observed.net_.history, strict=True
+    ):
+        assert lean_epoch["batches"] == observed_epoch["batches"]
+        assert lean_epoch["train_batch_count"] == observed_epoch["train_batch_count"]
+        assert lean_epoch["train_loss"] == observed_epoch["train_loss"]
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
