@@ -54,6 +54,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
+from sk_deepgum._continuing import (
+    carry_over,
+    check_continuation,
+    chunk_state,
+    continued_counters,
+)
 from sk_deepgum._data import (
     DatasetRows,
     IndexedDataset,
@@ -116,6 +122,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [None, Interval(Real, 0, None, closed="left")],
         "callbacks": [None, list],
+        "warm_start": ["boolean"],
         "device": [StrOptions({"auto", "cpu", "cuda"}), str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -281,7 +288,18 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 _distributed.agree_on_shards(group, None, failed=True)
             raise
         shards = None
-        if group is None:
+        previous = self if self.warm_start and hasattr(self, "net_") else None
+        if previous is not None:
+            if group is not None:
+                raise ValueError(
+                    "warm_start is not supported with a process_group (a "
+                    "data-parallel fit); fit from scratch, or continue in a single "
+                    "process."
+                )
+            check_continuation(self, "warm_start", X, n_outputs, seen)
+            # The network's outputs are in the scaled units of its first fit.
+            centre, scale = self.target_centre_.copy(), self.target_scale_.copy()
+        elif group is None:
             centre, scale = robust_target_scale(y_2d, sample_weight)
         else:
             shards, sample_weight = self._agree_on_shards(
@@ -304,13 +322,26 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 seed,
                 n_outputs,
                 shards,
+                continue_from=None if previous is None else previous.net_,
             )
             extra = self._run_schedule(state)
 
         # Assign only now: an interrupted refit leaves the previous model intact.
         # The group and the DDP wrapper stay in ``state``: nothing unpicklable is
         # kept, and net_.module_ is the plain backbone on every process.
+        return self._assign_fit(
+            state, seen, X, y, (centre, scale), device, previous, start, extra
+        )
+
+    def _assign_fit(
+        self, state, seen, X, y, target_scaling, device, previous, start, extra
+    ):
+        """Replace the fitted state with the one in ``state`` (the end of ``fit``
+        and ``partial_fit``); ``previous`` is the model a continued fit started
+        from, None otherwise."""
+        centre, scale = target_scaling
         state.net.criterion_.release()
+        state.net.min_rows_per_epoch = self.min_rows_per_epoch
         replace_fitted_state(
             self,
             {
@@ -319,11 +350,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 "device_": str(device),
                 "batch_size_": state.net.batch_size,
                 "input_shape_": tuple(X.shape[1:]),
-                "n_outputs_": n_outputs,
+                "n_outputs_": y.reshape(len(y), -1).shape[1],
                 "target_centre_": centre,
                 "target_scale_": scale,
-                "n_iter_": state.epochs_run,
-                "history_": state.history,
+                **continued_counters(state, previous),
                 # "total" is the whole call: validation, scaling and set-up too.
                 "fit_seconds_": {
                     **state.timer.seconds,
@@ -334,6 +364,81 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         )
         self._y_ndim = y.ndim
         return self
+
+    # -- continuing: warm_start and partial_fit -----------------------------------
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One pass over ``(X, y)``, continuing from the current model.
+
+        The first call starts a model (target scaling from this chunk, a new
+        backbone); every call then trains one epoch over the chunk, each row
+        visited once, and ends with the model's own update on the chunk's
+        residuals (see the subclass). The chunk is not kept: data that does not
+        fit in memory streams through repeated calls. ``max_epochs``,
+        ``min_rows_per_epoch``, ``validation_fraction``, ``tol`` and ``swa_start``
+        apply to ``fit`` only; ``lr`` and ``optimizer__*`` are read at every call;
+        ``n_iter_`` counts the calls (one epoch each) and ``history_`` gets one
+        record per call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            The chunk's inputs (at least 2 rows); the same feature layout in
+            every call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            The chunk's targets; None (required) when ``X`` is a Dataset.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-sample weights of the chunk.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        start = time.perf_counter()
+        self._validate_params()
+        first_call = not hasattr(self, "net_")
+        X, y, sample_weight, seen = self._validate_fit_inputs(X, y, sample_weight)
+        y_2d = y.reshape(len(y), -1)
+        n_outputs = y_2d.shape[1]
+        previous = None if first_call else self
+        if first_call:
+            device = resolve_device(self.device)
+            centre, scale = robust_target_scale(y_2d, sample_weight)
+        else:
+            check_continuation(self, "partial_fit", X, n_outputs, seen)
+            device = torch.device(self.device_)
+            centre, scale = self.target_centre_, self.target_scale_
+        # A different stream per call, the same for the same calls.
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max)) + (
+            0 if first_call else self.n_iter_
+        )
+        y_scaled = (y_2d - centre) / scale
+        cuda_devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            if first_call:
+                state = self._make_state(
+                    X, y_scaled, scale, sample_weight, None, device, seed, n_outputs
+                )
+            else:
+                state = chunk_state(self, X, y_scaled, scale, sample_weight, device)
+            state.streaming = True
+            # One pass: every row once, however small the chunk (_assign_fit puts
+            # the parameter's value back).
+            state.net.min_rows_per_epoch = 0
+            extra = self._run_partial(state, previous)
+        return self._assign_fit(
+            state, seen, X, y, (centre, scale), device, previous, start, extra
+        )
+
+    def _run_partial(self, state: FitState, previous) -> dict:  # pragma: no cover
+        """One ``partial_fit`` pass over the chunk in ``state``; ``previous`` is the
+        estimator before the call (None on the first); return the extra fitted
+        attributes."""
+        raise NotImplementedError
 
     def _agree_on_shards(self, group, X, y_2d, sample_weight, valid_rows, device):
         """Exchange and check each process's shard summary; a process without
@@ -395,6 +500,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         seed,
         n_outputs,
         shards=None,
+        continue_from=None,
     ):
         if isinstance(X, DatasetRows):
             X_t = X.on(device)  # batches are gathered onto the device when needed
@@ -431,6 +537,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         lazy = isinstance(X_t, DatasetRows)
         batch_size = resolve_batch_size(self.batch_size, n_rows, lazy)
         net = self._make_net(module, criterion, device, seed, batch_size)
+        if continue_from is not None:
+            carry_over(net, continue_from)
         check_backbone_output(net.module_, X_t[:2], n_outputs)
         state = FitState(
             net,
@@ -444,6 +552,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             target_scale,
             valid_rows,
             shards=shards,
+            continued=continue_from is not None,
         )
         if shards is not None:
             self._prepare_data_parallel(state, seed)
@@ -554,7 +663,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         and prediction uses it. A fit that stops early never reaches :math:`E` and
         keeps its restored best weights.
         """
-        if self.swa_start is None:
+        if self.swa_start is None or state.streaming:
             return
         first_epoch = math.floor(self.swa_start * self.max_epochs) + 1
         if state.epochs_run < first_epoch:

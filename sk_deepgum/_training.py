@@ -84,6 +84,12 @@ class WeightedLoss(nn.Module):
             normaliser = weights.mean().clamp_min(torch.finfo(weights.dtype).tiny)
         self.normaliser.copy_(normaliser)
 
+    def take_rows(self, weights: torch.Tensor) -> None:
+        """Per-sample weights (n, D) for a new set of rows, of any row count (a
+        ``partial_fit`` chunk); the normaliser becomes their mean."""
+        self.weights = weights.clone()
+        self.normaliser = weights.mean().clamp_min(torch.finfo(weights.dtype).tiny)
+
     def release(self) -> None:
         """Drop the training-set weights after fit: they grow with n and prediction
         does not need them (a one-row placeholder keeps the buffers valid)."""
@@ -342,6 +348,10 @@ class FitState:
     # and the backbone wrapped for training. None in a single-process fit.
     shards: _distributed.Shards | None = None
     data_parallel: DataParallelTraining | None = None
+    # A continued fit: warm_start (from the fitted network and mixture) or
+    # partial_fit (one pass over a chunk, no weight averaging).
+    continued: bool = False
+    streaming: bool = False
     # Seconds per phase (``fit_seconds_``); built in ``__post_init__`` for the device.
     timer: PhaseTimer = field(init=False)
 

@@ -78,6 +78,11 @@ class RobustNetRegressor(NetRegressorBase):
         user guide.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the inner skorch net (skorch's ``EarlyStopping`` is rejected).
+    warm_start : bool, default=False
+        When fitted, ``fit`` continues from the fitted network (its weights and
+        the optimizer's moments; ``lr`` and ``optimizer__*`` are the current ones)
+        with the fitted target scaling: ``max_epochs`` more epochs. ``n_iter_``
+        and ``history_`` continue. See :ref:`continuing` in the user guide.
     device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
         Training device, resolved into ``device_``.
     random_state : int, RandomState instance or None, default=None
@@ -156,6 +161,7 @@ class RobustNetRegressor(NetRegressorBase):
         n_iter_no_change=3,
         tol=None,
         callbacks=None,
+        warm_start=False,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -174,6 +180,7 @@ class RobustNetRegressor(NetRegressorBase):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.callbacks = callbacks
+        self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -207,8 +214,38 @@ or torch.utils.data.Dataset
         """
         return self._fit(X, y, sample_weight, process_group)
 
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One epoch over a chunk with the chosen loss, continuing the model.
+
+        The first call starts the model, with the chunk's target scaling. Each row of the chunk is visited once; ``max_epochs``,
+        ``min_rows_per_epoch``, ``validation_fraction``, ``tol`` and ``swa_start``
+        apply to ``fit`` only. ``history_`` gets the chunk's ``train_loss``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            The chunk's inputs (at least 2 rows); the same layout in every call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            The chunk's targets; None (required) when ``X`` is a Dataset.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-sample loss weights.
+
+        Returns
+        -------
+        self : RobustNetRegressor
+            The updated estimator.
+        """
+        return super().partial_fit(X, y, sample_weight)
+
     def _make_criterion(self, n_outputs: int):
         return _LOSSES[self.loss]()
+
+    def _run_partial(self, state: FitState, previous) -> dict:
+        self._train_epochs(state, 1)
+        loss = float(state.net.history[-1, "train_loss"])
+        state.history.append({"epoch": state.epochs_run, "train_loss": loss})
+        return {}
 
     def _run_schedule(self, state: FitState) -> dict:
         state.progress = FitProgress(

@@ -31,7 +31,11 @@ from sk_deepgum._progress import FitProgress
 from sk_deepgum._training import FitState
 from sk_deepgum._validation import check_groups, check_uniform_bounds
 from sk_deepgum.losses import HuberLoss, QuadraticLoss, TukeyLoss
-from sk_deepgum.mixture import fitted_mixture, params_in_units
+from sk_deepgum.mixture import (
+    fitted_mixture,
+    params_from_attributes,
+    params_in_units,
+)
 
 
 def loss_precision(
@@ -202,6 +206,14 @@ default='moments'
         Passed to the inner skorch net (deep-copied). skorch's ``EarlyStopping`` is
         rejected: it stops by raising KeyboardInterrupt, which would also swallow a
         real Ctrl-C; use ``validation_fraction`` instead.
+    warm_start : bool, default=False
+        When fitted, ``fit`` continues from the fitted network (its weights and
+        the optimizer's moments; ``lr`` and ``optimizer__*`` are the current ones)
+        and mixture (the first EM round starts from ``mixture_``), with the fitted
+        target scaling and no warm-up: ``max_epochs`` more epochs, to fine-tune on
+        new or corrected data. ``n_iter_`` and ``history_`` continue. The inputs
+        and outputs must keep their shapes. See :ref:`continuing` in the user
+        guide.
     device : {'cpu', 'cuda', 'auto'}, str or torch.device, default='cpu'
         Training device; 'auto' picks CUDA when available. Resolved into
         ``device_``.
@@ -334,6 +346,7 @@ default='moments'
         n_iter_no_change=3,
         tol=None,
         callbacks=None,
+        warm_start=False,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -364,6 +377,7 @@ default='moments'
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.callbacks = callbacks
+        self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -408,38 +422,109 @@ or torch.utils.data.Dataset
 
     # -- the alternating schedule -------------------------------------------------
 
-    def _run_schedule(self, state: FitState) -> dict:
+    def _em_setup(self, state: FitState):
+        """The column groups, their grouping on the device and the EM's options."""
         n_outputs = state.y.shape[1]
         column_groups = check_groups(self.groups, n_outputs)
         grouping = make_grouping(column_groups, device=state.device)
-        uniform = self._scaled_uniform(n_outputs, state)
         em_options = dict(
             covariance_type=self.covariance_type,
-            uniform=uniform,
+            uniform=self._scaled_uniform(n_outputs, state),
             init_inlier_prior=self.init_inlier_prior,
             inlier_pseudo_count=self.inlier_pseudo_count,
             max_iter=self.em_max_iter,
             tol=self.em_tol,
             df=self.inlier_df,
         )
+        return column_groups, grouping, em_options
+
+    def _warm_up(self, state: FitState):
+        """The context of the warm-up epochs: L2, or ``warm_up_loss``."""
+        if self.warm_up_loss == "l2":
+            return contextlib.nullcontext()
+        return state.element_criterion(_WARM_UP_LOSSES[self.warm_up_loss]())
+
+    def _set_round_loss(self, state: FitState, residuals, params, grouping) -> None:
+        """The next epochs' loss: weights :math:`w_{nd} = r_{n g(d)} \\cdot s_n`
+        (responsibility of the output's group times the sample weight) and the
+        precision of the mixture ``params``."""
+        with state.timer.phase("em"):
+            logit, _ = self._inlier_logit(residuals, params, grouping)
+        weights = torch.sigmoid(logit).T[:, grouping.col_group]
+        if state.sample_weight is not None:
+            weights = weights * state.sample_weight[:, None]
+        state.set_loss_weights(weights)
+        precision = loss_precision(
+            params,
+            grouping,
+            self.covariance_type,
+            state.y.shape[1],
+            self.precision_shrinkage,
+        )
+        state.set_loss_precision(precision)
+
+    def _fitted_params(self, grouping, device) -> GUMParams:
+        """``mixture_`` back in the network's scaled units, in this estimator's
+        covariance type, to warm-start the EM of a continued fit."""
+        mixture = self.mixture_
+        params = params_from_attributes(mixture, torch.float64)
+        scaled, covariance_type, _ = params_in_units(
+            params, 1.0 / self.target_scale_, mixture.groups_, mixture.covariance_type
+        )
+        covariances = scaled.covariances
+        if covariance_type != self.covariance_type:
+            # A spherical mixture is per column in target units; scaled back, its
+            # columns share one variance again.
+            covariances = COVARIANCES[self.covariance_type].initial(
+                covariances, make_grouping(mixture.groups_)
+            )
+
+        def to_device(t):
+            return t.to(device=device, dtype=torch.float32)
+
+        return GUMParams(
+            to_device(scaled.inlier_prior),
+            to_device(scaled.means),
+            [to_device(c) for c in covariances]
+            if isinstance(covariances, list)
+            else to_device(covariances),
+            to_device(scaled.uniform_log_density),
+            to_device(scaled.uniform_bounds),
+        )
+
+    def _round_record(self, state: FitState, em) -> dict:
+        """The ``history_`` record of an EM round."""
+        params = em.params
+        return {
+            "epoch": state.epochs_run,
+            "inlier_prior": params.inlier_prior.tolist(),
+            "em_iterations": em.n_iter,
+            "em_log_likelihood": em.lower_bounds[-1],
+            "train_loss": float(state.net.history[-1, "train_loss"])
+            if state.epochs_run
+            else None,
+        }
+
+    def _run_schedule(self, state: FitState) -> dict:
+        column_groups, grouping, em_options = self._em_setup(state)
         state.progress = FitProgress(
             "DeepGUMRegressor", self.max_epochs, self.verbose, enabled=state.is_main
         )
-        params = None
+        # A continued fit (warm_start) starts from the fitted mixture and network:
+        # no warm-up.
+        params = (
+            self._fitted_params(grouping, state.device) if state.continued else None
+        )
 
         def describe():
             prior = params.inlier_prior.mean() if params is not None else 1.0
             return f"inlier prior {float(prior):.3f}"
 
-        warm_up = (
-            contextlib.nullcontext()
-            if self.warm_up_loss == "l2"
-            else state.element_criterion(_WARM_UP_LOSSES[self.warm_up_loss]())
-        )
-        with warm_up:
-            self._train_epochs(
-                state, min(self.warm_up_epochs, self.max_epochs), describe
-            )
+        if not state.continued:
+            with self._warm_up(state):
+                self._train_epochs(
+                    state, min(self.warm_up_epochs, self.max_epochs), describe
+                )
         averaged_at_stop = False
         while True:
             residuals = state.residuals()
@@ -453,15 +538,7 @@ or torch.utils.data.Dataset
                     **em_options,
                 )
             params = em.params
-            record = {
-                "epoch": state.epochs_run,
-                "inlier_prior": params.inlier_prior.tolist(),
-                "em_iterations": em.n_iter,
-                "em_log_likelihood": em.lower_bounds[-1],
-                "train_loss": float(state.net.history[-1, "train_loss"])
-                if state.epochs_run
-                else None,
-            }
+            record = self._round_record(state, em)
             state.history.append(record)
             if state.X_valid is not None:
                 record["valid_nll"] = self._held_out_nll(state, params, grouping)
@@ -484,20 +561,7 @@ or torch.utils.data.Dataset
                 if averaged_at_stop:
                     continue
                 break
-            with state.timer.phase("em"):
-                logit, _ = self._inlier_logit(residuals, params, grouping)
-            weights = torch.sigmoid(logit).T[:, grouping.col_group]
-            if state.sample_weight is not None:
-                weights = weights * state.sample_weight[:, None]
-            state.set_loss_weights(weights)
-            precision = loss_precision(
-                params,
-                grouping,
-                self.covariance_type,
-                n_outputs,
-                self.precision_shrinkage,
-            )
-            state.set_loss_precision(precision)
+            self._set_round_loss(state, residuals, params, grouping)
             epochs = min(self.epochs_per_round, self.max_epochs - state.epochs_run)
             self._train_epochs(state, epochs, describe)
         # Without a hold-out the last round's residuals are the returned network's
@@ -511,6 +575,64 @@ or torch.utils.data.Dataset
         state.progress.close()
         return self._outlier_attributes(
             state, params, grouping, column_groups, em, last_residuals
+        )
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One pass over a chunk, then an EM update of the mixture on its residuals.
+
+        The first call starts the model: target scaling from this chunk, a new
+        backbone. Each call then trains one epoch over the chunk (each row once):
+        the first ``warm_up_epochs`` calls with the warm-up loss, later ones with
+        the responsibilities and precision of the current ``mixture_`` on the
+        chunk's residuals. It ends with a residual pass over the chunk and an EM
+        fit warm-started from the last mixture. ``outlier_scores_`` (and
+        ``outliers_``, ``inlier_mask_``) describe this chunk; ``score_outliers``
+        scores any data. ``max_epochs``, ``min_rows_per_epoch``,
+        ``validation_fraction``, ``tol`` and ``swa_start`` apply to ``fit`` only.
+        Repeated passes over the chunks of a data set reach the accuracy of a
+        ``fit`` on it (see :ref:`continuing` in the user guide).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, \\*input_shape), \
+or torch.utils.data.Dataset
+            The chunk's inputs (at least 2 rows); the same layout in every call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), or None
+            The chunk's targets, possibly partly wrong; None (required) when ``X``
+            is a Dataset.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's rows.
+
+        Returns
+        -------
+        self : DeepGUMRegressor
+            The updated estimator.
+        """
+        return super().partial_fit(X, y, sample_weight)
+
+    def _run_partial(self, state: FitState, previous) -> dict:
+        column_groups, grouping, em_options = self._em_setup(state)
+        params = None
+        if previous is not None:
+            params = self._fitted_params(grouping, state.device)
+        if previous is not None and previous.n_iter_ >= self.warm_up_epochs:
+            self._set_round_loss(state, state.residuals(), params, grouping)
+            self._train_epochs(state, 1)
+        else:
+            with self._warm_up(state):
+                self._train_epochs(state, 1)
+        residuals = state.residuals()
+        with state.timer.phase("em"):
+            em = fit_gum(
+                residuals.T.contiguous(),
+                state.sample_weight,
+                grouping,
+                init_params=params,
+                **em_options,
+            )
+        state.history.append(self._round_record(state, em))
+        return self._outlier_attributes(
+            state, em.params, grouping, column_groups, em, residuals
         )
 
     def _inlier_logit(self, residuals, params, grouping):
