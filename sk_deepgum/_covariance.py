@@ -2,10 +2,10 @@
 
 Everything that depends on ``covariance_type`` lives here, behind one lookup,
 :data:`COVARIANCES`: the E-step's Mahalanobis distance, the M-step's estimate, the
-starting point, the per-column variances, the public attribute layout, the change
-of units, the network loss's precision, the parameter count. The EM, the
-estimators and the regressor ask ``COVARIANCES[covariance_type]`` and never branch
-on the name.
+starting point, the per-column variances, the public attribute layout, the
+precisions and their Cholesky factors, the change of units, the network loss's
+precision, the parameter count. The EM, the estimators and the regressor ask
+``COVARIANCES[covariance_type]`` and never branch on the name.
 
 Storage of a (torch) ``covariances`` value, for ``D`` columns in ``G`` groups:
 
@@ -108,9 +108,32 @@ class FullCovariance:
         """Group ``g``'s (d, d) covariance matrix as numpy (float64 input)."""
         return covariances[g].numpy()
 
+    def precisions(self, covariances: list) -> tuple[list, list]:
+        r"""Precision matrices and their Cholesky factors, each a list of (d_g, d_g)
+        matrices in the layout of ``covariances`` (sklearn's ``precisions_`` and
+        ``precisions_cholesky_``).
+
+        With :math:`\Sigma = L L^\top` (:math:`L` lower triangular), the factor is
+        the upper-triangular :math:`U = L^{-\top}`, as sklearn's
+        ``_compute_precision_cholesky`` computes it, so that
+        :math:`U U^\top = L^{-\top} L^{-1} = \Sigma^{-1}` and
+        :math:`(x - \mu)^\top \Sigma^{-1} (x - \mu) = \|(x - \mu)^\top U\|^2`.
+        """
+        precisions, factors = [], []
+        for cov in covariances:
+            eye = torch.eye(cov.shape[0], dtype=cov.dtype, device=cov.device)
+            chol = torch.linalg.cholesky(cov)
+            # L^{-1} by a triangular solve, then transposed: U = L^{-T}.
+            inverse_chol = torch.linalg.solve_triangular(chol, eye, upper=False)
+            factor = inverse_chol.T.contiguous()
+            factors.append(factor)
+            precisions.append(factor @ factor.T)
+        return precisions, factors
+
     def to_public(self, covariances, column_groups, grouped: bool):
         """``covariances_``: a list of (d_g, d_g) arrays with ``groups``, else the
-        single (D, D) array."""
+        single (D, D) array. Also lays out anything stored like the covariances
+        (the precisions and their factors)."""
         matrices = [c.detach().cpu().numpy() for c in covariances]
         return matrices if grouped else matrices[0]
 
@@ -137,6 +160,14 @@ class _PerColumnVariances:
         else:
             sq = X2T if X2T is not None else XT * XT
         return grouping.group_sum(sq / var[:, None]), grouping.group_sum(torch.log(var))
+
+    def precisions(self, covariances: torch.Tensor) -> tuple:
+        r"""Precisions :math:`1 / v` and their Cholesky factors :math:`1 / \sqrt{v}`,
+        elementwise on the stored variances (so in the layout of ``covariances``),
+        as sklearn's ``precisions_`` and ``precisions_cholesky_`` for 'diag' and
+        'spherical'."""
+        factors = 1.0 / torch.sqrt(covariances)
+        return factors * factors, factors
 
     def loss_precision(self, covariances, grouping, n_outputs, shrinkage):
         r"""Diagonal :math:`1 / ((1-\lambda) v_j + \lambda \bar v)` (D, D)."""

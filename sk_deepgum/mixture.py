@@ -94,11 +94,19 @@ def fitted_attributes(
         means = [means[cols] for cols in column_groups]
     else:
         weights, uniform_log_density = weights[0], uniform_log_density[0]
+    covariance = COVARIANCES[covariance_type]
+    # Derived from the same storage as covariances_, so all three share its layout,
+    # dtype and units (a mixture_ rescaled by params_in_units included).
+    precisions, precisions_cholesky = covariance.precisions(params.covariances)
     return {
         "weights_": weights,
         "means_": means,
-        "covariances_": COVARIANCES[covariance_type].to_public(
+        "covariances_": covariance.to_public(
             params.covariances, column_groups, grouped
+        ),
+        "precisions_": covariance.to_public(precisions, column_groups, grouped),
+        "precisions_cholesky_": covariance.to_public(
+            precisions_cholesky, column_groups, grouped
         ),
         "uniform_log_density_": uniform_log_density,
         "uniform_bounds_": np_(params.uniform_bounds),
@@ -301,6 +309,18 @@ default='moments'
         Without groups: (n_features, n_features) for 'full', (n_features,) for 'diag',
         a scalar for 'spherical'. With groups: a list with one (n_g, n_g) matrix,
         (n_g,) vector or scalar per group.
+    precisions_ : ndarray or list of ndarray
+        Inverse of ``covariances_``, in the same layout: :math:`\\Sigma^{-1}` for
+        'full', :math:`1 / v` per entry for 'diag' and 'spherical'. As in
+        :class:`~sklearn.mixture.GaussianMixture`, but without the component axis.
+    precisions_cholesky_ : ndarray or list of ndarray
+        Cholesky factor of ``precisions_``, in the same layout, as
+        :class:`~sklearn.mixture.GaussianMixture` computes it: for 'full' the
+        upper-triangular :math:`U = L^{-\\top}` with :math:`\\Sigma = L L^\\top`,
+        so that ``precisions_ = U @ U.T``; :math:`1 / \\sqrt{v}` per entry for
+        'diag' and 'spherical'. Both are computed from ``covariances_`` at fit
+        time; :meth:`predict_proba` and the other methods read ``covariances_``
+        only.
     uniform_log_density_ : float or ndarray of shape (n_groups,)
         :math:`\\log \\gamma` (kept in the log domain: :math:`\\gamma` overflows with
         many columns).

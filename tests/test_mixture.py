@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.mixture import GaussianMixture
+from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 
 from sk_deepgum import GaussianUniformMixture
 
@@ -241,6 +243,113 @@ def test_speaks_gaussian_mixture_api():
     assert labels.mean() == pytest.approx(gum.weights_[1], abs=0.02)
     assert gum.converged_ and gum.n_iter_ == len(gum.lower_bounds_)
     assert gum.lower_bound_ == gum.lower_bounds_[-1]
+
+
+# ---------------------------------------------------------------------------
+# precisions_ and precisions_cholesky_, as sklearn's GaussianMixture has them
+
+PRECISION_GROUPS = [None, [[0, 1], [2]], "each"]
+
+
+# Per covariance type, a mixing matrix whose Gaussian that type describes exactly.
+MIXING = {
+    "full": np.array([[1.0, 0.6, 0.0], [0.0, 0.8, -0.5], [0.0, 0.0, 0.7]]),
+    "diag": np.diag([1.0, 0.8, 0.5]),
+    "spherical": 0.8 * np.eye(3),
+}
+
+
+def _gaussian_rows(n, seed, mixing=MIXING["full"], outliers=True):
+    """Rows of the 3-D Gaussian ``z @ mixing`` with a non-zero mean; 15 % of them
+    replaced by a uniform draw unless ``outliers`` is False."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) @ mixing + [1.0, -2.0, 0.5]
+    if outliers:
+        out = rng.uniform(size=n) < 0.15
+        X[out] = rng.uniform(-10, 10, size=(out.sum(), 3))
+    return X
+
+
+def _with_component_axis(value):
+    """One group's attribute as one component of GaussianMixture (axis 0 added)."""
+    return np.asarray(value)[np.newaxis]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("groups", PRECISION_GROUPS)
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_precisions_are_the_inverse_covariances_in_their_layout(
+    covariance_type, groups, dtype
+):
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type, groups=groups, fit_mean=True
+    ).fit(_gaussian_rows(400, seed=1).astype(dtype))
+    covs = _as_list(gum.covariances_, groups)
+    precisions = _as_list(gum.precisions_, groups)
+    factors = _as_list(gum.precisions_cholesky_, groups)
+    # Same container as covariances_: a list with groups, else one array.
+    assert isinstance(gum.precisions_, list) == (groups is not None)
+    assert isinstance(gum.precisions_cholesky_, list) == (groups is not None)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    for cov, precision, factor in zip(covs, precisions, factors, strict=True):
+        cov64 = np.asarray(cov, dtype=np.float64)
+        assert np.shape(precision) == np.shape(factor) == np.shape(cov)
+        assert np.asarray(precision).dtype == np.asarray(factor).dtype == dtype
+        if covariance_type == "full":
+            np.testing.assert_allclose(precision, np.linalg.inv(cov64), rtol=rtol)
+            np.testing.assert_allclose(factor @ factor.T, precision, rtol=rtol)
+            # Upper triangular with a positive diagonal, as sklearn orients it.
+            assert np.array_equal(factor, np.triu(factor))
+            assert np.all(np.diag(factor) > 0)
+        else:
+            np.testing.assert_allclose(precision, 1.0 / cov64, rtol=rtol)
+            np.testing.assert_allclose(np.square(factor), precision, rtol=rtol)
+        # sklearn's own factor of our covariance, seen as one component.
+        reference = _compute_precision_cholesky(
+            _with_component_axis(cov64), covariance_type
+        )[0]
+        np.testing.assert_allclose(factor, reference, rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_precisions_are_oriented_as_gaussian_mixtures(covariance_type):
+    # On clean rows of a Gaussian of this covariance type, the GUM's inlier Gaussian
+    # is the one-component GaussianMixture's up to the few tail rows the uniform
+    # takes (0.1-0.7 % of the weight here; entries then differ by at most 1.7 %):
+    # the attributes must match entry by entry, zero triangle and signs included.
+    X = _gaussian_rows(4000, seed=2, mixing=MIXING[covariance_type], outliers=False)
+    gum = GaussianUniformMixture(covariance_type=covariance_type, fit_mean=True).fit(X)
+    gm = GaussianMixture(1, covariance_type=covariance_type, random_state=0).fit(X)
+    for name in ("precisions_", "precisions_cholesky_"):
+        ours = _with_component_axis(getattr(gum, name))
+        assert ours.shape == getattr(gm, name).shape
+        np.testing.assert_allclose(ours, getattr(gm, name), rtol=0.03, atol=0)
+
+
+@pytest.mark.parametrize("groups", PRECISION_GROUPS)
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_gaussian_mixture_code_scores_with_our_precisions(covariance_type, groups):
+    # Code written for GaussianMixture reads means_ and precisions_cholesky_: a
+    # one-component GaussianMixture given a group's attributes must score that
+    # group's columns with the Gaussian log-density of means_ and covariances_.
+    X = _gaussian_rows(400, seed=3)
+    gum = GaussianUniformMixture(
+        covariance_type=covariance_type, groups=groups, fit_mean=True
+    ).fit(X)
+    means = _as_list(gum.means_, groups)
+    covs = _as_list(gum.covariances_, groups)
+    factors = _as_list(gum.precisions_cholesky_, groups)
+    for cols, mean, cov, factor in zip(gum.groups_, means, covs, factors, strict=True):
+        gm = GaussianMixture(1, covariance_type=covariance_type)
+        gm.weights_ = np.ones(1)
+        gm.means_ = _with_component_axis(mean)
+        gm.precisions_cholesky_ = _with_component_axis(factor)
+        gm.n_features_in_ = len(cols)
+        cov = np.asarray(cov)
+        # A (d,) vector or a scalar times the identity: the diagonal matrix.
+        matrix = cov if cov.ndim == 2 else cov * np.eye(len(cols))
+        expected = multivariate_normal(mean, matrix).logpdf(X[:, cols])
+        np.testing.assert_allclose(gm.score_samples(X[:, cols]), expected, rtol=1e-10)
 
 
 def test_warm_start_continues_from_previous_fit():

@@ -133,6 +133,16 @@ def test_load_params_restores_identical_predictions(fitted_pair, tmp_path, which
             np.testing.assert_array_equal(
                 getattr(restored.mixture_, name), getattr(gum.mixture_, name)
             )
+        # Lists of per-group arrays (groups='each'), restored array by array.
+        for name in ("covariances_", "precisions_", "precisions_cholesky_"):
+            saved, loaded = (
+                getattr(gum.mixture_, name),
+                getattr(restored.mixture_, name),
+            )
+            assert isinstance(loaded, list) and len(loaded) == len(saved)
+            for a, b in zip(loaded, saved, strict=True):
+                assert a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(
             restored.group_outlier_scores_, gum.group_outlier_scores_
         )

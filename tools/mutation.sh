@@ -73,10 +73,12 @@ TARGETS=(
     sk_deepgum._covariance:FullCovariance.loss_precision
     sk_deepgum._covariance:FullCovariance.in_units
     sk_deepgum._covariance:FullCovariance.group_matrix
+    sk_deepgum._covariance:FullCovariance.precisions
     sk_deepgum._covariance:FullCovariance.to_public
     sk_deepgum._covariance:FullCovariance.from_public
     sk_deepgum._covariance:_PerColumnVariances.mahalanobis
     sk_deepgum._covariance:_PerColumnVariances.loss_precision
+    sk_deepgum._covariance:_PerColumnVariances.precisions
     sk_deepgum._covariance:DiagCovariance.estimate
     sk_deepgum._covariance:DiagCovariance.in_units
     sk_deepgum._covariance:DiagCovariance.group_matrix

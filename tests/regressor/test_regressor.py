@@ -327,6 +327,22 @@ def test_mixture_follows_the_targets_units(covariance_type, groups):
         factor = np.outer(c[cols], c[cols]) if a.ndim == 2 else c[cols] ** 2
         assert np.allclose(b, a * factor, rtol=1e-12, atol=0)
         assert np.allclose(mb, np.asarray(ma) * c[cols], rtol=1e-12, atol=1e-300)
+    # precisions_ and precisions_cholesky_ in target units too: the inverse of the
+    # covariances, S^-1 P S^-1, and sklearn's factor U = L^-T becomes S^-1 U.
+    for mixture in (unit, scaled):
+        covs = mixture.covariances_ if groups else [mixture.covariances_]
+        precisions = mixture.precisions_ if groups else [mixture.precisions_]
+        for cov, precision in zip(covs, precisions, strict=True):
+            inverse = np.linalg.inv(cov) if np.ndim(cov) == 2 else 1.0 / cov
+            assert np.allclose(precision, inverse, rtol=1e-10, atol=0)
+    unit_chol = unit.precisions_cholesky_ if groups else [unit.precisions_cholesky_]
+    scaled_chol = (
+        scaled.precisions_cholesky_ if groups else [scaled.precisions_cholesky_]
+    )
+    for cols, a, b in zip(column_groups, unit_chol, scaled_chol, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        rows = c[cols][:, None] if a.ndim == 2 else c[cols]
+        assert np.allclose(b, a / rows, rtol=1e-12, atol=0)
     assert np.allclose(
         scaled.uniform_bounds_, unit.uniform_bounds_ * c[:, None], rtol=1e-12, atol=0
     )
