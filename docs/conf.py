@@ -25,6 +25,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Serves MathJax 3.2.2 from _static/mathjax (it sets mathjax_path) instead of
+    # Sphinx's CDN default: offline, the formulas would stay raw LaTeX.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -104,6 +107,16 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
     # One torch thread per example: see sphinxext/gallery_hooks.py.
     "reset_modules": ("matplotlib", "gallery_hooks.one_torch_thread"),
+}
+
+# -- Math ------------------------------------------------------------------------
+
+# MathJax 3 reads ``\text{...}`` verbatim; textmacros makes the formulas'
+# ``\text{reg\_covar}`` show as reg_covar, not reg\_covar. It is loaded from the
+# local copy, like the rest of MathJax.
+mathjax3_config = {
+    "loader": {"load": ["[tex]/textmacros"]},
+    "tex": {"packages": {"[+]": ["textmacros"]}},
 }
 
 # -- HTML ------------------------------------------------------------------------
