@@ -1,6 +1,9 @@
 """Sphinx configuration for sk_deepgum.
 
 The build is offline: no intersphinx, no remote images, nothing fetched by the theme.
+So is the site: MathJax is served from _static, and
+``tools/check_offline_html.py`` fails on any page that loads a remote script or
+stylesheet.
 Build with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``.
 """
 
