@@ -1,6 +1,9 @@
 """Sphinx configuration for sk_deepgum.
 
 The build is offline: no intersphinx, no remote images, nothing fetched by the theme.
+So is the site: MathJax is served from _static, and
+``tools/check_offline_html.py`` fails on any page that loads a remote script or
+stylesheet.
 Build with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``.
 """
 
@@ -25,6 +28,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Serves MathJax 3.2.2 from _static/mathjax (it sets mathjax_path) instead of
+    # Sphinx's CDN default: offline, the formulas would stay raw LaTeX.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -104,6 +110,16 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
     # One torch thread per example: see sphinxext/gallery_hooks.py.
     "reset_modules": ("matplotlib", "gallery_hooks.one_torch_thread"),
+}
+
+# -- Math ------------------------------------------------------------------------
+
+# MathJax 3 reads ``\text{...}`` verbatim; textmacros makes the formulas'
+# ``\text{reg\_covar}`` show as reg_covar, not reg\_covar. It is loaded from the
+# local copy, like the rest of MathJax.
+mathjax3_config = {
+    "loader": {"load": ["[tex]/textmacros"]},
+    "tex": {"packages": {"[+]": ["textmacros"]}},
 }
 
 # -- HTML ------------------------------------------------------------------------
