@@ -30,7 +30,6 @@ import math
 import os
 import time
 from collections.abc import Callable
-from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -50,7 +49,6 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import EarlyStopping
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed, _persistence
@@ -75,7 +73,6 @@ from sk_deepgum._data import (
 )
 from sk_deepgum._target_scaling import robust_target_scale
 from sk_deepgum._training import (
-    DataParallelTraining,
     FitState,
     SkorchNet,
     WeightedLoss,
@@ -302,10 +299,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         elif group is None:
             centre, scale = robust_target_scale(y_2d, sample_weight)
         else:
-            shards, sample_weight = self._agree_on_shards(
+            shards, sample_weight = _distributed.agree_on_fit_shards(
                 group, X, y_2d, sample_weight, valid_rows, device
             )
-            centre, scale = self._group_target_scale(shards, y_2d, sample_weight)
+            centre, scale = _distributed.group_target_scale(shards, y_2d, sample_weight)
         y_scaled = (y_2d - centre) / scale
 
         cuda_devices = [device] if device.type == "cuda" else []
@@ -440,43 +437,6 @@ or torch.utils.data.Dataset
         attributes."""
         raise NotImplementedError
 
-    def _agree_on_shards(self, group, X, y_2d, sample_weight, valid_rows, device):
-        """Exchange and check each process's shard summary; a process without
-        ``sample_weight`` weighs its rows 1 when another process has weights."""
-        n = len(y_2d)
-        train = np.ones(n, dtype=bool)
-        if valid_rows is not None:
-            train[valid_rows] = False
-        positive = (
-            np.ones(n, dtype=bool) if sample_weight is None else sample_weight > 0
-        )
-        shards = _distributed.agree_on_shards(
-            group,
-            device,
-            failed=False,
-            n_rows=n,
-            n_train=int(train.sum()),
-            layout=_distributed.layout_code(X.shape[1:], y_2d.shape[1]),
-            weighted=sample_weight is not None,
-            positive_rows=int(positive.sum()),
-            positive_train=int(positive[train].sum()),
-        )
-        if shards.weighted and sample_weight is None:
-            sample_weight = np.ones(n)
-        return shards, sample_weight
-
-    @staticmethod
-    def _group_target_scale(shards, y_2d, sample_weight):
-        """The robust target scale of every row of the group, the same on every
-        process: the targets (and weights) are all-gathered, being small next to
-        the inputs, and scaled as one process holding them all would scale them."""
-        as_t = partial(torch.as_tensor, dtype=torch.float64, device=shards.device)
-        y_all = shards.gather_rows(as_t(y_2d)).cpu().numpy()
-        w_all = None
-        if sample_weight is not None:
-            w_all = shards.gather_rows(as_t(sample_weight)).cpu().numpy()
-        return robust_target_scale(y_all, w_all)
-
     def _split_validation(self, n: int, rng) -> np.ndarray | None:
         if self.validation_fraction is None:
             return None
@@ -521,7 +481,7 @@ or torch.utils.data.Dataset
             w_valid = None if w_t is None else w_t[valid_rows]
             y_t = y_t[train]
             w_t = None if w_t is None else w_t[train]
-            # (A data-parallel fit checked the group's rows in _agree_on_shards.)
+            # (A data-parallel fit checked the group's rows in agree_on_fit_shards.)
             if shards is None and w_t is not None and not bool((w_t > 0).any()):
                 raise ValueError("All training rows have zero sample weight.")
 
@@ -555,24 +515,8 @@ or torch.utils.data.Dataset
             continued=continue_from is not None,
         )
         if shards is not None:
-            self._prepare_data_parallel(state, seed)
+            state.wrap_data_parallel(seed)
         return state
-
-    @staticmethod
-    def _prepare_data_parallel(state: FitState, seed: int) -> None:
-        """Wrap the backbone for data-parallel training and set the group's loss
-        normaliser. DistributedDataParallel's constructor copies the first
-        process's parameters and buffers to the others (they already agree when
-        every process passes the same ``random_state``)."""
-        shards, net = state.shards, state.net
-        # Each process shuffles its own shard with its own stream.
-        net.batch_generator_ = torch.Generator().manual_seed(seed + shards.rank)
-        device_ids = [state.device.index] if state.device.type == "cuda" else None
-        wrapped = DistributedDataParallel(
-            net.module_, device_ids=device_ids, process_group=shards.group
-        )
-        state.data_parallel = DataParallelTraining(wrapped, shards.rows_per_epoch)
-        state.set_loss_weights(net.criterion_.weights)
 
     def _make_net(
         self,

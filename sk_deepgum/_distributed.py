@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sk_deepgum._target_scaling import robust_target_scale
+
 #: Fields of the per-process summary exchanged before any other collective.
 _SUMMARY_FIELDS = (
     "failed",
@@ -422,3 +424,45 @@ class ShardedRows:
 def row_reducer(process_group) -> LocalRows | ShardedRows:
     """The reducer for rows sharded over ``process_group`` (None: all rows here)."""
     return LocalRows() if process_group is None else ShardedRows(process_group)
+
+
+def agree_on_fit_shards(
+    group, X, y_2d: np.ndarray, sample_weight, valid_rows, device
+) -> tuple[Shards, np.ndarray | None]:
+    """Exchange and check each process's shard summary at the start of a network
+    fit; a process without ``sample_weight`` weighs its rows 1 when another
+    process has weights. Returns the shards and this process's sample weights."""
+    n = len(y_2d)
+    train = np.ones(n, dtype=bool)
+    if valid_rows is not None:
+        train[valid_rows] = False
+    positive = np.ones(n, dtype=bool) if sample_weight is None else sample_weight > 0
+    shards = agree_on_shards(
+        group,
+        device,
+        failed=False,
+        n_rows=n,
+        n_train=int(train.sum()),
+        layout=layout_code(X.shape[1:], y_2d.shape[1]),
+        weighted=sample_weight is not None,
+        positive_rows=int(positive.sum()),
+        positive_train=int(positive[train].sum()),
+    )
+    if shards.weighted and sample_weight is None:
+        sample_weight = np.ones(n)
+    return shards, sample_weight
+
+
+def group_target_scale(shards: Shards, y_2d: np.ndarray, sample_weight):
+    """The robust target scale of every row of the group, the same on every
+    process: the targets (and weights) are all-gathered, being small next to the
+    inputs, and scaled as one process holding them all would scale them."""
+
+    def as_t(a):
+        return torch.as_tensor(a, dtype=torch.float64, device=shards.device)
+
+    y_all = shards.gather_rows(as_t(y_2d)).cpu().numpy()
+    w_all = None
+    if sample_weight is not None:
+        w_all = shards.gather_rows(as_t(sample_weight)).cpu().numpy()
+    return robust_target_scale(y_all, w_all)

@@ -17,6 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed
@@ -357,6 +358,21 @@ class FitState:
 
     def __post_init__(self):
         self.timer = PhaseTimer(self.device)
+
+    def wrap_data_parallel(self, seed: int) -> None:
+        """Wrap the backbone for data-parallel training and set the group's loss
+        normaliser. DistributedDataParallel's constructor copies the first
+        process's parameters and buffers to the others (they already agree when
+        every process passes the same ``random_state``)."""
+        shards, net = self.shards, self.net
+        # Each process shuffles its own shard with its own stream.
+        net.batch_generator_ = torch.Generator().manual_seed(seed + shards.rank)
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        wrapped = DistributedDataParallel(
+            net.module_, device_ids=device_ids, process_group=shards.group
+        )
+        self.data_parallel = DataParallelTraining(wrapped, shards.rows_per_epoch)
+        self.set_loss_weights(net.criterion_.weights)
 
     @property
     def process_group(self):
