@@ -132,9 +132,21 @@ TARGETS=(
     sk_deepgum._training:SkorchNet._listeners
     sk_deepgum._training:SkorchNet.run_single_epoch
     sk_deepgum._training:SkorchNet.train_step
+    sk_deepgum._training:SkorchNet._train_epoch_unobserved
+    sk_deepgum._training:SkorchNet._unobserved_step
+    sk_deepgum._training:WeightedLoss.take_rows
     sk_deepgum._training:FitState.set_loss_precision
     sk_deepgum._training:FitState.element_criterion
     sk_deepgum.losses:QuadraticLoss.set_precision
+    # Continuing a fit: warm_start and partial_fit
+    sk_deepgum._continuing:check_continuation
+    sk_deepgum._continuing:carry_over
+    sk_deepgum._continuing:chunk_state
+    sk_deepgum._continuing:continued_counters
+    sk_deepgum._base:NetRegressorBase.partial_fit
+    sk_deepgum._base:NetRegressorBase._assign_fit
+    sk_deepgum.regressor:DeepGUMRegressor._fitted_params
+    sk_deepgum.regressor:DeepGUMRegressor._run_partial
     # Phase times (fit_seconds_) and the generators' Bayes posterior
     sk_deepgum._timing:PhaseTimer.phase
     sk_deepgum.datasets._common:outlier_posterior
