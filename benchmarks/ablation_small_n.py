@@ -41,7 +41,7 @@ VARIANTS = {
     "Gaussian inlier": {"inlier_df": None},
     "no prior": {"inlier_pseudo_count": 0.0},
     "inlier_df=3": {"inlier_df": 3.0},
-    "weight_decay=3e-3": {"weight_decay": 3e-3},
+    "weight_decay=3e-3": {"optimizer__weight_decay": 3e-3},
     "lr=3e-3": {"lr": 3e-3},
     "tukey warm-up 5": {"warm_up_loss": "tukey"},
     "tukey warm-up 20": {"warm_up_loss": "tukey", "warm_up_epochs": 20},

@@ -181,7 +181,7 @@ def make_estimator(method: str, seed: int, settings: Settings):
         kwargs["max_epochs"] = settings.max_epochs
     changes = {
         "deepgum_each": {"groups": "each"},
-        "deepgum_wd0": {"weight_decay": 0.0},
+        "deepgum_wd0": {"optimizer__weight_decay": 0.0},
         "deepgum_no_swa": {"swa_start": None},
         "deepgum_paper_precision": {"precision_shrinkage": 0.0},
         **{m: params for m, (params, _) in ROBUST_ABLATIONS.items()},

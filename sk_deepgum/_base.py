@@ -107,7 +107,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "module": [None, type, nn.Module],
         "optimizer": [type],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer__weight_decay": [Interval(Real, 0, None, closed="left")],
         "swa_start": [None, Interval(Real, 0, 1, closed="left")],
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
@@ -134,13 +134,23 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             setattr(self, key, value)
 
     def _refuse_unknown(self, names: list, where: str) -> None:
-        if names:
-            raise InvalidParameterError(
-                f"{type(self).__name__} got unexpected keyword argument(s) "
-                f"{sorted(names)} in {where}; valid parameters are "
-                f"{sorted(super()._get_param_names())}, plus module__<name> and "
-                "optimizer__<name> for the backbone and the optimizer."
-            )
+        if not names:
+            return
+        valid = sorted(super()._get_param_names())
+        # A skorch-style name given without its prefix (weight_decay for
+        # optimizer__weight_decay) gets the prefixed parameter suggested.
+        hints = "".join(
+            f" Did you mean {known!r} instead of {name!r}?"
+            for name in sorted(names)
+            for known in valid
+            if known.endswith(f"__{name}")
+        )
+        raise InvalidParameterError(
+            f"{type(self).__name__} got unexpected keyword argument(s) "
+            f"{sorted(names)} in {where}; valid parameters are {valid}, plus "
+            "module__<name> and optimizer__<name> for the backbone and the "
+            f"optimizer.{hints}"
+        )
 
     def _check_extra_kwargs(self) -> None:
         # Attributes set by hand (not through __init__ or set_params) are caught
@@ -159,10 +169,11 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         )
 
     def _get_param_names(self):
-        names = super()._get_param_names()
-        return sorted(
-            [*names, *(k for k in vars(self) if k.startswith(_PARAM_PREFIXES))]
-        )
+        # The signature's names (optimizer__weight_decay is one) and the prefixed
+        # arguments stored by __init__ or set_params.
+        names = set(super()._get_param_names())
+        names.update(k for k in vars(self) if k.startswith(_PARAM_PREFIXES))
+        return sorted(names)
 
     def set_params(self, **params):
         # module__* / optimizer__* are stored as given; any other name goes
@@ -546,15 +557,11 @@ or torch.utils.data.Dataset
         return net
 
     def _optimizer_kwargs(self) -> dict:
-        """The ``optimizer__*`` arguments plus ``weight_decay`` (when non-zero)."""
+        """The ``optimizer__*`` arguments, ``weight_decay`` left out when it is 0 so
+        that optimizers without that argument (``torch.optim.LBFGS``) work."""
         kwargs = self._prefixed("optimizer__")
-        if "weight_decay" in kwargs:
-            raise ValueError(
-                "Set the weight decay with the weight_decay parameter, not "
-                "optimizer__weight_decay."
-            )
-        if self.weight_decay == 0:
-            # Left out so optimizers without a weight_decay argument work.
+        weight_decay = kwargs.pop("weight_decay")
+        if weight_decay == 0:
             return kwargs
         accepted = inspect.signature(self.optimizer).parameters
         if "weight_decay" not in accepted and not any(
@@ -562,9 +569,9 @@ or torch.utils.data.Dataset
         ):
             raise TypeError(
                 f"The optimizer {self.optimizer.__name__} has no weight_decay "
-                f"argument; set weight_decay=0 (it is {self.weight_decay})."
+                f"argument; set optimizer__weight_decay=0 (it is {weight_decay})."
             )
-        return {**kwargs, "weight_decay": self.weight_decay}
+        return {**kwargs, "weight_decay": weight_decay}
 
     def _train_epochs(
         self, state: FitState, epochs: int, describe: Callable | None = None

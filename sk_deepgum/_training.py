@@ -29,7 +29,7 @@ def flush_subnormal_parameters(module: nn.Module) -> None:
     """Set the backbone's subnormal parameters (0 < |θ| < the dtype's smallest normal
     number, 1.2e-38 in float32) to exactly 0.
 
-    Adam's coupled L2 penalty (``weight_decay``) drives the weights of units that
+    Adam's coupled L2 penalty (``optimizer__weight_decay``) drives the weights of units that
     get no data gradient towards 0 and into the subnormal range, where CPU arithmetic
     is many times slower. Called after every epoch; such a weight contributes nothing
     float32 can resolve. See :ref:`large-numbers-of-rows` for a measurement.

@@ -37,12 +37,13 @@ class RobustNetRegressor(NetRegressorBase):
         Optimizer; its arguments as ``optimizer__<name>=value``.
     lr : float, default=1e-3
         Learning rate.
-    weight_decay : float, default=3e-4
+    optimizer__weight_decay : float, default=3e-4
         L2 penalty handed to the optimizer as its ``weight_decay`` (the gradient
         gets :math:`\\lambda \\theta` added: a penalty
-        :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss); 0 turns it off
-        and is needed for an optimizer without a ``weight_decay`` argument. The
-        same default as :class:`~sk_deepgum.DeepGUMRegressor`.
+        :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss), named
+        as in skorch; the same default as :class:`~sk_deepgum.DeepGUMRegressor`,
+        not the optimizer's own. 0 turns it off and is needed for an optimizer
+        without a ``weight_decay`` argument (``torch.optim.LBFGS``).
     swa_start : float in [0, 1) or None, default=0.75
         Stochastic weight averaging: the end-of-epoch weights of every epoch after
         ``floor(swa_start * max_epochs)`` are averaged
@@ -153,7 +154,7 @@ class RobustNetRegressor(NetRegressorBase):
         max_epochs=100,
         optimizer=torch.optim.Adam,
         lr=1e-3,
-        weight_decay=3e-4,
+        optimizer__weight_decay=3e-4,
         swa_start=0.75,
         batch_size="auto",
         min_rows_per_epoch=1000,
@@ -172,7 +173,7 @@ class RobustNetRegressor(NetRegressorBase):
         self.max_epochs = max_epochs
         self.optimizer = optimizer
         self.lr = lr
-        self.weight_decay = weight_decay
+        self.optimizer__weight_decay = optimizer__weight_decay
         self.swa_start = swa_start
         self.batch_size = batch_size
         self.min_rows_per_epoch = min_rows_per_epoch

@@ -161,11 +161,13 @@ default='moments'
         Optimizer; its arguments as ``optimizer__<name>=value``.
     lr : float, default=1e-3
         Learning rate.
-    weight_decay : float, default=3e-4
+    optimizer__weight_decay : float, default=3e-4
         L2 penalty handed to the optimizer as its ``weight_decay`` (the gradient
         gets :math:`\\lambda \\theta` added: a penalty
-        :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss); 0 turns it off
-        and is needed for an optimizer without a ``weight_decay`` argument. See
+        :math:`\\tfrac{\\lambda}{2} \\lVert\\theta\\rVert^2` on the loss), named
+        as in skorch. The default is this package's, not the optimizer's own. 0
+        turns it off and is needed for an optimizer without a ``weight_decay``
+        argument (``torch.optim.LBFGS``): it is then not passed. See
         :ref:`Weight decay <weight-decay>` in the user guide.
     swa_start : float in [0, 1) or None, default=0.75
         Stochastic weight averaging (Izmailov et al., 2018): the end-of-epoch
@@ -338,7 +340,7 @@ default='moments'
         outlier_threshold=0.5,
         optimizer=torch.optim.Adam,
         lr=1e-3,
-        weight_decay=3e-4,
+        optimizer__weight_decay=3e-4,
         swa_start=0.75,
         batch_size="auto",
         min_rows_per_epoch=1000,
@@ -369,7 +371,7 @@ default='moments'
         self.outlier_threshold = outlier_threshold
         self.optimizer = optimizer
         self.lr = lr
-        self.weight_decay = weight_decay
+        self.optimizer__weight_decay = optimizer__weight_decay
         self.swa_start = swa_start
         self.batch_size = batch_size
         self.min_rows_per_epoch = min_rows_per_epoch

@@ -123,8 +123,12 @@ def test_load_params_restores_identical_predictions(fitted_pair, tmp_path, which
     # The JSON-able parameters come from the file, module__* ones included: those the
     # new estimator was built with are replaced, not merged.
     restored = type(original)(
-        module__activation="tanh", module__hidden_layer_sizes=(3,), lr=0.5
+        module__activation="tanh",
+        module__hidden_layer_sizes=(3,),
+        lr=0.5,
+        optimizer__weight_decay=0.5,
     ).load_params(tmp_path)
+    assert restored.optimizer__weight_decay == original.optimizer__weight_decay
     assert_same_model(restored, original, X, y)
     assert restored.device_ == "cpu"
     if which == "DeepGUM":

@@ -79,7 +79,8 @@ class BatchListener(Callback):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
-    "optimizer", [{}, {"optimizer": torch.optim.LBFGS, "weight_decay": 0, "lr": 0.1}]
+    "optimizer",
+    [{}, {"optimizer": torch.optim.LBFGS, "optimizer__weight_decay": 0, "lr": 0.1}],
 )
 def test_an_epoch_trains_the_same_with_or_without_a_batch_listener(
     Estimator, optimizer
