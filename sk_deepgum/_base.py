@@ -202,6 +202,37 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             if k.startswith(prefix)
         }
 
+    # -- skorch's fitted attributes, read through net_ ----------------------------
+
+    def _fitted_net(self, name: str) -> SkorchNet:
+        # An AttributeError before fit, so that hasattr(model, name) is False as
+        # sklearn expects of a fitted attribute.
+        net = vars(self).get("net_")
+        if net is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r} before "
+                f"fit: it is the fitted skorch net's net_.{name}."
+            )
+        return net
+
+    @property
+    def module_(self) -> nn.Module:
+        """The trained backbone, ``net_.module_``, as on a skorch net (read-only)."""
+        return self._fitted_net("module_").module_
+
+    @property
+    def optimizer_(self) -> torch.optim.Optimizer:
+        """The optimizer of the fit, with its state, ``net_.optimizer_``, as on a
+        skorch net (read-only)."""
+        return self._fitted_net("optimizer_").optimizer_
+
+    @property
+    def history(self):
+        """skorch's per-epoch ``History`` of the inner net, ``net_.history``: one
+        entry per SGD epoch, with its batches (read-only). Not ``history_``, this
+        package's per-round record."""
+        return self._fitted_net("history").history
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -782,7 +813,7 @@ or torch.utils.data.Dataset
 
         Not saved: parameters JSON cannot hold (``module``, ``optimizer``, callback
         objects, a ``RandomState`` or ``torch.device``), the optimizer's state and
-        skorch's per-epoch ``net_.history``. Use pickle or joblib for a complete
+        skorch's per-epoch ``history`` (``net_.history``). Use pickle or joblib for a complete
         copy of a trusted model.
 
         Parameters

@@ -100,9 +100,19 @@ class RobustNetRegressor(NetRegressorBase):
     ----------
     net_ : skorch.NeuralNet
         The trained skorch net.
+    module_ : torch.nn.Module
+        The trained backbone, ``net_.module_`` (read-only, as on a skorch net).
+    optimizer_ : torch.optim.Optimizer
+        The optimizer of the fit with its state, ``net_.optimizer_`` (read-only).
+    history : skorch.history.History
+        skorch's per-epoch record of the inner net, ``net_.history`` (read-only):
+        one entry per epoch with its ``train_loss``, duration and batches, indexed
+        as on a skorch net (``history[:, 'train_loss']``). Not saved by
+        :meth:`save_params` (empty after :meth:`load_params`).
     history_ : list of dict
-        One record per validation check, or per epoch with ``tol`` (empty
-        without either).
+        This package's record, JSON-serialisable: one dict per hold-out check
+        (``epoch``, ``valid_median_ae``), or per epoch with ``tol`` (``epoch``,
+        ``train_loss``); empty without either. Saved by :meth:`save_params`.
     fit_seconds_ : dict of str to float
         Wall-clock seconds of the last ``fit`` by phase: ``"sgd"`` (training
         epochs), ``"residual_pass"`` (forward passes over the hold-out),

@@ -236,6 +236,16 @@ default='moments'
     ----------
     net_ : skorch.NeuralNet
         The trained skorch net (``net_.module_`` is the backbone).
+    module_ : torch.nn.Module
+        The trained backbone, ``net_.module_`` (read-only, as on a skorch net).
+    optimizer_ : torch.optim.Optimizer
+        The optimizer of the fit with its state, ``net_.optimizer_`` (read-only).
+    history : skorch.history.History
+        skorch's per-epoch record of the inner net, ``net_.history`` (read-only):
+        one entry per SGD epoch, warm-up included, with its ``train_loss``,
+        duration and batches, indexed as on a skorch net
+        (``history[:, 'train_loss']``). Not saved by :meth:`save_params` (empty
+        after :meth:`load_params`). Not to be confused with ``history_``.
     mixture_ : GaussianUniformMixture
         The final mixture, in target units:
         ``mixture_.predict_proba(y - predict(X))`` works as-is.
@@ -251,7 +261,10 @@ default='moments'
     group_outliers_ : ndarray of shape (n_samples, n_groups), dtype=bool
         ``group_outlier_scores_ > outlier_threshold`` (only when ``groups`` is set).
     history_ : list of dict
-        One JSON-serialisable record per EM round.
+        This package's per-round record: one JSON-serialisable dict per EM round
+        (``epoch``, ``inlier_prior``, ``em_iterations``, ``em_log_likelihood``,
+        ``train_loss`` and, with a hold-out, ``valid_nll``); saved by
+        :meth:`save_params`. skorch's per-epoch record is ``history``.
     fit_seconds_ : dict of str to float
         Wall-clock seconds of the last ``fit`` by phase: ``"sgd"`` (training
         epochs), ``"residual_pass"`` (forward passes that give the residuals),
