@@ -77,6 +77,7 @@ from sk_deepgum._training import (
     SkorchNet,
     WeightedLoss,
     flush_subnormal_parameters,
+    name_callbacks,
 )
 from sk_deepgum._validation import (
     as_tensor,
@@ -86,7 +87,7 @@ from sk_deepgum._validation import (
 )
 from sk_deepgum.backbones import build_module
 
-_PARAM_PREFIXES = ("module__", "optimizer__")
+_PARAM_PREFIXES = ("module__", "optimizer__", "callbacks__")
 
 
 # ---------------------------------------------------------------------------
@@ -99,7 +100,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
     Subclasses define ``__init__`` (keyword-only parameters, including those listed in
     :attr:`_net_parameter_constraints`), ``_make_criterion`` and ``_run_schedule``.
     Backbone and optimizer keyword arguments are accepted skorch-style as
-    ``module__<name>`` / ``optimizer__<name>`` and behave as ordinary parameters
+    ``module__<name>`` / ``optimizer__<name>``, and a named callback's parameters as
+    ``callbacks__<name>__<param>``; they behave as ordinary parameters
     (``get_params``, ``set_params``, ``clone``, grid search).
     """
 
@@ -125,7 +127,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    # -- parameters: module__* / optimizer__* ------------------------------------
+    # -- parameters: module__* / optimizer__* / callbacks__* ----------------------
 
     def _store_prefixed_kwargs(self, kwargs: dict) -> None:
         # sklearn: __init__ only stores, and must not raise
@@ -149,7 +151,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             f"{type(self).__name__} got unexpected keyword argument(s) "
             f"{sorted(names)} in {where}; valid parameters are {valid}, plus "
             "module__<name> and optimizer__<name> for the backbone and the "
-            f"optimizer.{hints}"
+            "optimizer, and callbacks__<name>__<param> for a named callback."
+            f"{hints}"
         )
 
     def _check_extra_kwargs(self) -> None:
@@ -175,9 +178,40 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         names.update(k for k in vars(self) if k.startswith(_PARAM_PREFIXES))
         return sorted(names)
 
+    def get_params(self, deep: bool = True) -> dict:
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of the named callbacks, as skorch does:
+            ``callbacks__<name>`` (the callback) and ``callbacks__<name>__<param>``
+            (a value set through :meth:`set_params` overrides the callback's own).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if not deep:
+            return params
+        try:
+            named = name_callbacks(self.callbacks)
+        except (TypeError, ValueError):  # e.g. a name given twice: fit says so
+            return params
+        for name, callback in named:
+            key = f"callbacks__{name}"
+            callback = params.setdefault(key, callback)
+            if isinstance(callback, type) or not hasattr(callback, "get_params"):
+                continue  # a class to build, None (removed) or a plain object
+            for sub, value in callback.get_params(deep=False).items():
+                params.setdefault(f"{key}__{sub}", value)
+        return params
+
     def set_params(self, **params):
-        # module__* / optimizer__* are stored as given; any other name goes
-        # through BaseEstimator.set_params, which refuses unknown ones by name.
+        # module__* / optimizer__* / callbacks__* are stored as given; any other
+        # name goes through BaseEstimator.set_params, which refuses unknown ones.
         known = set(super()._get_param_names())
         # "kwargs" is what sklearn's checks read off the signature's **kwargs: it
         # is stored as __init__ would store it, and refused at fit like any stray.
@@ -250,6 +284,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         :class:`DatasetRows` view and the targets read by its pre-pass.
         """
         self._check_extra_kwargs()
+        self._check_callbacks()
         if is_torch_dataset(X):
             X, y, seen = self._validate_dataset(X, y)
         else:
@@ -271,16 +306,30 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, y, dtype=np.float64, ensure_non_negative=True
             )
-        for cb in self.callbacks or []:
-            cb_obj = cb[1] if isinstance(cb, tuple) else cb
-            if isinstance(cb_obj, EarlyStopping) or cb_obj is EarlyStopping:
+        return X, y, sample_weight, seen
+
+    def _check_callbacks(self) -> None:
+        """The callbacks' names (skorch's rules), the ``callbacks__*`` parameters
+        name one of them, and none is skorch's EarlyStopping."""
+        named = dict(name_callbacks(self.callbacks))
+        for key, value in self._prefixed("callbacks__").items():
+            name, _, param = key.partition("__")
+            if name not in named:
+                raise ValueError(
+                    f"callbacks__{key} names no callback: the callbacks are named "
+                    f"{sorted(named)}. An unnamed callback is named after its class; "
+                    "give one a name with a (name, callback) tuple in callbacks."
+                )
+            if not param:  # callbacks__<name>=...: the callback replaced
+                named[name] = value
+        for callback in named.values():
+            if isinstance(callback, EarlyStopping) or callback is EarlyStopping:
                 raise ValueError(
                     "skorch's EarlyStopping stops training by raising KeyboardInterrupt, "
                     "which would also swallow a real Ctrl-C; use validation_fraction and "
                     "n_iter_no_change instead (early stopping on a loss outliers cannot "
                     "dominate)."
                 )
-        return X, y, sample_weight, seen
 
     def _validate_dataset(self, dataset, y):
         """A Dataset as ``X``: the lazy input view (CPU until ``_make_state``), the
@@ -581,6 +630,12 @@ or torch.utils.data.Dataset
             device=str(device),
             verbose=0,
             **{f"optimizer__{k}": v for k, v in self._optimizer_kwargs().items()},
+            # skorch applies them to the net's copies of the callbacks (the user's
+            # objects are never changed) when it initialises them.
+            **{
+                f"callbacks__{k}": copy.deepcopy(v)
+                for k, v in self._prefixed("callbacks__").items()
+            },
         )
         net.batch_generator_ = torch.Generator().manual_seed(seed)
         net.min_rows_per_epoch = self.min_rows_per_epoch

@@ -307,6 +307,22 @@ class SkorchNet(NeuralNet):
         )
 
 
+def name_callbacks(callbacks: list | None) -> list[tuple[str, object]]:
+    """The ``(name, callback)`` pairs of the estimator's ``callbacks``, named as
+    skorch names them (its own ``_uniquely_named_callbacks``, so the semantics are
+    skorch's): a ``(name, callback)`` tuple keeps its name, an unnamed callback is
+    named after its class (``GradientNormClipping``), unnamed ones of one class get
+    ``_1``, ``_2`` ... appended; a name given twice, or equal to one of the net's
+    own callbacks' (``epoch_timer``, ``train_loss``), is a ValueError.
+    """
+    if not callbacks:
+        return []
+    # Never initialised: a shell whose only use is skorch's naming.
+    net = SkorchNet(module=None, criterion=None, callbacks=callbacks)
+    own = {name for name, _ in net.get_default_callbacks()}
+    return [(n, cb) for n, cb in net._uniquely_named_callbacks() if n not in own]
+
+
 # ---------------------------------------------------------------------------
 # Fit-time state
 

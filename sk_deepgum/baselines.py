@@ -77,8 +77,13 @@ class RobustNetRegressor(NetRegressorBase):
         best so far by more than ``tol``. Not used with a hold-out. None: train
         ``max_epochs``. See :ref:`Stopping on convergence <convergence-stop>` in the
         user guide.
-    callbacks : list of skorch callbacks or None, default=None
-        Passed to the inner skorch net (skorch's ``EarlyStopping`` is rejected).
+    callbacks : list of skorch callbacks and (name, callback) tuples, or None, \
+default=None
+        Passed to the inner skorch net (deep-copied) and named as skorch names
+        them; ``callbacks__<name>__<param>`` sets a named callback's parameter and
+        ``callbacks__<name>`` replaces it, as in
+        :class:`~sk_deepgum.DeepGUMRegressor`. skorch's ``EarlyStopping`` is
+        rejected.
     warm_start : bool, default=False
         When fitted, ``fit`` continues from the fitted network (its weights and
         the optimizer's moments; ``lr`` and ``optimizer__*`` are the current ones)
@@ -94,7 +99,8 @@ class RobustNetRegressor(NetRegressorBase):
         a notice when the fit stops early; 2: besides, one line per epoch and per
         hold-out check.
     **kwargs
-        ``module__<name>`` and ``optimizer__<name>`` arguments.
+        ``module__<name>``, ``optimizer__<name>`` and
+        ``callbacks__<name>[__<param>]`` arguments, as in skorch.
 
     Attributes
     ----------

@@ -204,10 +204,18 @@ default='moments'
         best so far by more than ``tol``. Not used with a hold-out. None: train
         ``max_epochs``. See :ref:`Stopping on convergence <convergence-stop>` in the
         user guide.
-    callbacks : list of skorch callbacks or None, default=None
-        Passed to the inner skorch net (deep-copied). skorch's ``EarlyStopping`` is
-        rejected: it stops by raising KeyboardInterrupt, which would also swallow a
-        real Ctrl-C; use ``validation_fraction`` instead.
+    callbacks : list of skorch callbacks and (name, callback) tuples, or None, \
+default=None
+        Passed to the inner skorch net (deep-copied: the objects given are never
+        changed) and named as skorch names them: a tuple by its name, an unnamed
+        callback by its class name; a name given twice is a ValueError. A named
+        callback's parameters are parameters of the estimator,
+        ``callbacks__<name>__<param>`` (e.g.
+        ``callbacks__clip__gradient_clip_value``), for ``set_params`` and grid
+        search; ``callbacks__<name>`` replaces the callback (None removes it).
+        skorch's ``EarlyStopping`` is rejected: it stops by raising
+        KeyboardInterrupt, which would also swallow a real Ctrl-C; use
+        ``validation_fraction`` instead. See :ref:`coming-from-skorch`.
     warm_start : bool, default=False
         When fitted, ``fit`` continues from the fitted network (its weights and
         the optimizer's moments; ``lr`` and ``optimizer__*`` are the current ones)
@@ -229,7 +237,8 @@ default='moments'
         a notice when the fit stops early; 2: besides, one line per epoch (loss,
         inlier prior) and per hold-out check.
     **kwargs
-        ``module__<name>`` and ``optimizer__<name>`` arguments (tunable in
+        ``module__<name>``, ``optimizer__<name>`` and
+        ``callbacks__<name>[__<param>]`` arguments, as in skorch (tunable in
         :class:`~sklearn.model_selection.GridSearchCV`).
 
     Attributes
