@@ -61,8 +61,10 @@ from sk_deepgum._continuing import (
 from sk_deepgum._data import (
     DatasetRows,
     IndexedDataset,
+    LoaderOptions,
     backbone_class,
     check_backbone_output,
+    check_loader_kwargs,
     dataset_item,
     dataset_length,
     forward_in_fixed_batches,
@@ -87,7 +89,13 @@ from sk_deepgum._validation import (
 )
 from sk_deepgum.backbones import build_module
 
-_PARAM_PREFIXES = ("module__", "optimizer__", "callbacks__")
+_PARAM_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "callbacks__",
+    "iterator_train__",
+    "iterator_valid__",
+)
 
 
 # ---------------------------------------------------------------------------
@@ -100,9 +108,10 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
     Subclasses define ``__init__`` (keyword-only parameters, including those listed in
     :attr:`_net_parameter_constraints`), ``_make_criterion`` and ``_run_schedule``.
     Backbone and optimizer keyword arguments are accepted skorch-style as
-    ``module__<name>`` / ``optimizer__<name>``, and a named callback's parameters as
-    ``callbacks__<name>__<param>``; they behave as ordinary parameters
-    (``get_params``, ``set_params``, ``clone``, grid search).
+    ``module__<name>`` / ``optimizer__<name>``, a named callback's parameters as
+    ``callbacks__<name>__<param>`` and the DataLoader arguments of a Dataset input as
+    ``iterator_train__<name>`` / ``iterator_valid__<name>``; they behave as ordinary
+    parameters (``get_params``, ``set_params``, ``clone``, grid search).
     """
 
     _net_parameter_constraints: dict = {
@@ -127,7 +136,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    # -- parameters: module__* / optimizer__* / callbacks__* ----------------------
+    # -- parameters: module__* / optimizer__* / callbacks__* / iterator_*__* -----
 
     def _store_prefixed_kwargs(self, kwargs: dict) -> None:
         # sklearn: __init__ only stores, and must not raise
@@ -151,8 +160,9 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             f"{type(self).__name__} got unexpected keyword argument(s) "
             f"{sorted(names)} in {where}; valid parameters are {valid}, plus "
             "module__<name> and optimizer__<name> for the backbone and the "
-            "optimizer, and callbacks__<name>__<param> for a named callback."
-            f"{hints}"
+            "optimizer, callbacks__<name>__<param> for a named callback and "
+            "iterator_train__<name> / iterator_valid__<name> for the DataLoaders "
+            f"of a Dataset input.{hints}"
         )
 
     def _check_extra_kwargs(self) -> None:
@@ -210,8 +220,8 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         return params
 
     def set_params(self, **params):
-        # module__* / optimizer__* / callbacks__* are stored as given; any other
-        # name goes through BaseEstimator.set_params, which refuses unknown ones.
+        # The prefixed names (_PARAM_PREFIXES) are stored as given; any other name
+        # goes through BaseEstimator.set_params, which refuses unknown ones.
         known = set(super()._get_param_names())
         # "kwargs" is what sklearn's checks read off the signature's **kwargs: it
         # is stored as __init__ would store it, and refused at fit like any stray.
@@ -235,6 +245,19 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
             for k, v in self.get_params(deep=False).items()
             if k.startswith(prefix)
         }
+
+    def _loader_options(self) -> LoaderOptions:
+        """The checked ``iterator_train__*`` / ``iterator_valid__*`` arguments, for
+        the DataLoaders of a Dataset input (an array input has none to configure:
+        its batches are slices of a tensor already in memory)."""
+        return LoaderOptions(
+            train=check_loader_kwargs(
+                self._prefixed("iterator_train__"), "iterator_train__"
+            ),
+            valid=check_loader_kwargs(
+                self._prefixed("iterator_valid__"), "iterator_valid__"
+            ),
+        )
 
     # -- skorch's fitted attributes, read through net_ ----------------------------
 
@@ -285,8 +308,9 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
         """
         self._check_extra_kwargs()
         self._check_callbacks()
+        loaders = self._loader_options()
         if is_torch_dataset(X):
-            X, y, seen = self._validate_dataset(X, y)
+            X, y, seen = self._validate_dataset(X, y, loaders)
         else:
             (X, y), seen = validate_fit_data(
                 self,
@@ -331,7 +355,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                     "dominate)."
                 )
 
-    def _validate_dataset(self, dataset, y):
+    def _validate_dataset(self, dataset, y, loaders: LoaderOptions):
         """A Dataset as ``X``: the lazy input view (CPU until ``_make_state``), the
         targets of the pre-pass and ``n_features_in_`` (the first input dimension,
         as ``X.shape[1]`` of an array)."""
@@ -341,7 +365,7 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
                 "its (x, y) items."
             )
         y, input_shape = read_dataset_targets(dataset, type(self).__name__)
-        rows = DatasetRows(dataset, np.arange(len(y)), input_shape, "cpu")
+        rows = DatasetRows(dataset, np.arange(len(y)), input_shape, "cpu", loaders)
         return rows, y, {"n_features_in_": input_shape[0]}
 
     # -- fit -------------------------------------------------------------------
@@ -820,7 +844,8 @@ or torch.utils.data.Dataset
                     f"{type(self).__name__} was fitted on samples of shape "
                     f"{self.input_shape_}."
                 )
-            return DatasetRows(X, np.arange(n), self.input_shape_, "cpu")
+            loaders = self._loader_options()
+            return DatasetRows(X, np.arange(n), self.input_shape_, "cpu", loaders)
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], allow_nd=True, reset=False
         )

@@ -4,12 +4,18 @@ In-memory arrays become an :class:`IndexedDataset` whose batches carry each samp
 index (so per-sample loss weights follow their samples through shuffles), drawn by
 :class:`ShuffledBatches`. A map-style torch Dataset of (x, y) pairs is read once for
 its targets (:func:`read_dataset_targets`) and then stands in for the input tensor as
-a lazy :class:`DatasetRows` view, loaded one batch at a time.
+a lazy :class:`DatasetRows` view, loaded one batch at a time: the training batches and
+the inference chunks through a :class:`torch.utils.data.DataLoader` that loads the
+batches of indices the estimator draws (:class:`BatchLoader`), with the user's
+``iterator_train__*`` / ``iterator_valid__*`` arguments (workers, pinned memory ...).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
@@ -167,28 +173,48 @@ class ShuffledBatches:
     def __len__(self) -> int:
         return math.ceil(self._n_rows() / self.batch_size)
 
-    def __iter__(self):
+    def _whole_set_order(self) -> torch.Tensor:
         n = len(self.dataset)
-        if self.whole_set:
-            for _ in range(len(self)):
-                order = _distributed.padded_order(n, n, self.generator, self.shuffle)
-                index = order.to(self.dataset.X.device)
-                yield (
-                    {"X": self.dataset.X[index], "index": index},
-                    self.dataset.y[index],
-                )
-            return
+        return _distributed.padded_order(n, n, self.generator, self.shuffle)
+
+    def _epoch_order(self) -> torch.Tensor:
+        n = len(self.dataset)
         if self.rows_per_epoch is not None:
-            order = _distributed.padded_order(
+            return _distributed.padded_order(
                 n, self.rows_per_epoch, self.generator, self.shuffle
             )
-        elif self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-        else:
-            order = torch.arange(n)
-        order = order.to(self.dataset.X.device)
+        if self.shuffle:
+            return torch.randperm(n, generator=self.generator)
+        return torch.arange(n)
+
+    def __iter__(self):
+        X, y = self.dataset.X, self.dataset.y
+        if isinstance(X, DatasetRows):
+            yield from self._load_from_dataset(X, y)
+            return
+        if self.whole_set:
+            for _ in range(len(self)):
+                index = self._whole_set_order().to(X.device)
+                yield {"X": X[index], "index": index}, y[index]
+            return
+        order = self._epoch_order().to(X.device)
         for index in torch.tensor_split(order, len(self)):
-            yield {"X": self.dataset.X[index], "index": index}, self.dataset.y[index]
+            yield {"X": X[index], "index": index}, y[index]
+
+    def _load_from_dataset(self, X: DatasetRows, y: torch.Tensor):
+        # The epoch's batches are drawn up front, from the same generator calls as
+        # the tensor path makes (same batches, so the same model as an array fit),
+        # and then loaded by the DataLoader, whose workers may run ahead.
+        if self.whole_set:
+            batches = [self._whole_set_order() for _ in range(len(self))]
+        else:
+            batches = list(torch.tensor_split(self._epoch_order(), len(self)))
+        # The workers' seeds follow the shuffling stream's seed (random_state).
+        seed = 0 if self.generator is None else self.generator.initial_seed()
+        inputs = X.load(batches, training=True, seed=seed)
+        for index, x in zip(batches, inputs, strict=True):
+            index = index.to(y.device)
+            yield {"X": x, "index": index}, y[index]
 
 
 # ---------------------------------------------------------------------------
@@ -329,15 +355,164 @@ def dataset_length(dataset) -> int:
         ) from exc
 
 
+def load_input(dataset, i: int, input_shape: tuple) -> torch.Tensor:
+    """The input x of sample ``i`` as a float32 CPU tensor of shape ``input_shape``
+    (another shape is a ValueError)."""
+    x = sample_tensor(dataset_item(dataset, i)[0], i)
+    if tuple(x.shape) != input_shape:
+        raise ValueError(
+            f"Sample {i} of the Dataset has x of shape {tuple(x.shape)}; "
+            f"expected {input_shape}."
+        )
+    return x
+
+
+#: The DataLoader arguments the estimator sets itself, refused in
+#: ``iterator_train__*`` / ``iterator_valid__*``: the batches are its own index
+#: batches (seeded shuffling, responsibilities looked up by index), loaded in order,
+#: and the workers' seeds follow ``random_state``.
+OWNED_LOADER_ARGUMENTS = (
+    "dataset",
+    "batch_size",
+    "shuffle",
+    "sampler",
+    "batch_sampler",
+    "drop_last",
+    "generator",
+    "in_order",
+)
+
+
+def check_loader_kwargs(kwargs: dict, prefix: str) -> dict:
+    """The user's DataLoader arguments given as ``<prefix><name>``, checked.
+
+    An argument the estimator owns (:data:`OWNED_LOADER_ARGUMENTS`) is a
+    ValueError, a name DataLoader does not take a TypeError; both name it.
+    """
+    owned = [k for k in OWNED_LOADER_ARGUMENTS if k in kwargs]
+    if owned:
+        raise ValueError(
+            f"{', '.join(prefix + k for k in owned)}: the estimator sets the "
+            f"DataLoader's {', '.join(OWNED_LOADER_ARGUMENTS)} itself (its batches "
+            "are its own seeded index batches, loaded in order). Set the batch size "
+            "with the estimator's batch_size."
+        )
+    accepted = [
+        k
+        for k in inspect.signature(torch.utils.data.DataLoader).parameters
+        if k not in ("self", *OWNED_LOADER_ARGUMENTS)
+    ]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{', '.join(prefix + k for k in unknown)}: not an argument of "
+            f"torch.utils.data.DataLoader; {prefix}* takes {sorted(accepted)}."
+        )
+    return dict(kwargs)
+
+
+@dataclass(frozen=True)
+class LoaderOptions:
+    """The user's DataLoader arguments for a Dataset input (checked by
+    :func:`check_loader_kwargs`): ``train`` for the training batches, ``valid``
+    for the inference passes (residual passes, hold-out, predict)."""
+
+    train: dict = field(default_factory=dict)
+    valid: dict = field(default_factory=dict)
+
+
+class _DatasetInputs(torch.utils.data.Dataset):
+    """What the DataLoader's workers read: each sample's checked input x
+    (:func:`load_input`), or with a user ``collate_fn`` the Dataset's own (x, y)
+    item, as that function would get it from ``DataLoader(dataset)``."""
+
+    def __init__(self, dataset, input_shape: tuple, raw_items: bool):
+        self.dataset = dataset
+        self.input_shape = input_shape
+        self.raw_items = raw_items
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        if self.raw_items:
+            return dataset_item(self.dataset, i)
+        return load_input(self.dataset, i, self.input_shape)
+
+
+class _IndexBatches:
+    """The DataLoader's batch sampler: the dataset indices of each batch of the
+    current pass, set before the pass. One DataLoader serves every pass of a fit,
+    so ``persistent_workers=True`` keeps its workers from one pass to the next."""
+
+    def __init__(self):
+        self.batches: list = []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+class BatchLoader:
+    """Loads the inputs of given batches of dataset indices through one
+    :class:`torch.utils.data.DataLoader` built with the user's arguments.
+
+    The batches are the estimator's (``batch_sampler``), loaded in their order, so
+    the result does not depend on ``num_workers``. The DataLoader draws its workers'
+    base seed from its own generator, seeded with ``seed`` (never from the global
+    RNG, which the training's dropout uses).
+    """
+
+    def __init__(self, dataset, input_shape: tuple, kwargs: dict, seed: int):
+        kwargs = dict(kwargs)
+        collate_fn = kwargs.pop("collate_fn", None)
+        self.input_shape = input_shape
+        self._sampler = _IndexBatches()
+        self._loader = torch.utils.data.DataLoader(
+            _DatasetInputs(dataset, input_shape, raw_items=collate_fn is not None),
+            batch_sampler=self._sampler,
+            collate_fn=collate_fn,
+            generator=torch.Generator().manual_seed(int(seed)),
+            **kwargs,
+        )
+        self._custom_collate = collate_fn is not None
+
+    def load(self, batches: list[np.ndarray], device) -> Iterator[torch.Tensor]:
+        """The (len(batch), \\*input_shape) float32 inputs of each batch of dataset
+        indices, on ``device``."""
+        self._sampler.batches = [np.asarray(b).tolist() for b in batches]
+        for rows, x in zip(self._sampler.batches, self._loader, strict=True):
+            if self._custom_collate:
+                x = self._collated_inputs(x, len(rows))
+            yield x.to(device, non_blocking=x.is_pinned())
+
+    def _collated_inputs(self, batch, n: int) -> torch.Tensor:
+        # A collate_fn returns the inputs, or an (inputs, targets) pair as torch's
+        # default_collate does; the targets are the pre-pass's.
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = _as_numeric(x, "The batch returned by iterator_*__collate_fn")
+        x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+        if tuple(x.shape) != (n, *self.input_shape):
+            raise ValueError(
+                f"The batch returned by iterator_*__collate_fn has inputs of shape "
+                f"{tuple(x.shape)}; expected {(n, *self.input_shape)} (the batch's "
+                "size and the shape of one input)."
+            )
+        return x.to(torch.float32)
+
+
 class DatasetRows:
     """Lazy stand-in for the (n, \\*input_shape) input tensor, backed by a Dataset.
 
     It offers the few tensor operations the training code uses on ``X``: ``shape``,
     ``device``, ``len`` and indexing by an int, a slice, or an index array/tensor,
-    which loads just those samples through ``dataset[i]`` and stacks their x into a
-    float32 tensor on ``device`` (a DataLoader-style gather). Batches, the residual
-    pass and prediction therefore hold one batch of inputs at a time, never all of
-    them.
+    which loads just those samples through ``dataset[i]`` in this process and
+    stacks their x into a float32 tensor on ``device``. The training batches
+    (:meth:`load`) and the inference chunks (:meth:`chunks`) go through a
+    DataLoader with the ``loaders`` options instead. Batches, the residual pass and
+    prediction therefore hold one batch of inputs at a time, never all of them.
 
     Parameters
     ----------
@@ -349,13 +524,25 @@ class DatasetRows:
         Expected shape of every x; another shape is a ValueError.
     device : torch.device
         Where gathered batches are sent.
+    loaders : LoaderOptions or None, default=None
+        The user's DataLoader arguments; None: torch's defaults.
     """
 
-    def __init__(self, dataset, rows: np.ndarray, input_shape: tuple, device):
+    def __init__(
+        self,
+        dataset,
+        rows: np.ndarray,
+        input_shape: tuple,
+        device,
+        loaders: LoaderOptions | None = None,
+    ):
         self.dataset = dataset
         self.rows = np.asarray(rows, dtype=np.int64)
         self.input_shape = tuple(input_shape)
         self.device = torch.device(device)
+        self.loaders = LoaderOptions() if loaders is None else loaders
+        # One DataLoader per purpose for the life of the view ("train", "valid").
+        self._batch_loaders: dict = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -364,21 +551,20 @@ class DatasetRows:
     def shape(self) -> tuple:
         return (len(self.rows), *self.input_shape)
 
+    def _view(self, rows, device) -> DatasetRows:
+        return DatasetRows(self.dataset, rows, self.input_shape, device, self.loaders)
+
     def on(self, device) -> DatasetRows:
         """The same view, gathering onto ``device``."""
-        return DatasetRows(self.dataset, self.rows, self.input_shape, device)
+        return self._view(self.rows, device)
 
     def subset(self, positions) -> DatasetRows:
         """A lazy view of the positions ``positions`` of this view (no loading)."""
-        return DatasetRows(
-            self.dataset, self.rows[positions], self.input_shape, self.device
-        )
+        return self._view(self.rows[positions], self.device)
 
     def whole(self) -> DatasetRows:
         """A view of every sample of the dataset, in its order."""
-        return DatasetRows(
-            self.dataset, np.arange(len(self.dataset)), self.input_shape, self.device
-        )
+        return self._view(np.arange(len(self.dataset)), self.device)
 
     def __getitem__(self, index) -> torch.Tensor:
         if isinstance(index, Integral):  # one sample, no batch dimension (as a tensor)
@@ -386,23 +572,32 @@ class DatasetRows:
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
         rows = np.atleast_1d(self.rows[index])
-        samples = []
-        for i in rows.tolist():
-            x = sample_tensor(dataset_item(self.dataset, i)[0], i)
-            if tuple(x.shape) != self.input_shape:
-                raise ValueError(
-                    f"Sample {i} of the Dataset has x of shape {tuple(x.shape)}; "
-                    f"expected {self.input_shape}."
-                )
-            samples.append(x)
+        samples = [load_input(self.dataset, i, self.input_shape) for i in rows.tolist()]
         if not samples:
             return torch.empty((0, *self.input_shape), device=self.device)
         return torch.stack(samples).to(self.device)
 
-    def chunks(self, size: int):
-        """Consecutive gathered batches of at most ``size`` samples."""
-        for start in range(0, len(self.rows), size):
-            yield self[start : start + size]
+    def load(
+        self, batches: list, training: bool, seed: int = 0
+    ) -> Iterator[torch.Tensor]:
+        """The inputs of each batch of positions of this view (index tensors or
+        arrays), on ``device``, loaded through this view's DataLoader for
+        ``training`` (``loaders.train``) or inference (``loaders.valid``); ``seed``
+        seeds the workers when that DataLoader is first built."""
+        purpose = "train" if training else "valid"
+        loader = self._batch_loaders.get(purpose)
+        if loader is None:
+            kwargs = self.loaders.train if training else self.loaders.valid
+            loader = BatchLoader(self.dataset, self.input_shape, kwargs, seed)
+            self._batch_loaders[purpose] = loader
+        rows = [self.rows[np.asarray(positions)] for positions in batches]
+        return loader.load(rows, self.device)
+
+    def chunks(self, size: int) -> Iterator[torch.Tensor]:
+        """Consecutive batches of at most ``size`` samples, loaded for inference."""
+        starts = range(0, len(self.rows), size)
+        positions = [np.arange(a, min(a + size, len(self.rows))) for a in starts]
+        return self.load(positions, training=False)
 
 
 def forward_in_fixed_batches(

@@ -237,9 +237,19 @@ default=None
         a notice when the fit stops early; 2: besides, one line per epoch (loss,
         inlier prior) and per hold-out check.
     **kwargs
-        ``module__<name>``, ``optimizer__<name>`` and
-        ``callbacks__<name>[__<param>]`` arguments, as in skorch (tunable in
-        :class:`~sklearn.model_selection.GridSearchCV`).
+        skorch-style arguments, ordinary parameters for ``set_params``, ``clone``
+        and :class:`~sklearn.model_selection.GridSearchCV`: ``module__<name>``
+        (the backbone), ``optimizer__<name>``, ``callbacks__<name>[__<param>]``,
+        and ``iterator_train__<name>`` / ``iterator_valid__<name>``, the
+        :class:`~torch.utils.data.DataLoader` arguments (``num_workers``,
+        ``pin_memory``, ``prefetch_factor``, ``persistent_workers``,
+        ``worker_init_fn``, ``collate_fn`` ...) with which a torch Dataset given
+        as ``X`` is loaded: its training batches, and its inference passes
+        (residual passes, hold-out, ``predict``). The batches stay the
+        estimator's, so results do not depend on ``num_workers``; ``batch_size``,
+        ``shuffle``, ``sampler``, ``batch_sampler``, ``drop_last``, ``generator``
+        and ``in_order`` are refused. Array input ignores them (its batches are
+        slices of a tensor already in memory). See :ref:`coming-from-skorch`.
 
     Attributes
     ----------

@@ -2,10 +2,13 @@
 Dataset input of _data.py, through the estimators."""
 
 import pickle
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
 from torch.utils.data import Dataset, IterableDataset
 
 from sk_deepgum import DeepGUMRegressor
@@ -241,3 +244,153 @@ def test_fitted_model_does_not_keep_the_dataset(tabular):
     model = RobustNetRegressor(max_epochs=1, random_state=0).fit(data)
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(clone.predict(X), model.predict(X))
+
+
+# ---------------------------------------------------------------------------
+# iterator_train__* / iterator_valid__*: the DataLoaders of a Dataset input
+
+
+def record_worker(path, worker_id):
+    """A worker_init_fn: appends the worker's torch seed to the file ``path``."""
+    with open(path, "a") as f:
+        f.write(f"{torch.initial_seed()}\n")
+
+
+def recorded(path):
+    return sorted(path.read_text().split()) if path.exists() else []
+
+
+def test_results_do_not_depend_on_num_workers(tabular):
+    X, y = tabular
+    # Hold-out passes too; dropout draws from torch's global RNG, which loading
+    # must leave alone for the Dataset fit to equal the array fit.
+    params = dict(QUICK, validation_fraction=0.2, module__dropout=0.2)
+    two_workers = dict(iterator_train__num_workers=2, iterator_valid__num_workers=2)
+    serial = DeepGUMRegressor(**params).fit(PairDataset(X, y))
+    parallel = DeepGUMRegressor(**params, **two_workers).fit(PairDataset(X, y))
+    on_arrays = DeepGUMRegressor(**params).fit(X, y)
+    for model in (serial, parallel):
+        np.testing.assert_array_equal(
+            model.predict(PairDataset(X, y)), on_arrays.predict(X)
+        )
+        np.testing.assert_array_equal(model.outlier_scores_, on_arrays.outlier_scores_)
+        assert model.n_iter_ == on_arrays.n_iter_
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_loader_arguments_reach_the_dataloaders(tabular, tmp_path, persistent):
+    X, y = tabular
+    train, valid = tmp_path / "train", tmp_path / "valid"
+    model = RobustNetRegressor(
+        max_epochs=3,  # no hold-out: the fit's only loads are training batches
+        batch_size=16,
+        random_state=0,
+        iterator_train__num_workers=2,
+        iterator_train__persistent_workers=persistent,
+        iterator_train__worker_init_fn=partial(record_worker, train),
+        iterator_valid__num_workers=1,
+        iterator_valid__worker_init_fn=partial(record_worker, valid),
+    )
+    model.fit(PairDataset(X, y))
+    # Two workers started per epoch, or once for the fit when they persist.
+    seeds = recorded(train)
+    assert len(seeds) == (2 if persistent else 6)
+    assert len(set(seeds)) == len(seeds)  # every worker gets its own seed
+    assert recorded(valid) == []
+    model.predict(PairDataset(X, y))
+    assert len(recorded(valid)) == 1
+    # The workers' seeds follow random_state, so a random augmentation in the
+    # Dataset is reproducible.
+    train.unlink()
+    model.fit(PairDataset(X, y))
+    assert recorded(train) == seeds
+
+
+@pytest.mark.parametrize("name", ["batch_size", "shuffle", "sampler", "drop_last"])
+@pytest.mark.parametrize("prefix", ["iterator_train__", "iterator_valid__"])
+def test_arguments_the_estimator_owns_are_refused(tabular, prefix, name):
+    X, y = tabular
+    model = RobustNetRegressor(max_epochs=1, **{prefix + name: 8})
+    message = f"{prefix}{name}: the estimator sets the DataLoader's dataset, batch_size"
+    with pytest.raises(ValueError, match=message):
+        model.fit(PairDataset(X, y))
+    with pytest.raises(ValueError, match=message):  # whatever the input
+        model.fit(X, y)
+
+
+def test_loader_arguments_are_checked_at_predict_too(tabular):
+    X, y = tabular
+    model = RobustNetRegressor(max_epochs=1, random_state=0).fit(PairDataset(X, y))
+    for params, error, match in [
+        ({"iterator_valid__batch_sampler": None}, ValueError, "batch_sampler: the e"),
+        ({"iterator_valid__num_worker": 2}, TypeError, r"not an argument.*'num_w"),
+    ]:
+        broken = pickle.loads(pickle.dumps(model)).set_params(**params)
+        with pytest.raises(error, match=f"iterator_valid__.*{match}"):
+            broken.predict(PairDataset(X, y))
+
+
+def test_array_input_ignores_them(tabular, tmp_path):
+    # In-memory batches are slices of a tensor: there is nothing to load.
+    X, y = tabular
+    log = tmp_path / "workers"
+    loaders = dict(
+        iterator_train__num_workers=2,
+        iterator_train__worker_init_fn=partial(record_worker, log),
+        iterator_valid__num_workers=2,
+        iterator_valid__worker_init_fn=partial(record_worker, log),
+    )
+    with_them = DeepGUMRegressor(**QUICK, **loaders).fit(X, y)
+    without = DeepGUMRegressor(**QUICK).fit(X, y)
+    np.testing.assert_array_equal(with_them.predict(X), without.predict(X))
+    assert recorded(log) == []
+
+
+def test_they_are_ordinary_parameters(tabular, tmp_path):
+    X, y = tabular
+    model = RobustNetRegressor(max_epochs=1, iterator_train__num_workers=1)
+    model.set_params(iterator_valid__pin_memory=False)
+    params = model.get_params()
+    assert params["iterator_train__num_workers"] == 1
+    assert params["iterator_valid__pin_memory"] is False
+    twin = clone(model)
+    assert twin.get_params() == params
+    # A clone's arguments reach its DataLoader.
+    log = tmp_path / "workers"
+    twin.set_params(iterator_train__worker_init_fn=partial(record_worker, log))
+    twin.fit(PairDataset(X, y))
+    assert len(recorded(log)) == 1
+    search = GridSearchCV(model, {"iterator_train__num_workers": [0, 2]}, cv=2)
+    search.fit(X, y)
+    assert list(search.cv_results_["param_iterator_train__num_workers"]) == [0, 2]
+    assert "iterator_valid__pin_memory" in search.best_estimator_.get_params()
+
+
+def doubled(items):
+    """A collate_fn: torch's default batch of (x, y) items, with x doubled."""
+    x, y = torch.utils.data.default_collate(items)
+    return 2 * x, y
+
+
+def test_a_collate_fn_gets_the_items_and_makes_the_batch(tabular):
+    X, y = tabular
+    collate = dict(
+        iterator_train__collate_fn=doubled, iterator_valid__collate_fn=doubled
+    )
+    on_dataset = DeepGUMRegressor(**QUICK, **collate).fit(PairDataset(X, y))
+    on_arrays = DeepGUMRegressor(**QUICK).fit(2 * X, y)
+    np.testing.assert_allclose(
+        on_dataset.predict(PairDataset(X, y)), on_arrays.predict(2 * X), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        on_dataset.outlier_scores_, on_arrays.outlier_scores_, atol=1e-6
+    )
+
+
+def test_a_collate_fn_of_the_wrong_shape_is_refused(tabular):
+    X, y = tabular
+    model = RobustNetRegressor(
+        max_epochs=1, iterator_train__collate_fn=lambda items: torch.zeros(3)
+    )
+    with pytest.raises(ValueError, match=r"collate_fn has inputs of shape \(3,\)"):
+        model.fit(PairDataset(X, y))
