@@ -48,6 +48,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from skorch.callbacks import EarlyStopping
+from skorch.history import History
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
@@ -279,15 +280,16 @@ class NetRegressorBase(RegressorMixin, BaseEstimator):
 
     @property
     def optimizer_(self) -> torch.optim.Optimizer:
-        """The optimizer of the fit, with its state, ``net_.optimizer_``, as on a
-        skorch net (read-only)."""
+        """The optimizer of the fit with its state, ``net_.optimizer_`` (read-only)."""
         return self._fitted_net("optimizer_").optimizer_
 
     @property
-    def history(self):
-        """skorch's per-epoch ``History`` of the inner net, ``net_.history``: one
-        entry per SGD epoch, with its batches (read-only). Not ``history_``, this
-        package's per-round record."""
+    def history(self) -> History:
+        """The inner skorch net's per-epoch ``History``, ``net_.history``.
+
+        One entry per SGD epoch, with its batches, as on a skorch net (read-only).
+        Not ``history_``, this package's per-round record.
+        """
         return self._fitted_net("history").history
 
     def __sklearn_tags__(self):

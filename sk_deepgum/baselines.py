@@ -99,7 +99,7 @@ default=None
         a notice when the fit stops early; 2: besides, one line per epoch and per
         hold-out check.
     **kwargs
-        skorch-style arguments, ordinary parameters for ``set_params``, ``clone``
+        Arguments named as in skorch, ordinary parameters for ``set_params``, ``clone``
         and :class:`~sklearn.model_selection.GridSearchCV`: ``module__<name>``
         (the backbone), ``optimizer__<name>``, ``callbacks__<name>[__<param>]``,
         and ``iterator_train__<name>`` / ``iterator_valid__<name>``, the
