@@ -52,12 +52,14 @@ def check_continuation(estimator, what: str, X, n_outputs: int, seen: dict) -> N
 
 
 def carry_over(net: SkorchNet, previous_net: SkorchNet) -> None:
-    """Start ``net`` from ``previous_net``'s weights and optimizer moments.
+    """Start ``net`` from ``previous_net``'s weights, optimizer moments and
+    per-epoch history.
 
     The optimizer's hyperparameters (``lr``, ``optimizer__*``) stay ``net``'s, so
     that a fine-tuning fit can lower the learning rate; its state (e.g. Adam's
     moment estimates and step count) is carried over when the optimizer class is
-    the same, and starts afresh otherwise.
+    the same, and starts afresh otherwise. skorch's ``History`` goes on as in a
+    warm-started skorch net: the new epochs are appended, numbered on.
     """
     try:
         net.module_.load_state_dict(previous_net.module_.state_dict())
@@ -70,6 +72,7 @@ def carry_over(net: SkorchNet, previous_net: SkorchNet) -> None:
         saved = copy.deepcopy(previous_net.optimizer_.state_dict())
         saved["param_groups"] = net.optimizer_.state_dict()["param_groups"]
         net.optimizer_.load_state_dict(saved)
+    net.history = copy.deepcopy(previous_net.history)
 
 
 def chunk_state(

@@ -201,6 +201,16 @@ class ShuffledBatches:
         for index in torch.tensor_split(order, len(self)):
             yield {"X": X[index], "index": index}, y[index]
 
+    def _worker_seed(self) -> int:
+        """A seed for the DataLoader's workers drawn from a copy of the shuffling
+        stream (``random_state``), so reproducible, different for every
+        ``partial_fit`` call, and leaving the batches those of the tensor path."""
+        if self.generator is None:
+            return 0
+        stream = torch.Generator()
+        stream.set_state(self.generator.get_state())
+        return int(torch.randint(2**62, (), generator=stream))
+
     def _load_from_dataset(self, X: DatasetRows, y: torch.Tensor):
         # The epoch's batches are drawn up front, from the same generator calls as
         # the tensor path makes (same batches, so the same model as an array fit),
@@ -209,9 +219,7 @@ class ShuffledBatches:
             batches = [self._whole_set_order() for _ in range(len(self))]
         else:
             batches = list(torch.tensor_split(self._epoch_order(), len(self)))
-        # The workers' seeds follow the shuffling stream's seed (random_state).
-        seed = 0 if self.generator is None else self.generator.initial_seed()
-        inputs = X.load(batches, training=True, seed=seed)
+        inputs = X.load(batches, training=True, seed=self._worker_seed())
         for index, x in zip(batches, inputs, strict=True):
             index = index.to(y.device)
             yield {"X": x, "index": index}, y[index]
@@ -583,7 +591,7 @@ class DatasetRows:
         """The inputs of each batch of positions of this view (index tensors or
         arrays), on ``device``, loaded through this view's DataLoader for
         ``training`` (``loaders.train``) or inference (``loaders.valid``); ``seed``
-        seeds the workers when that DataLoader is first built."""
+        seeds its workers when that DataLoader is first built (0 for inference)."""
         purpose = "train" if training else "valid"
         loader = self._batch_loaders.get(purpose)
         if loader is None:

@@ -124,8 +124,9 @@ default=None
     history : skorch.history.History
         skorch's per-epoch record of the inner net, ``net_.history`` (read-only):
         one entry per epoch with its ``train_loss``, duration and batches, indexed
-        as on a skorch net (``history[:, 'train_loss']``). Not saved by
-        :meth:`save_params` (empty after :meth:`load_params`).
+        as on a skorch net (``history[:, 'train_loss']``); ``warm_start`` and
+        :meth:`partial_fit` append to it. Not saved by :meth:`save_params` (empty
+        after :meth:`load_params`).
     history_ : list of dict
         This package's record, JSON-serialisable: one dict per hold-out check
         (``epoch``, ``valid_median_ae``), or per epoch with ``tol`` (``epoch``,

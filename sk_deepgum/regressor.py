@@ -263,7 +263,8 @@ default=None
         skorch's per-epoch record of the inner net, ``net_.history`` (read-only):
         one entry per SGD epoch, warm-up included, with its ``train_loss``,
         duration and batches, indexed as on a skorch net
-        (``history[:, 'train_loss']``). Not saved by :meth:`save_params` (empty
+        (``history[:, 'train_loss']``); ``warm_start`` and :meth:`partial_fit`
+        append to it. Not saved by :meth:`save_params` (empty
         after :meth:`load_params`). Not to be confused with ``history_``.
     mixture_ : GaussianUniformMixture
         The final mixture, in target units:

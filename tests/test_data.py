@@ -394,3 +394,13 @@ def test_a_collate_fn_of_the_wrong_shape_is_refused(tabular):
     )
     with pytest.raises(ValueError, match=r"collate_fn has inputs of shape \(3,\)"):
         model.fit(PairDataset(X, y))
+
+
+def test_worker_seeds_change_from_one_partial_fit_call_to_the_next(tabular, tmp_path):
+    X, y = tabular
+    logs = [tmp_path / "first", tmp_path / "second"]
+    model = RobustNetRegressor(random_state=0, iterator_train__num_workers=1)
+    for log in logs:
+        model.set_params(iterator_train__worker_init_fn=partial(record_worker, log))
+        model.partial_fit(PairDataset(X, y))
+    assert recorded(logs[0]) != recorded(logs[1])

@@ -97,3 +97,17 @@ def test_pickling_and_save_params_are_unaffected(name, data, tmp_path):
     )
     assert len(loaded.history) == 0  # skorch's History is not saved
     assert loaded.history_ == model.history_
+
+
+@pytest.mark.parametrize("name", NET_NAMES)
+def test_history_goes_on_when_a_fit_is_continued(name, data):
+    # As on a skorch net: warm_start and partial_fit append epochs, numbered on.
+    model = fit(name, data, warm_start=True)
+    first = model.history[:, "train_loss"]
+    model.fit(*data)
+    assert model.history[:, "epoch"] == [1, 2, 3, 4, 5, 6]
+    assert model.history[:3, "train_loss"] == first
+    streamed = FACTORIES[name](batch_size=20)
+    for _ in range(2):
+        streamed.partial_fit(*data)
+    assert streamed.history[:, "epoch"] == [1, 2]
