@@ -115,8 +115,8 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._target_scaling.x_robust_target_scale__mutmut_91": "killed outside mutmut",
     # The convergence stop: an objective exactly at best + tol (a float tie); the
     # weight average is never read after the stop.
-    "sk_deepgum._base.xǁNetRegressorBaseǁ_converged__mutmut_7": ">= best + tol",
-    "sk_deepgum._base.xǁNetRegressorBaseǁ_end_weight_average__mutmut_5": "'' for None",
+    "sk_deepgum._stopping.xǁStoppingMixinǁ_converged__mutmut_7": ">= best + tol",
+    "sk_deepgum._stopping.xǁStoppingMixinǁ_end_weight_average__mutmut_5": "'' for None",
     # weighted_quantiles: tied values are equal, so the sort's stability cannot
     # change a quantile; fewer than n running sums lie below q times a positive
     # total (robust_target_scale refuses an all-zero weight), so neither index

@@ -122,11 +122,11 @@ TARGETS=(
     sk_deepgum._data:ShuffledBatches.__iter__
     sk_deepgum._training:SkorchNet.get_iterator
     # Early stopping
-    sk_deepgum._base:NetRegressorBase._early_stopping_step
-    sk_deepgum._base:NetRegressorBase._restore_best
+    sk_deepgum._stopping:StoppingMixin._early_stopping_step
+    sk_deepgum._stopping:StoppingMixin._restore_best
     # Convergence stop (tol)
-    sk_deepgum._base:NetRegressorBase._converged
-    sk_deepgum._base:NetRegressorBase._end_weight_average
+    sk_deepgum._stopping:StoppingMixin._converged
+    sk_deepgum._stopping:StoppingMixin._end_weight_average
     # The lean per-batch path and the network step's hooks
     sk_deepgum._training:SkorchNet._set_training
     sk_deepgum._training:SkorchNet._listeners
