@@ -42,11 +42,7 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     StrOptions,
 )
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 from torch import nn
@@ -84,6 +80,7 @@ from sk_deepgum._training import (
 )
 from sk_deepgum._validation import (
     as_tensor,
+    check_sample_weight,
     replace_fitted_state,
     resolve_device,
     validate_fit_data,
@@ -329,9 +326,7 @@ class NetRegressorBase(StoppingMixin, RegressorMixin, BaseEstimator):
             )
         y = np.asarray(y, dtype=np.float64)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, y, dtype=np.float64, ensure_non_negative=True
-            )
+            sample_weight = check_sample_weight(sample_weight, y, dtype=np.float64)
         return X, y, sample_weight, seen
 
     def _check_callbacks(self) -> None:

@@ -6,13 +6,14 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
     "MAD_TO_SD",
     "resolve_device",
     "as_tensor",
     "check_groups",
+    "check_sample_weight",
     "check_uniform_bounds",
     "replace_fitted_state",
     "validate_fit_data",
@@ -99,6 +100,22 @@ def check_uniform_bounds(uniform, n_features: int) -> np.ndarray:
     if bad:
         raise ValueError(f"uniform bounds need low < high; columns {bad} violate it.")
     return bounds
+
+
+def check_sample_weight(sample_weight, X, dtype) -> np.ndarray:
+    """``sample_weight`` as a float array of shape (n_samples,): non-negative, not all 0.
+
+    scikit-learn's ``_check_sample_weight`` rejects all-zero weights only from 1.9
+    on; with an older release such weights would reach the fit (the regressor's
+    robust target scale has no row to take a median of). The message is
+    scikit-learn's, so it reads the same whichever release raises it.
+    """
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=dtype, ensure_non_negative=True
+    )
+    if not np.any(sample_weight):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
 
 
 def validate_fit_data(estimator, *args, **kwargs):

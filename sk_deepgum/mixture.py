@@ -27,11 +27,7 @@ from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sk_deepgum._covariance import COVARIANCES
 from sk_deepgum._em import fit_gum, prepare_data
@@ -50,6 +46,7 @@ from sk_deepgum._gum_math import (
 from sk_deepgum._validation import (
     as_tensor,
     check_groups,
+    check_sample_weight,
     check_uniform_bounds,
     replace_fitted_state,
     validate_fit_data,
@@ -442,9 +439,7 @@ default='moments'
             )
         weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+            weights = check_sample_weight(sample_weight, X, dtype=X.dtype)
         column_groups = check_groups(self.groups, n_features)
         uniform = self.uniform
         if not isinstance(uniform, str):
