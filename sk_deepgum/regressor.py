@@ -498,7 +498,7 @@ or torch.utils.data.Dataset
         )
         state.set_loss_precision(precision)
 
-    def _fitted_params(self, grouping, device) -> GUMParams:
+    def _fitted_params(self, device) -> GUMParams:
         """``mixture_`` back in the network's scaled units, in this estimator's
         covariance type, to warm-start the EM of a continued fit."""
         mixture = self.mixture_
@@ -547,9 +547,7 @@ or torch.utils.data.Dataset
         )
         # A continued fit (warm_start) starts from the fitted mixture and network:
         # no warm-up.
-        params = (
-            self._fitted_params(grouping, state.device) if state.continued else None
-        )
+        params = self._fitted_params(state.device) if state.continued else None
 
         def describe():
             prior = params.inlier_prior.mean() if params is not None else 1.0
@@ -649,7 +647,7 @@ or torch.utils.data.Dataset
         column_groups, grouping, em_options = self._em_setup(state)
         params = None
         if previous is not None:
-            params = self._fitted_params(grouping, state.device)
+            params = self._fitted_params(state.device)
         if previous is not None and previous.n_iter_ >= self.warm_up_epochs:
             self._set_round_loss(state, state.residuals(), params, grouping)
             self._train_epochs(state, 1)
