@@ -15,10 +15,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import FACTORIES, NET_NAMES, table
+from conftest import FACTORIES, NET_NAMES, CountingNet, table
 from sklearn.metrics import roc_auc_score
 
-from sk_deepgum import DeepGUMRegressor
+from sk_deepgum import DeepGUMRegressor, GaussianUniformMixture
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import make_contaminated_regression
 
@@ -240,9 +240,156 @@ def test_partial_fit_refuses_another_layout_and_keeps_the_model(name):
     model = FACTORIES[name]()
     model.partial_fit(X, y)
     before, n_iter = model.predict(X), model.n_iter_
-    with pytest.raises(ValueError, match="X has 2 features"):
+    with pytest.raises(ValueError, match="X has 2 features.*partial_fit continues"):
         model.partial_fit(X[:, :2], y)
-    with pytest.raises(ValueError, match="1 output"):
+    with pytest.raises(ValueError, match="partial_fit continues .* 1 output"):
         model.partial_fit(X, np.column_stack([y, y]))
     np.testing.assert_array_equal(model.predict(X), before)
     assert model.n_iter_ == n_iter
+
+
+@pytest.mark.parametrize("name", NET_NAMES)
+def test_a_failed_partial_fit_leaves_the_model(name):
+    """A call whose training diverges (lr 1e12: a non-finite loss) raises and leaves
+    the fitted network as it was (the call trained a copy)."""
+    X, y = table(60)
+    model = FACTORIES[name]()
+    model.partial_fit(X, y)
+    before, n_iter = model.predict(X), model.n_iter_
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        model.set_params(lr=1e12).partial_fit(X, y * 1e6)
+    np.testing.assert_array_equal(model.predict(X), before)
+    assert model.n_iter_ == n_iter
+
+
+@pytest.mark.parametrize("name", NET_NAMES)
+def test_partial_fit_takes_the_current_weight_decay(name):
+    X, y = table(40)
+    model = FACTORIES[name]()
+    model.partial_fit(X, y)
+    assert model.optimizer_.param_groups[0]["weight_decay"] == 3e-4
+    model.set_params(optimizer__weight_decay=0).partial_fit(X, y)
+    assert model.optimizer_.param_groups[0]["weight_decay"] == 0
+    model.set_params(optimizer__weight_decay=0.05).partial_fit(X, y)
+    assert model.optimizer_.param_groups[0]["weight_decay"] == 0.05
+
+
+def test_partial_fit_rows_of_zero_weight_count_for_nothing():
+    """Gross targets (+50) on a third of every chunk, all at weight 0: the target
+    scaling is the clean rows' own, the mixture sees no outliers (inlier prior near
+    1) and the clean rows are fitted; unweighted, the gross rows drag all three."""
+    X, y = table(120)
+    gross = np.zeros(120, dtype=bool)
+    gross[::3] = True
+    y_bad = np.where(gross, y + 50.0, y)
+
+    def stream(rows, targets, sample_weight=None):
+        model = DeepGUMRegressor(warm_up_epochs=2, batch_size=16, random_state=0)
+        for _ in range(8):
+            model.partial_fit(X[rows], targets[rows], sample_weight=sample_weight)
+        return model
+
+    every_row = np.ones(120, dtype=bool)
+    clean = stream(~gross, y)
+    weighted = stream(every_row, y_bad, (~gross).astype(float))
+    unweighted = stream(every_row, y_bad)
+    np.testing.assert_array_equal(weighted.target_scale_, clean.target_scale_)
+    np.testing.assert_array_equal(weighted.target_centre_, clean.target_centre_)
+    assert weighted.mixture_.weights_[0] > 0.95
+    assert unweighted.mixture_.weights_[0] < 0.8
+
+    def clean_rmse(model):
+        error = model.predict(X[~gross]) - y[~gross]
+        return float(np.sqrt(np.mean(error**2)))
+
+    assert clean_rmse(weighted) < 0.2 * clean_rmse(unweighted)
+
+
+def test_partial_fit_warm_starts_the_em_from_the_last_mixture():
+    """With the residuals held (lr 1e-12) and one EM iteration per call, the calls
+    add up to the EM run to convergence: after 40 calls the mixture is the one a
+    GaussianUniformMixture fits on the same residuals. Restarted every call, one
+    iteration stays near the start."""
+    X, y, _ = make_contaminated_regression(300, 3, outlier_rate=0.3, random_state=0)
+    model = DeepGUMRegressor(
+        warm_up_epochs=0,
+        em_max_iter=1,
+        lr=1e-12,
+        covariance_type="diag",
+        inlier_df=None,
+        random_state=0,
+    )
+    for _ in range(40):
+        model.partial_fit(X, y)
+    residuals = (y - model.predict(X))[:, None]
+    reference = GaussianUniformMixture(
+        covariance_type="diag", max_iter=500, tol=1e-10
+    ).fit(residuals)
+    assert model.mixture_.weights_[0] == pytest.approx(reference.weights_[0], abs=1e-3)
+    first = DeepGUMRegressor(
+        warm_up_epochs=0, em_max_iter=1, lr=1e-12, inlier_df=None, random_state=0
+    )
+    first.partial_fit(X, y)
+    assert abs(first.mixture_.weights_[0] - reference.weights_[0]) > 0.02
+
+
+def test_partial_fit_trains_on_responsibilities_after_the_warm_up():
+    """Two outputs with different noise: from the call after ``warm_up_epochs``
+    calls on, the loss takes the mixture's precision (no longer the identity)."""
+    X, y, _ = make_contaminated_regression(
+        200, 3, n_targets=2, outlier_rate=0.2, random_state=0
+    )
+    y = y + np.random.default_rng(0).normal(scale=[0.05, 1.0], size=y.shape)
+    model = DeepGUMRegressor(warm_up_epochs=2, random_state=0)
+    identity = np.eye(2)
+    for call in range(1, 4):
+        model.partial_fit(X, y)
+        precision = model.net_.criterion_.criterion.precision.cpu().numpy()
+        trained_on_the_mixture = not np.allclose(precision, identity)
+        assert trained_on_the_mixture == (call > 2)
+
+
+def test_partial_fit_warm_up_loss_is_the_baselines_loss():
+    """The first call of a DeepGUM with warm_up_loss='huber' trains exactly as
+    RobustNetRegressor(loss='huber') does."""
+    X, y = table(60)
+    deepgum = DeepGUMRegressor(warm_up_loss="huber", batch_size=16, random_state=0)
+    huber = RobustNetRegressor(loss="huber", batch_size=16, random_state=0)
+    deepgum.partial_fit(X, y)
+    huber.partial_fit(X, y)
+    np.testing.assert_array_equal(deepgum.predict(X), huber.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("groups", [None, "each"])
+def test_partial_fit_scores_in_every_layout(covariance_type, groups):
+    X, y, _ = make_contaminated_regression(
+        150, 3, n_targets=2, outlier_rate=0.2, random_state=2
+    )
+    model = DeepGUMRegressor(
+        warm_up_epochs=1,
+        covariance_type=covariance_type,
+        groups=groups,
+        random_state=0,
+    )
+    for _ in range(3):
+        model.partial_fit(X, y)
+    assert model.mixture_.covariance_type == (
+        "diag" if covariance_type == "spherical" else covariance_type
+    )
+    np.testing.assert_allclose(
+        model.outlier_scores_, model.score_outliers(X, y), atol=1e-5
+    )
+
+
+def test_partial_fit_passes_over_the_chunk_twice():
+    """After the warm-up a call makes one residual pass for the loss weights, the
+    epoch, and one residual pass for the mixture and the scores (not three)."""
+    X, y = table(80)
+    model = DeepGUMRegressor(
+        module=CountingNet, warm_up_epochs=1, batch_size=40, random_state=0
+    )
+    model.partial_fit(X, y)
+    CountingNet.calls.update(train=0, eval=0)
+    model.partial_fit(X, y)
+    assert CountingNet.calls == {"train": 2, "eval": 2}
