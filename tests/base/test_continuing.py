@@ -130,6 +130,47 @@ def test_warm_start_refuses_new_shapes_and_keeps_the_model(name):
     np.testing.assert_array_equal(model.predict(X), before)
 
 
+def test_warm_start_messages_name_the_change():
+    X, y = table(40)
+    model = DeepGUMRegressor(max_epochs=2, random_state=0, warm_start=True).fit(X, y)
+    with pytest.raises(
+        ValueError,
+        match=r"^X has 2 features, but DeepGUMRegressor is expecting 3 features as "
+        r"input: warm_start continues the fitted network\.$",
+    ):
+        model.fit(X[:, :2], y)
+    with pytest.raises(
+        ValueError,
+        match=r"^warm_start continues the fitted network, built for inputs of shape "
+        r"\(3,\) and 1 output\(s\); got \(3,\) and 2\. Fit a new model for new "
+        r"shapes \(warm_start=False\)\.$",
+    ):
+        model.fit(X, np.column_stack([y, y]))
+    model.set_params(module__hidden_layer_sizes=(4,))
+    with pytest.raises(
+        ValueError,
+        match=r"^warm_start continues the fitted network, but the backbone built now "
+        r"does not take its weights \(module or module__\* changed\?\): ",
+    ):
+        model.fit(X, y)
+
+
+def test_continuing_needs_the_same_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = table(40)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = DeepGUMRegressor(max_epochs=2, random_state=0)
+    model.partial_fit(frame, y)
+    renamed = frame.rename(columns={"c": "d"})
+    for data in (renamed, X):
+        with pytest.raises(
+            ValueError, match=r"the feature names differ.*'a', 'b', 'c'"
+        ):
+            model.partial_fit(data, y)
+    model.partial_fit(frame, y)
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+
+
 def test_a_first_fit_with_warm_start_is_a_plain_fit():
     X, y = table(40)
     plain = DeepGUMRegressor(max_epochs=3, min_rows_per_epoch=0, random_state=0)
