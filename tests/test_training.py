@@ -69,6 +69,41 @@ def test_every_training_step_runs_in_training_mode(Estimator):
     assert all(all(step) for step in modes)
 
 
+class ModeRecorder(nn.Module):
+    """Records the training flag of every forward on more than 2 rows (the output
+    probe at set-up is left out)."""
+
+    modes: list = []
+
+    def __init__(self, n_inputs=3, n_outputs=1):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, X):
+        if len(X) > 2:
+            ModeRecorder.modes.append(self.training)
+        return self.linear(X)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_an_epoch_without_batch_listeners_trains_in_training_mode(Estimator):
+    """The lean epoch (no per-batch callback) puts the modules in training mode; the
+    residual passes of DeepGUM run in evaluation mode."""
+    ModeRecorder.modes = []
+    Estimator(
+        module=ModeRecorder,
+        max_epochs=2,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        swa_start=None,
+        random_state=0,
+    ).fit(*table(64))
+    training = [mode for mode in ModeRecorder.modes if mode]
+    assert len(training) == 2 * 4
+    if Estimator is RobustNetRegressor:
+        assert all(ModeRecorder.modes)
+
+
 class BatchListener(Callback):
     """Listens to every batch and does nothing: its presence sends the epochs
     through skorch's per-batch path."""
