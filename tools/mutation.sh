@@ -120,6 +120,9 @@ TARGETS=(
     sk_deepgum.regressor:loss_precision
     # Training budget: the step floor and its batches
     sk_deepgum._data:ShuffledBatches.__iter__
+    sk_deepgum._data:ShuffledBatches._epoch_order
+    sk_deepgum._data:ShuffledBatches._whole_set_order
+    sk_deepgum._data:ShuffledBatches._load_from_dataset
     sk_deepgum._training:SkorchNet.get_iterator
     # Early stopping
     sk_deepgum._stopping:StoppingMixin._early_stopping_step

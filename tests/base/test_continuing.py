@@ -271,7 +271,11 @@ def test_partial_fit_refuses_another_optimizer():
     X, y = table(40)
     model = DeepGUMRegressor(random_state=0)
     model.partial_fit(X, y)
-    with pytest.raises(ValueError, match="continues the fitted Adam optimizer"):
+    with pytest.raises(
+        ValueError,
+        match=r"^partial_fit continues the fitted Adam optimizer; optimizer is now "
+        r"SGD\. Call fit to start again with it\.$",
+    ):
         model.set_params(optimizer=torch.optim.SGD).partial_fit(X, y)
 
 
