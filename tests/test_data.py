@@ -94,6 +94,23 @@ def test_dataset_fit_equals_array_fit(tabular):
     assert on_dataset.n_iter_ == on_arrays.n_iter_
 
 
+def test_partial_fit_on_dataset_chunks_equals_array_chunks(tabular):
+    """Chunks given as Datasets stream to the same model as the same chunks as
+    arrays (the first call and the continued ones)."""
+    X, y = tabular
+    chunks = np.array_split(np.arange(len(X)), 2)
+    on_arrays = DeepGUMRegressor(warm_up_epochs=1, batch_size=16, random_state=0)
+    on_datasets = DeepGUMRegressor(warm_up_epochs=1, batch_size=16, random_state=0)
+    for _ in range(2):
+        for rows in chunks:
+            on_arrays.partial_fit(X[rows], y[rows])
+            on_datasets.partial_fit(PairDataset(X[rows], y[rows]))
+    np.testing.assert_array_equal(on_datasets.predict(X), on_arrays.predict(X))
+    np.testing.assert_array_equal(
+        on_datasets.outlier_scores_, on_arrays.outlier_scores_
+    )
+
+
 def test_predict_on_a_dataset_ignores_its_targets(tabular):
     X, y = tabular
     model = DeepGUMRegressor(**QUICK).fit(PairDataset(X, y))
