@@ -94,6 +94,17 @@ def test_dataset_fit_equals_array_fit(tabular):
     assert on_dataset.n_iter_ == on_arrays.n_iter_
 
 
+def test_small_dataset_whole_batch_steps_equal_array_fit(tabular):
+    """A Dataset no larger than one batch, cycled to min_rows_per_epoch, takes
+    whole-set steps as the same rows as arrays do."""
+    X, y = tabular[0][:12], tabular[1][:12]
+    params = dict(QUICK, min_rows_per_epoch=100)
+    on_arrays = DeepGUMRegressor(**params).fit(X, y)
+    on_dataset = DeepGUMRegressor(**params).fit(PairDataset(X, y))
+    assert on_dataset.net_.history[-1, "train_batch_count"] == 7  # ceil(100 / 16)
+    np.testing.assert_array_equal(on_dataset.predict(X), on_arrays.predict(X))
+
+
 def test_partial_fit_on_dataset_chunks_equals_array_chunks(tabular):
     """Chunks given as Datasets stream to the same model as the same chunks as
     arrays (the first call and the continued ones)."""
