@@ -219,6 +219,30 @@ class Counter(Callback):
         self.nets.add(id(net))
 
 
+class GradientOnly(Callback):
+    """Listens only to the gradients (as GradientNormClipping does): an epoch with
+    it must still call on_grad_computed at every step."""
+
+    def initialize(self):
+        self.steps = 0
+        return self
+
+    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        self.steps += training and len(list(named_parameters)) > 0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_gradient_listener_hears_every_step(Estimator):
+    model = Estimator(
+        callbacks=[("grad", GradientOnly())],
+        max_epochs=3,
+        min_rows_per_epoch=0,
+        batch_size=16,
+        random_state=0,
+    ).fit(*table(64))
+    assert dict(model.net_.callbacks_)["grad"].steps == 3 * 4
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_a_callback_hears_every_training_batch(Estimator):
     """The loop notifies only the callbacks that define a per-batch method; one that
