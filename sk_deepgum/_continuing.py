@@ -122,10 +122,7 @@ def continued_counters(state: FitState, previous) -> dict:
     if previous is None:
         return {"n_iter_": state.epochs_run, "history_": state.history}
     offset = previous.n_iter_
-    records = [
-        {**r, "epoch": r["epoch"] + offset} if "epoch" in r else r
-        for r in state.history
-    ]
+    records = [{**r, "epoch": r["epoch"] + offset} for r in state.history]
     return {
         "n_iter_": offset + state.epochs_run,
         "history_": [*copy.deepcopy(previous.history_), *records],

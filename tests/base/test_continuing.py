@@ -245,6 +245,8 @@ def test_partial_fit_is_one_pass_per_call(name):
 
     model = stream()
     assert model.n_iter_ == 3 and len(model.history_) == 3
+    # The net keeps the estimator's floor for any later epoch it runs.
+    assert model.net_.min_rows_per_epoch == 1000
     assert [r["epoch"] for r in model.history_] == [1, 2, 3]
     batches = model.net_.history[-1, "batches"]
     assert sum(b["train_batch_size"] for b in batches) == 70
