@@ -429,6 +429,39 @@ def test_partial_fit_scores_in_every_layout(covariance_type, groups):
     )
 
 
+class RandomProbe(torch.nn.Module):
+    """Draws one number from torch's global RNG at every training forward (as
+    dropout does) and records it."""
+
+    draws: list = []
+
+    def __init__(self, n_inputs, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_inputs, n_outputs)
+
+    def forward(self, X):
+        if self.training and len(X) > 2:
+            RandomProbe.draws.append(float(torch.rand(())))
+        return self.linear(X)
+
+
+def test_partial_fit_draws_a_new_random_stream_per_call():
+    """Dropout-like randomness differs from call to call (one seed per call, moved
+    on by n_iter_), yet the same calls repeat it exactly."""
+
+    def first_draws():
+        RandomProbe.draws = []
+        model = RobustNetRegressor(module=RandomProbe, batch_size=64, random_state=0)
+        X, y = table(64)
+        for _ in range(3):
+            model.partial_fit(X, y)
+        return list(RandomProbe.draws)
+
+    draws = first_draws()
+    assert len(draws) == 3 and len(set(draws)) == 3
+    assert first_draws() == draws
+
+
 def test_partial_fit_passes_over_the_chunk_twice():
     """After the warm-up a call makes one residual pass for the loss weights, the
     epoch, and one residual pass for the mixture and the scores (not three)."""
