@@ -63,6 +63,7 @@ from sk_deepgum._data import (
     check_loader_kwargs,
     dataset_item,
     dataset_length,
+    fit_tensors,
     forward_in_fixed_batches,
     is_torch_dataset,
     read_dataset_targets,
@@ -574,14 +575,7 @@ or torch.utils.data.Dataset
         shards=None,
         continue_from=None,
     ):
-        if isinstance(X, DatasetRows):
-            X_t = X.on(device)  # batches are gathered onto the device when needed
-        else:
-            X_t = as_tensor(X).to(dtype=torch.float32, device=device)
-        y_t = torch.as_tensor(y_scaled, dtype=torch.float32, device=device)
-        w_t = None
-        if sample_weight is not None:
-            w_t = torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
+        X_t, y_t, w_t = fit_tensors(X, y_scaled, sample_weight, device)
         X_valid = y_valid = w_valid = None
         if valid_rows is not None:
             train = np.setdiff1d(np.arange(len(X)), valid_rows)

@@ -15,9 +15,8 @@ import copy
 import numpy as np
 import torch
 
-from sk_deepgum._data import DatasetRows
+from sk_deepgum._data import fit_tensors
 from sk_deepgum._training import FitState, SkorchNet
-from sk_deepgum._validation import as_tensor
 
 
 def check_continuation(estimator, what: str, X, n_outputs: int, seen: dict) -> None:
@@ -101,16 +100,8 @@ def chunk_state(
             # _optimizer_kwargs leaves out a zero weight decay.
             group["weight_decay"] = hyperparameters.get("weight_decay", 0.0)
         group.update(hyperparameters)
-    if isinstance(X, DatasetRows):
-        X_t = X.on(device)
-    else:
-        X_t = as_tensor(X).to(dtype=torch.float32, device=device)
-    y_t = torch.as_tensor(y_scaled, dtype=torch.float32, device=device)
-    w_t = None
-    base_weights = torch.ones_like(y_t)
-    if sample_weight is not None:
-        w_t = torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
-        base_weights = w_t[:, None].expand_as(y_t)
+    X_t, y_t, w_t = fit_tensors(X, y_scaled, sample_weight, device)
+    base_weights = torch.ones_like(y_t) if w_t is None else w_t[:, None].expand_as(y_t)
     net.criterion_.take_rows(base_weights)
     return FitState(net, X_t, y_t, w_t, None, None, None, device, target_scale, None)
 

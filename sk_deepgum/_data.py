@@ -229,6 +229,22 @@ class ShuffledBatches:
 # A torch Dataset as X: a pre-pass for the targets, inputs loaded lazily by index
 
 
+def fit_tensors(X, y_scaled: np.ndarray, sample_weight, device: torch.device):
+    """The inputs, scaled targets and sample weights of a fit on ``device``, in
+    float32 (the training arithmetic's dtype; weights included, so that weights of
+    1 are no weights to the last bit); a lazy :class:`DatasetRows` input stays
+    lazy. Returns ``(X, y, sample_weight or None)``."""
+    if isinstance(X, DatasetRows):
+        X_t = X.on(device)  # batches are gathered onto the device when needed
+    else:
+        X_t = as_tensor(X).to(dtype=torch.float32, device=device)
+    y_t = torch.as_tensor(y_scaled, dtype=torch.float32, device=device)
+    w_t = None
+    if sample_weight is not None:
+        w_t = torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
+    return X_t, y_t, w_t
+
+
 def is_torch_dataset(X) -> bool:
     """Whether ``X`` is a :class:`torch.utils.data.Dataset` (the lazy input path)."""
     return isinstance(X, torch.utils.data.Dataset)

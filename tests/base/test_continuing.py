@@ -352,6 +352,18 @@ def test_partial_fit_rows_of_zero_weight_count_for_nothing():
     assert clean_rmse(weighted) < 0.2 * clean_rmse(unweighted)
 
 
+def test_partial_fit_with_unit_weights_is_partial_fit_without():
+    """Weights of 1 are no weights, to the last bit, for the network step (the
+    weights are float32, as the rest of its arithmetic). RobustNetRegressor: in
+    DeepGUM the EM's weighted sums round differently from its unweighted ones."""
+    X, y = table(50)
+    plain, weighted = FACTORIES["RobustNet"](), FACTORIES["RobustNet"]()
+    for _ in range(3):
+        plain.partial_fit(X, y)
+        weighted.partial_fit(X, y, sample_weight=np.ones(50))
+    np.testing.assert_array_equal(weighted.predict(X), plain.predict(X))
+
+
 def test_partial_fit_warm_starts_the_em_from_the_last_mixture():
     """With the residuals held (lr 1e-12) and one EM iteration per call, the calls
     add up to the EM run to convergence: after 40 calls the mixture is the one a
