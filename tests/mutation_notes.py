@@ -107,8 +107,14 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._em.x_fit_gum__mutmut_106": "pi clamp: upper end left out",
     "sk_deepgum._em.x_fit_gum__mutmut_107": "pi clamp: 1 + eps",
     "sk_deepgum._em.x_fit_gum__mutmut_108": "pi clamp: 2 - eps",
-    # ShuffledBatches: the index's device only matters on CUDA.
-    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_13": "index on its device",
+    # ShuffledBatches: the index's device only matters on CUDA; the batches of a
+    # Dataset are zipped with as many loaded inputs (strict or not, the same).
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_8": "whole-set index on its device",
+    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_14": "order on its device",
+    "sk_deepgum._data.xǁShuffledBatchesǁ_load_from_dataset__mutmut_25": "index on its device",
+    "sk_deepgum._data.xǁShuffledBatchesǁ_load_from_dataset__mutmut_19": "zip strict=None",
+    "sk_deepgum._data.xǁShuffledBatchesǁ_load_from_dataset__mutmut_22": "zip strict left out",
+    "sk_deepgum._data.xǁShuffledBatchesǁ_load_from_dataset__mutmut_23": "zip strict=False",
     # Dropping the warning's stacklevel is caught by
     # test_the_constant_target_warning_points_at_the_callers_line, which skips under
     # mutmut (its trampoline is a frame between the package and the caller).
@@ -134,9 +140,7 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_9": "floor when evaluating",
     "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_10": "floor 1 when evaluating",
     "sk_deepgum._training.xǁSkorchNetǁget_iterator__mutmut_12": "floor >= n cycles",
-    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_33": "unshuffled: None",
-    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_34": "unshuffled: arange(None)",
-    "sk_deepgum._data.xǁShuffledBatchesǁ__iter____mutmut_36": "order on its device",
+    "sk_deepgum._data.xǁShuffledBatchesǁ_epoch_order__mutmut_15": "unshuffled: arange(None)",
     # The lean per-batch loop (SkorchNet). skorch always passes `training`; a
     # callback counted as a listener though it only inherits Callback's no-op,
     # or a per-epoch cache left empty, is only slower; the net's own
@@ -146,22 +150,31 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_1": "every callback notified",
     "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_5": "every callback notified",
     "sk_deepgum._training.xǁSkorchNetǁ_listeners__mutmut_6": "every callback notified",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_10": "listeners found per batch",
     "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_14": "modules listed per batch",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_17": "net's on_batch_begin args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_18": "net's on_batch_begin args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_19": "net's on_batch_begin args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_21": "net's on_batch_begin args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_22": "net's on_batch_begin args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_49": "net's on_batch_end args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_50": "net's on_batch_end args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_51": "net's on_batch_end args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_53": "net's on_batch_end args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_54": "net's on_batch_end args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_55": "net's on_batch_end args",
-    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_32": "no fit_params",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_83": "'' for None: listed per batch",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_26": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_27": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_28": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_30": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_31": "net's on_batch_begin args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_58": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_59": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_60": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_62": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_63": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_64": "net's on_batch_end args",
+    "sk_deepgum._training.xǁSkorchNetǁrun_single_epoch__mutmut_41": "no fit_params",
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_2": "listeners found per batch",
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
+    # The lean epoch: an epoch always has a batch, the losses and sizes zipped are
+    # as many (strict or not), and SkorchNet.get_loss ignores `training`.
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_22": "stack even if empty",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_26": "zip strict=None",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_29": "zip strict left out",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_30": "zip strict=False",
+    "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_8": "get_loss training=None",
+    "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_12": "get_loss training left out",
+    "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_13": "get_loss training=False",
     # The per-covariance classes and the attribute conversions (issue 15): the
     # cached squares recomputed; zip's strict never binds (one entry per group by
     # construction); arrays already float64 on the CPU, so a dtype or device left

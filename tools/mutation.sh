@@ -145,6 +145,7 @@ TARGETS=(
     sk_deepgum._continuing:check_continuation
     sk_deepgum._continuing:carry_over
     sk_deepgum._continuing:chunk_state
+    sk_deepgum._data:fit_tensors
     sk_deepgum._continuing:continued_counters
     sk_deepgum._base:NetRegressorBase.partial_fit
     sk_deepgum._base:NetRegressorBase._assign_fit
