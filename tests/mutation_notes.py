@@ -175,6 +175,30 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_8": "get_loss training=None",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_12": "get_loss training left out",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_13": "get_loss training=False",
+    # Continuing a fit (issue 16). On the CPU a tensor's device is the CPU whatever
+    # the device argument (the CUDA path is checked on a GPU). A reshape to -2 is
+    # numpy's -1. Any distinct seed per partial_fit call is another valid stream.
+    # A one-epoch partial_fit state: weight averaging over one epoch gives that
+    # epoch's weights back, and a floor of 1 row never cycles a chunk of >= 2 rows.
+    # skorch's NeuralNet pickles its modules in __getstate__, so copy.copy of the
+    # net copies them too; nothing mutates a past history record, so a shallow
+    # copy of a history is as safe as a deep one.
+    "sk_deepgum._data.x_fit_tensors__mutmut_5": "X on device=None",
+    "sk_deepgum._data.x_fit_tensors__mutmut_7": "X device left out",
+    "sk_deepgum._data.x_fit_tensors__mutmut_12": "y on device=None",
+    "sk_deepgum._data.x_fit_tensors__mutmut_15": "y device left out",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_23": "reshape(n, -2)",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_54": "seed - n_iter_",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_64": "cuda_devices None",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_65": "cuda_devices never",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_68": "'XXcudaXX'",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_69": "'CUDA'",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_70": "fork_rng devices=None",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_101": "SWA over one epoch",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_102": "SWA over one epoch",
+    "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_104": "floor of 1 row",
+    "sk_deepgum._base.xǁNetRegressorBaseǁ_assign_fit__mutmut_25": "reshape(n, -2)",
+    "sk_deepgum._continuing.x_carry_over__mutmut_19": "history copied shallowly",
     # The per-covariance classes and the attribute conversions (issue 15): the
     # cached squares recomputed; zip's strict never binds (one entry per group by
     # construction); arrays already float64 on the CPU, so a dtype or device left
