@@ -199,6 +199,16 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._base.xǁNetRegressorBaseǁpartial_fit__mutmut_104": "floor of 1 row",
     "sk_deepgum._base.xǁNetRegressorBaseǁ_assign_fit__mutmut_25": "reshape(n, -2)",
     "sk_deepgum._continuing.x_carry_over__mutmut_19": "history copied shallowly",
+    "sk_deepgum._continuing.x_continued_counters__mutmut_19": "history_ copied shallowly",
+    "sk_deepgum._data.x_fit_tensors__mutmut_21": "weights on device=None",
+    "sk_deepgum._data.x_fit_tensors__mutmut_24": "weights device left out",
+    "sk_deepgum._continuing.x_chunk_state__mutmut_3": "copy.copy of the net",
+    # A nonzero weight decay is in the hyperparameters and group.update writes it
+    # after; the explicit write only matters for the 0 that _optimizer_kwargs
+    # leaves out, which the default 0.0 gives whatever key is looked up.
+    "sk_deepgum._continuing.x_chunk_state__mutmut_20": "weight decay: get(None, 0.0)",
+    "sk_deepgum._continuing.x_chunk_state__mutmut_24": "weight decay: 'XX..XX' key",
+    "sk_deepgum._continuing.x_chunk_state__mutmut_25": "weight decay: upper-case key",
     # The per-covariance classes and the attribute conversions (issue 15): the
     # cached squares recomputed; zip's strict never binds (one entry per group by
     # construction); arrays already float64 on the CPU, so a dtype or device left
