@@ -219,7 +219,8 @@ default=None
     warm_start : bool, default=False
         When fitted, ``fit`` continues from the fitted network (its weights and
         the optimizer's moments; ``lr`` and ``optimizer__*`` are the current ones)
-        and mixture (the first EM round starts from ``mixture_``), with the fitted
+        and mixture (the first EM round starts from ``mixture_``, afresh if
+        ``covariance_type`` or ``groups`` changed), with the fitted
         target scaling and no warm-up: ``max_epochs`` more epochs, to fine-tune on
         new or corrected data. ``n_iter_`` and ``history_`` continue. The inputs
         and outputs must keep their shapes. See :ref:`continuing` in the user
@@ -498,10 +499,20 @@ or torch.utils.data.Dataset
         )
         state.set_loss_precision(precision)
 
-    def _fitted_params(self, device) -> GUMParams:
+    def _fitted_params(self, device, column_groups) -> GUMParams | None:
         """``mixture_`` back in the network's scaled units, in this estimator's
-        covariance type, to warm-start the EM of a continued fit."""
+        covariance type, to warm-start the EM of a continued fit; None (the EM
+        starts afresh) when ``covariance_type`` or ``groups`` changed since."""
         mixture = self.mixture_
+        same_groups = [list(c) for c in mixture.groups_] == [
+            list(c) for c in column_groups
+        ]
+        # A spherical fit's mixture_ is 'diag' in target units (see params_in_units).
+        same_type = mixture.covariance_type == self.covariance_type or (
+            {mixture.covariance_type, self.covariance_type} == {"diag", "spherical"}
+        )
+        if not (same_groups and same_type):
+            return None
         params = params_from_attributes(mixture, torch.float64)
         scaled, covariance_type, _ = params_in_units(
             params, 1.0 / self.target_scale_, mixture.groups_, mixture.covariance_type
@@ -547,7 +558,9 @@ or torch.utils.data.Dataset
         )
         # A continued fit (warm_start) starts from the fitted mixture and network:
         # no warm-up.
-        params = self._fitted_params(state.device) if state.continued else None
+        params = None
+        if state.continued:
+            params = self._fitted_params(state.device, column_groups)
 
         def describe():
             prior = params.inlier_prior.mean() if params is not None else 1.0
@@ -647,8 +660,10 @@ or torch.utils.data.Dataset
         column_groups, grouping, em_options = self._em_setup(state)
         params = None
         if previous is not None:
-            params = self._fitted_params(state.device)
-        if previous is not None and previous.n_iter_ >= self.warm_up_epochs:
+            params = self._fitted_params(state.device, column_groups)
+        # After a change of covariance_type or groups (params None) the call
+        # trains as a warm-up call and the EM starts afresh.
+        if params is not None and previous.n_iter_ >= self.warm_up_epochs:
             self._set_round_loss(state, state.residuals(), params, grouping)
             self._train_epochs(state, 1)
         else:

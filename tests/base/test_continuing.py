@@ -130,6 +130,35 @@ def test_warm_start_refuses_new_shapes_and_keeps_the_model(name):
     np.testing.assert_array_equal(model.predict(X), before)
 
 
+@pytest.mark.parametrize(
+    ("start", "change"),
+    [
+        ({"covariance_type": "full"}, {"covariance_type": "diag"}),
+        ({"covariance_type": "full"}, {"covariance_type": "spherical"}),
+        ({"covariance_type": "full", "groups": "each"}, {"groups": None}),
+    ],
+    ids=["full-to-diag", "full-to-spherical", "each-to-one-group"],
+)
+def test_a_changed_mixture_layout_restarts_the_em(start, change):
+    """After covariance_type or groups changed, a continued fit (warm_start, and
+    partial_fit) keeps the network but starts the EM afresh (the fitted mixture
+    has another layout): its first round runs several iterations, where a fixed
+    point would take one. Before, these continuations raised inside the EM."""
+    X, y, _ = make_contaminated_regression(200, 3, n_targets=2, random_state=1)
+    kwargs = dict(max_epochs=6, warm_up_epochs=2, swa_start=None, random_state=0)
+    model = DeepGUMRegressor(**kwargs, **start).fit(X, y)
+    n_rounds = len(model.history_)
+    model.set_params(warm_start=True, lr=1e-12, max_epochs=1, **change).fit(X, y)
+    assert model.history_[n_rounds]["em_iterations"] > 1
+    streamed = DeepGUMRegressor(warm_up_epochs=1, random_state=0, **start)
+    for _ in range(2):
+        streamed.partial_fit(X, y)
+    streamed.set_params(**change).partial_fit(X, y)
+    np.testing.assert_allclose(
+        streamed.outlier_scores_, streamed.score_outliers(X, y), atol=1e-5
+    )
+
+
 def test_warm_start_messages_name_the_change():
     X, y = table(40)
     model = DeepGUMRegressor(max_epochs=2, random_state=0, warm_start=True).fit(X, y)
