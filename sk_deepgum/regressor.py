@@ -538,6 +538,21 @@ or torch.utils.data.Dataset
             to_device(scaled.uniform_bounds),
         )
 
+    @staticmethod
+    def _round_em(state: FitState, residuals, grouping, params, em_options):
+        """An EM round's mixture of the (n, D) residuals, warm-started from
+        ``params`` (None: the default start), over the whole group in a
+        data-parallel fit."""
+        with state.timer.phase("em"):
+            return fit_gum(
+                residuals.T.contiguous(),
+                state.sample_weight,
+                grouping,
+                init_params=params,
+                process_group=state.process_group,
+                **em_options,
+            )
+
     def _round_record(self, state: FitState, em) -> dict:
         """The ``history_`` record of an EM round."""
         params = em.params
@@ -574,15 +589,7 @@ or torch.utils.data.Dataset
         averaged_at_stop = False
         while True:
             residuals = state.residuals()
-            with state.timer.phase("em"):
-                em = fit_gum(
-                    residuals.T.contiguous(),
-                    state.sample_weight,
-                    grouping,
-                    init_params=params,
-                    process_group=state.process_group,
-                    **em_options,
-                )
+            em = self._round_em(state, residuals, grouping, params, em_options)
             params = em.params
             record = self._round_record(state, em)
             state.history.append(record)
@@ -670,14 +677,7 @@ or torch.utils.data.Dataset
             with self._warm_up(state):
                 self._train_epochs(state, 1)
         residuals = state.residuals()
-        with state.timer.phase("em"):
-            em = fit_gum(
-                residuals.T.contiguous(),
-                state.sample_weight,
-                grouping,
-                init_params=params,
-                **em_options,
-            )
+        em = self._round_em(state, residuals, grouping, params, em_options)
         state.history.append(self._round_record(state, em))
         return self._outlier_attributes(
             state, em.params, grouping, column_groups, em, residuals
