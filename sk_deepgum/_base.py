@@ -435,6 +435,7 @@ class NetRegressorBase(StoppingMixin, RegressorMixin, BaseEstimator):
                 continue_from=None if previous is None else previous.net_,
             )
             extra = self._run_schedule(state)
+            self._end_training(state)
 
         # Assign only now: an interrupted refit leaves the previous model intact.
         # The group and the DDP wrapper stay in ``state``: nothing unpicklable is
@@ -442,6 +443,14 @@ class NetRegressorBase(StoppingMixin, RegressorMixin, BaseEstimator):
         return self._assign_fit(
             state, seen, X, y, (centre, scale), device, previous, start, extra
         )
+
+    @staticmethod
+    def _end_training(state: FitState) -> None:
+        """skorch's end of training: ``on_train_end`` to the net's callbacks (where
+        skorch's loggers close and its checkpoints save), once the network is the
+        one the call returns; nothing when no epoch was trained."""
+        if state.train_dataset is not None:
+            state.net.notify("on_train_end", X=state.train_dataset, y=None)
 
     def _assign_fit(
         self, state, seen, X, y, target_scaling, device, previous, start, extra
@@ -540,6 +549,7 @@ or torch.utils.data.Dataset
             # the parameter's value back).
             state.net.min_rows_per_epoch = 0
             extra = self._run_partial(state, previous)
+            self._end_training(state)
         return self._assign_fit(
             state, seen, X, y, (centre, scale), device, previous, start, extra
         )
@@ -683,8 +693,9 @@ or torch.utils.data.Dataset
         """
         net = state.net
         dataset = IndexedDataset(state.X, state.y)
-        if state.epochs_run == 0:
+        if state.train_dataset is None:
             net.notify("on_train_begin", X=dataset, y=None)
+            state.train_dataset = dataset
         with state.training(), state.timer.phase("sgd"):
             for _ in range(epochs):
                 net.fit_loop(dataset, epochs=1)

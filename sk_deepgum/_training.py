@@ -369,6 +369,8 @@ class FitState:
     # partial_fit (one pass over a chunk, no weight averaging).
     continued: bool = False
     streaming: bool = False
+    # What on_train_begin was sent with (the training rows), None before it.
+    train_dataset: object = None
     # Seconds per phase (``fit_seconds_``); built in ``__post_init__`` for the device.
     timer: PhaseTimer = field(init=False)
 

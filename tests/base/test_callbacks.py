@@ -121,3 +121,51 @@ def test_bad_callback_names_are_refused_at_fit(params, match, data):
     model.get_params()  # never raises
     with pytest.raises(ValueError, match=match):
         model.fit(*data)
+
+
+class TrainingEvents(Callback):
+    """Logs skorch's training events, and the weights the net holds when training
+    ends."""
+
+    def initialize(self):
+        self.events = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.events.append("begin")
+
+    def on_epoch_end(self, net, **kwargs):
+        self.events.append("epoch")
+
+    def on_train_end(self, net, **kwargs):
+        self.events.append("end")
+        self.weights_at_end = [p.detach().clone() for p in net.module_.parameters()]
+
+
+@pytest.mark.parametrize("name", NET_NAMES)
+@pytest.mark.parametrize("swa_start", [None, 0.5])
+def test_a_fit_ends_training_as_skorch_does(name, swa_start, data):
+    """skorch's ``fit`` notifies ``on_train_end`` once, after the last epoch: the
+    hook where its logging callbacks close their writers and its checkpoints save.
+    It sees the network that ``fit`` returns (weight averaging done)."""
+    model = FACTORIES[name](
+        callbacks=[("events", TrainingEvents())], swa_start=swa_start
+    ).fit(*data)
+    events = net_callback(model, "events")
+    assert events.events == ["begin", *["epoch"] * model.n_iter_, "end"]
+    for at_end, fitted in zip(
+        events.weights_at_end, model.net_.module_.parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(at_end.numpy(), fitted.detach().numpy())
+
+
+@pytest.mark.parametrize("name", NET_NAMES)
+def test_each_partial_fit_call_ends_training_as_skorch_does(name, data):
+    """skorch's ``partial_fit`` notifies ``on_train_begin`` and ``on_train_end``
+    around each call's epoch; the callbacks live on from call to call."""
+    X, y = data
+    model = FACTORIES[name](callbacks=[("events", TrainingEvents())])
+    for calls, chunk in enumerate(np.array_split(np.arange(len(X)), 2), start=1):
+        model.partial_fit(X[chunk], y[chunk])
+        events = net_callback(model, "events").events
+        assert events == ["begin", "epoch", "end"] * calls
