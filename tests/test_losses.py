@@ -310,3 +310,19 @@ def test_weighted_median_of_a_batch_without_weight_is_finite():
     values = torch.tensor([[3.0], [1.0], [2.0]])
     got = weighted_median(values, torch.zeros(3, 1))
     assert float(got[0, 0]) == 2.0
+
+
+def test_quadratic_loss_of_one_output_is_half_its_precision_times_e_squared():
+    """One output: ½ p e², in value and gradient, bitwise what the general (D, D)
+    product gives."""
+    y_pred = torch.tensor([[0.5], [2.0], [-3.0]], requires_grad=True)
+    y_true = torch.tensor([[1.5], [0.0], [0.25]])
+    loss = QuadraticLoss(1)
+    loss.set_precision(torch.tensor([[2.5]]))
+    e = (y_true - y_pred).detach()
+    value = loss(y_pred, y_true)
+    torch.testing.assert_close(value, 0.5 * 2.5 * e * e)
+    value.sum().backward()
+    torch.testing.assert_close(y_pred.grad, -2.5 * e)
+    general = 0.5 * e * (e @ loss.precision)
+    torch.testing.assert_close(value.detach(), general, rtol=0, atol=0)

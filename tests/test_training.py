@@ -18,6 +18,7 @@ import torch
 from conftest import table
 from skorch.callbacks import Callback
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.baselines import RobustNetRegressor
@@ -135,6 +136,56 @@ def test_an_epoch_trains_the_same_with_or_without_a_batch_listener(
         assert lean_epoch["batches"] == observed_epoch["batches"]
         assert lean_epoch["train_batch_count"] == observed_epoch["train_batch_count"]
         assert lean_epoch["train_loss"] == observed_epoch["train_loss"]
+
+
+class StepPreHookRecorder(Callback):
+    """Registers an optimizer step pre-hook (on the net's optimizer, or for every
+    optimizer) that records the first parameter's gradient as the hook sees it."""
+
+    def __init__(self, where="optimizer"):
+        self.where = where
+
+    def initialize(self):
+        self.seen = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        first = next(net.module_.parameters())
+
+        def hook(optimizer, args, kwargs):
+            self.seen.append(None if first.grad is None else first.grad.clone())
+
+        if self.where == "optimizer":
+            self.handle = net.optimizer_.register_step_pre_hook(hook)
+        else:
+            self.handle = register_optimizer_step_pre_hook(hook)
+
+    def on_train_end(self, net, **kwargs):
+        self.handle.remove()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("where", ["optimizer", "global"])
+def test_a_step_pre_hook_sees_the_gradients_skorch_shows_it(Estimator, where):
+    """skorch calls ``optimizer.step(closure)``: a step pre-hook runs before the
+    closure, so it sees the previous step's gradients (none at the first step). The
+    lean epoch calls the closure before ``step()`` only where no such hook exists."""
+    X, y = table(96)
+    kwargs = dict(max_epochs=2, min_rows_per_epoch=0, batch_size=32, random_state=0)
+    lean = Estimator(callbacks=[("hook", StepPreHookRecorder(where))], **kwargs)
+    observed = Estimator(
+        callbacks=[("hook", StepPreHookRecorder(where)), ("listen", BatchListener())],
+        **kwargs,
+    )
+    seen = []
+    for model in (lean, observed):
+        model.fit(X, y)
+        seen.append(dict(model.net_.callbacks_)["hook"].seen)
+    assert len(seen[0]) == len(seen[1]) == 2 * 3
+    assert seen[0][0] is None
+    for lean_grad, observed_grad in zip(seen[0][1:], seen[1][1:], strict=True):
+        torch.testing.assert_close(lean_grad, observed_grad, rtol=0, atol=0)
+    np.testing.assert_array_equal(lean.predict(X), observed.predict(X))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
