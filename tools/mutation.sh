@@ -137,6 +137,8 @@ TARGETS=(
     sk_deepgum._training:SkorchNet.train_step
     sk_deepgum._training:SkorchNet._train_epoch_unobserved
     sk_deepgum._training:SkorchNet._unobserved_step
+    sk_deepgum._training:evaluates_closure_first
+    sk_deepgum.losses:QuadraticLoss.forward
     sk_deepgum._training:WeightedLoss.take_rows
     sk_deepgum._training:FitState.set_loss_precision
     sk_deepgum._training:FitState.element_criterion
@@ -149,6 +151,8 @@ TARGETS=(
     sk_deepgum._continuing:continued_counters
     sk_deepgum._base:NetRegressorBase.partial_fit
     sk_deepgum._base:NetRegressorBase._assign_fit
+    sk_deepgum._base:NetRegressorBase._end_training
+    sk_deepgum._base:NetRegressorBase._train_epochs
     sk_deepgum.regressor:DeepGUMRegressor._fitted_params
     sk_deepgum.regressor:DeepGUMRegressor._run_partial
     # Phase times (fit_seconds_) and the generators' Bayes posterior
