@@ -1,10 +1,10 @@
 """Clean-test error, outlier detection and cost of DeepGUMRegressor versus plain L2.
 
 Every estimator at its defaults (``random_state`` set); references and ablations
-change one parameter each (:func:`make_estimator`). Clean test sets: 2,000
+change one parameter each (:func:`make_estimator`); clean test sets of 2,000
 noiseless rows of the same law. Sections:
 
-- ``robustness``: the tabular law (1,000 rows, ``U(-6, 6)`` outlier rows) at rates
+- ``robustness``: the tabular law (1,000 rows, ``U(-6, 6)`` outlier rows), rates
   0-0.6, 9 seeds; ``deepgum`` against ``deepgum_clean`` and ``oracle`` (clean rows,
   at the all-rows fits' optimiser steps), ``l2``, ``l2_bayes_weights`` (weights
   from the true posterior) and ablations. Targets: RMSE(deepgum)/RMSE(deepgum_clean)
@@ -17,50 +17,51 @@ noiseless rows of the same law. Sections:
 - ``do_no_harm``: heavy-tailed noise and 8 targets on 300 rows, at 0 and 20 %:
   mean RMSE(deepgum) <= mean RMSE(l2) + pooled std.
 
-``--quick`` (CI smoke run, under 2 minutes; verdicts informational): 1 seed, rates
-0 and 0.4, 300 rows, K = 4, 3 timed fits, ``max_epochs = min(default, warm_up_epochs
-+ 4 epochs_per_round)`` (longer warm-up ablations skipped).
+``--quick`` (CI, < 2 minutes; verdicts informational): 1 seed, rates 0 and 0.4,
+300 rows, K = 4, 3 timed fits, ``max_epochs = min(default, warm_up_epochs + 4
+epochs_per_round)``.
 
     python benchmarks/bench_regressor.py [--quick] [--only robustness] [--seeds 3]
 
 Writes ``results.md``, ``results.csv`` and ``robustness_rmse.png`` to ``--out``
-(default ``benchmarks/results/regressor/[quick/]``; ``--only`` suffixes them);
-cells are reused from ``cells.jsonl`` while the code fingerprint matches (timing
-never). The committed ``results_regressor.md`` is the ``--no-resume`` run's
-(``bench_suite.py --full`` quotes its timing table).
+(default ``benchmarks/results/regressor/[quick/]``; ``--only`` suffixes them),
+reusing ``cells.jsonl`` while the code fingerprint matches (timing never). The
+committed ``results_regressor.md`` is the ``--no-resume`` run's.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import _laws
 import numpy as np
 import torch
 from _common import (
+    HERE,
     CellCache,
-    add_cache_arguments,
+    Section,
     auc_or_nan,
+    cached_parser,
     code_fingerprint,
     equal_step_params,
     f1_or_nan,
     mean_of,
     mean_std,
+    parse_cached,
     pyplot,
     rmse,
     run_cell,
+    run_sections,
     save_figure,
     select,
     start_run,
     steps_per_epoch,
-    write_csv,
+    write_results,
 )
 from _report import (
     check,
@@ -70,8 +71,8 @@ from _report import (
     fmt_pm,
     md_table,
     pm_cells,
-    raised_lines,
     report_header,
+    summary_lines,
 )
 from scipy import stats
 from sklearn.utils import Bunch
@@ -108,7 +109,6 @@ DNH_ABLATION = "deepgum_paper_precision"
 DNH_METHODS = ("deepgum", "l2", DNH_ABLATION)
 T_DF, T_SCALE = 3, 0.3
 MANY_OUTPUTS = {"n_features": 10, "n_targets": 8, "noise": 0.3}
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "regressor"
 
 
 @dataclass(frozen=True)
@@ -128,20 +128,6 @@ class Settings:
     max_epochs: int | None  # None: the estimators' defaults
     threads: int
 
-    def cache_identity(self) -> dict:
-        """What a cached cell's result depends on."""
-        keep = ("quick", "n_robust", "n_groups", "n_heavy_tail", "n_many_outputs")
-        return {k: getattr(self, k) for k in (*keep, "max_epochs", "threads")}
-
-
-@dataclass
-class SectionResult:
-    """Raw rows, markdown lines and checks of one section."""
-
-    rows: list = field(default_factory=list)
-    lines: list = field(default_factory=list)
-    checks: list = field(default_factory=list)
-
 
 def quick_max_epochs() -> int:
     """A few EM rounds after DeepGUM's warm-up, at most the default max_epochs."""
@@ -152,12 +138,11 @@ def quick_max_epochs() -> int:
 
 def make_settings(args) -> Settings:
     """Turn the parsed command line into :class:`Settings`."""
-    q, given = args.quick, args.seeds_given
-    robust = args.seeds if given else 1 if q else FULL_ROBUST_SEEDS
+    q = args.quick
     return Settings(
         quick=q,
-        seeds=tuple(range(args.seeds if given or not q else 1)),
-        robust_seeds=tuple(range(robust)),
+        seeds=tuple(range(args.seeds or (1 if q else 3))),
+        robust_seeds=tuple(range(args.seeds or (1 if q else FULL_ROBUST_SEEDS))),
         rates=(0.0, 0.4) if q else (0.0, 0.2, 0.4, 0.6),
         n_robust=300 if q else 1000,
         n_groups=300 if q else 1000,
@@ -320,9 +305,11 @@ def fingerprint(settings: Settings) -> str:
     cells += (heavy_tail_data, many_outputs_data, robustness_cell, groups_cell)
     cells += (dnh_cell, rmse, auc_or_nan, f1_or_nan, equal_step_params)
     cells += (steps_per_epoch, _laws.tabular, _laws.tabular_test)
-    constants = {"ablations": ROBUST_ABLATIONS, "many_outputs": MANY_OUTPUTS}
-    constants |= {"test": (TEST_SEED, TEST_ROWS), "t": (T_DF, T_SCALE)}
-    return code_fingerprint({**settings.cache_identity(), **constants}, cells)
+    keep = ("quick", "n_robust", "n_groups", "n_heavy_tail", "n_many_outputs")
+    identity = {k: getattr(settings, k) for k in (*keep, "max_epochs", "threads")}
+    identity |= {"ablations": ROBUST_ABLATIONS, "many_outputs": MANY_OUTPUTS}
+    identity |= {"test": (TEST_SEED, TEST_ROWS), "t": (T_DF, T_SCALE)}
+    return code_fingerprint(identity, cells)
 
 
 # Aggregation
@@ -376,9 +363,9 @@ def robustness_cell(method, data, test, seed, settings) -> dict:
     return result
 
 
-def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
+def run_robustness(settings: Settings, cache: CellCache) -> Section:
     """Fit every (rate, seed, method) cell and summarise."""
-    out = SectionResult()
+    out = Section()
     test = _laws.tabular_test()
     laws = {}
     ablations, skipped = ablations_to_run(settings)
@@ -618,7 +605,7 @@ def robustness_checks(rows, settings: Settings) -> list[dict]:
     return out
 
 
-def write_robustness_plot(rows, settings: Settings, path: Path) -> None:
+def write_robustness_plot(rows, settings: Settings, path) -> None:
     """Clean-test RMSE versus outlier rate per method, mean ± std error bars."""
     fig, ax = pyplot().subplots(figsize=(6, 4))
     rates = settings.rates
@@ -671,9 +658,9 @@ def groups_cell(method, data, test, seed, settings) -> dict:
     return result
 
 
-def run_groups(settings: Settings, cache: CellCache) -> SectionResult:
+def run_groups(settings: Settings, cache: CellCache) -> Section:
     """Per-row versus per-column latents on independently corrupted columns."""
-    out = SectionResult()
+    out = Section()
     out.lines += ["## groups", ""]
     table = []
     for n_targets in settings.group_targets:
@@ -739,9 +726,9 @@ def time_one_fit(method: str, data: Bunch, settings: Settings) -> tuple[float, i
     return time.perf_counter() - start, int(estimator.n_iter_)
 
 
-def run_timing(settings: Settings) -> SectionResult:
+def run_timing(settings: Settings) -> Section:
     """Interleaved fit timings of DeepGUM and L2 at equal (default) epochs."""
-    out = SectionResult()
+    out = Section()
     data = _laws.tabular(settings.n_robust, 0.2, 0)
     methods = ("deepgum", "l2")
     load_before = os.getloadavg()
@@ -805,9 +792,9 @@ def dnh_cell(method, data, test, seed, settings) -> dict:
     return result
 
 
-def run_do_no_harm(settings: Settings, cache: CellCache) -> SectionResult:
+def run_do_no_harm(settings: Settings, cache: CellCache) -> Section:
     """DeepGUM must not be worse than L2 where the net fits inliers poorly."""
-    out = SectionResult()
+    out = Section()
     out.lines += ["## do_no_harm", "", "Laws (seed 0):", ""]
     tasks = {
         "heavy_tail": (
@@ -873,32 +860,14 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
     return row + (epochs,), chk
 
 
-# Report and driver
-
-
-def summary_lines(checks: list[dict], quick: bool, rows: list[dict]) -> list[str]:
-    """All checks of the run in one table, then every cell whose fit raised."""
-    lines = ["## summary of checks", ""]
-    lines += checks_table([c for c in checks if c["verdict"] != "info"], quick)
-    counts = {v: sum(c["verdict"] == v for c in checks) for v in ("PASS", "FAIL")}
-    lines += ["", f"{counts['PASS']} PASS, {counts['FAIL']} FAIL.", ""]
-    return lines + raised_lines(rows)
+# Driver
 
 
 def parse_args(argv=None):
     """Command-line options (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke run (< 2 min)")
+    parser = cached_parser(__doc__, "< 2 min")
     parser.add_argument("--only", choices=SECTIONS, default=None, help="one section")
-    add_cache_arguments(parser)
-    args = parser.parse_args(argv)
-    args.seeds_given = args.seeds is not None
-    args.seeds = 3 if args.seeds is None else args.seeds
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    if args.out is None:
-        args.out = DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT
-    return args
+    return parse_cached(parser, argv, HERE / "results" / "regressor")
 
 
 def main(argv=None) -> int:
@@ -906,9 +875,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     args = parse_args(argv)
     settings = make_settings(args)
-    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
-    script = "benchmarks/bench_regressor.py"
-    command, cache, env = start_run(argv, script, args, fp, mode)
+    fp = fingerprint(settings)
+    command, cache, env = start_run(argv, "bench_regressor.py", args, fp)
     if settings.quick:
         print(f"--quick: max_epochs={settings.max_epochs} for every estimator")
     runners = {
@@ -917,16 +885,8 @@ def main(argv=None) -> int:
         "timing": lambda: run_timing(settings),
         "do_no_harm": lambda: run_do_no_harm(settings, cache),
     }
-    results, body = {}, []
-    for name in (args.only,) if args.only else SECTIONS:
-        t0 = time.perf_counter()
-        print(f"== {name}", flush=True)
-        results[name] = runners[name]()
-        wall = f"Section wall time: {time.perf_counter() - t0:.1f} s"
-        body += [*results[name].lines, wall, ""]
-        print("\n".join(results[name].lines) + "\n" + wall, flush=True)
-    checks = [c for r in results.values() for c in r.checks]
-    rows = [row for r in results.values() for row in r.rows]
+    names = (args.only,) if args.only else SECTIONS
+    results, run = run_sections({name: runners[name] for name in names})
     mode = "Full run: every estimator at its defaults (only random_state/groups set)."
     if settings.quick:
         mode = (
@@ -941,19 +901,16 @@ def main(argv=None) -> int:
     report = report_header(
         "bench_regressor results", command, mode, env, [seeds, ""], after
     )
-    report += [f"Cache: fingerprint `{fp}`; {cache.counts()}.", "", *body]
-    report += summary_lines(checks, settings.quick, rows)
-    total = f"Total wall time: {time.perf_counter() - start:.1f} s"
-    suffix = f"_{args.only}" if args.only else ""
-    files = [args.out / f"results{suffix}.md", args.out / f"results{suffix}.csv"]
-    files[0].write_text("\n".join([*report, total]) + "\n")
-    write_csv(rows, files[1])
+    summary = summary_lines(run.checks, settings.quick, run.rows)
+    report += [f"Cache: fingerprint `{fp}`; {cache.counts()}.", "", *run.lines]
+    report += summary
+    print("\n".join(summary))
+    plots = []
     if "robustness" in results:
-        files.append(args.out / f"robustness_rmse{suffix}.png")
-        write_robustness_plot(results["robustness"].rows, settings, files[-1])
-    print("\n".join(summary_lines(checks, settings.quick, rows)))
-    print(f"Cache: {cache.counts()}")
-    print("Wrote " + ", ".join(str(f) for f in files) + f"\n{total}")
+        plot = partial(write_robustness_plot, results["robustness"].rows, settings)
+        plots.append(("robustness_rmse", plot))
+    suffix = f"_{args.only}" if args.only else ""
+    write_results(args.out, report, run.rows, cache, start, plots, suffix)
     return 0
 
 
