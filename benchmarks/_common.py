@@ -22,6 +22,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -516,7 +517,16 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-# Metrics and aggregation
+# Fits, metrics and aggregation
+
+
+def fit_timed(model, X, y, **fit_params) -> float:
+    """Seconds of ``model.fit(X, y, **fit_params)``, warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model.fit(X, y, **fit_params)
+        return time.perf_counter() - start
 
 
 def rmse(y_pred, y_true) -> float:
@@ -538,6 +548,14 @@ def f1_or_nan(mask, flags) -> float:
     if not mask.any():
         return math.nan
     return float(f1_score(mask, flags, zero_division=0.0))
+
+
+def detection(mask, scores, flags=None, name: str = "{}") -> dict:
+    """AUC of ``scores`` and F1 of ``flags`` (default: ``scores > 0.5``, for a
+    posterior) against ``mask``, keyed ``name`` with 'auc' and 'f1'."""
+    flags = np.asarray(scores) > 0.5 if flags is None else flags
+    auc, f1 = auc_or_nan(mask, scores), f1_or_nan(mask, flags)
+    return {name.format("auc"): auc, name.format("f1"): f1}
 
 
 def select(rows, metric, **where) -> np.ndarray:

@@ -26,9 +26,14 @@ def fmt_pm(values: np.ndarray, digits: int = 4) -> str:
     return f"{fmt(mean, digits)} ± {spread}"
 
 
+def pm(rows, metric, digits: int = 4, **where) -> str:
+    """:func:`fmt_pm` of ``metric`` over the rows matching ``where``."""
+    return fmt_pm(select(rows, metric, **where), digits)
+
+
 def pm_cells(rows, metrics, digits: int = 4, **where) -> list[str]:
-    """:func:`fmt_pm` of each of ``metrics`` over the rows matching ``where``."""
-    return [fmt_pm(select(rows, metric, **where), digits) for metric in metrics]
+    """:func:`pm` of each of ``metrics``."""
+    return [pm(rows, metric, digits, **where) for metric in metrics]
 
 
 def md_table(headers, rows, align: str = "") -> list[str]:

@@ -128,9 +128,6 @@ def fit_checked(estimator, X):
     return estimator
 
 
-# Timing
-
-
 def time_fits(method, X, max_iter, number):
     """Seconds per fit of ``number`` back-to-back fits, gc paused."""
     estimators = [make_estimator(method, max_iter) for _ in range(number)]

@@ -31,7 +31,6 @@ import os
 import sys
 import time
 import uuid
-import warnings
 from dataclasses import dataclass
 from functools import partial
 from itertools import product
@@ -46,6 +45,7 @@ from _common import (
     auc_or_nan,
     cached_parser,
     code_fingerprint,
+    fit_timed,
     load_average,
     mean_of,
     parse_cached,
@@ -55,7 +55,6 @@ from _common import (
     run_cell,
     run_sections,
     save_figure,
-    select,
     start_run,
     write_results,
 )
@@ -64,12 +63,11 @@ from _report import (
     check,
     defaults_lines,
     fmt,
-    fmt_pm,
     md_table,
+    pm,
     report_header,
     summary_lines,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.neural_network import MLPRegressor
 from sklearn.utils import Bunch
@@ -128,9 +126,6 @@ def make_settings(args) -> Settings:
     )
 
 
-# Estimators and cells
-
-
 def make_estimator(method: str, law: str, seed: int, settings: Settings):
     """Unfitted estimator at its defaults (seeded; linear backbone on 'linear')."""
     net = {"random_state": seed}
@@ -150,15 +145,6 @@ def make_estimator(method: str, law: str, seed: int, settings: Settings):
     if method == "ols":
         return LinearRegression()
     raise ValueError(f"unknown method {method!r}")
-
-
-def fit_timed(estimator, X, y) -> float:
-    """Seconds of ``estimator.fit(X, y)`` (ConvergenceWarning silenced)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        return time.perf_counter() - start
 
 
 def detection(model, mask: np.ndarray) -> dict:
@@ -269,9 +255,6 @@ def run_small_clean(settings: Settings, cache: CellCache) -> list[dict]:
             row = run_cell(cache, SMALL, task, "deepgum", 0.0, state, compute)
             rows.append({**row, "law": "linear", "n": n, "table": table})
     return rows
-
-
-# Checks
 
 
 def per_seed_ratios(rows, metric, method, reference, **where) -> list[float]:
@@ -432,9 +415,6 @@ def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
     return out
 
 
-# Report
-
-
 def regimes_tables(rows, settings: Settings) -> list[str]:
     """Per law: RMSE, detection and fit-time tables (mean ± std over seeds)."""
     lines = []
@@ -447,16 +427,16 @@ def regimes_tables(rows, settings: Settings) -> list[str]:
             def m(metric, method, where=where):
                 return mean_of(rows, metric, method=method, **where)
 
-            def pm(metric, method, digits=4, where=where):
-                return fmt_pm(select(rows, metric, method=method, **where), digits)
+            def pm_(metric, method, digits=4, where=where):
+                return pm(rows, metric, digits, method=method, **where)
 
             head = (n, f"{rate:g}")
             ratios = [fmt(ratio(m("rmse", a), m("rmse", b)), 3) for a, b in PAIRS]
-            acc.append((*head, *(pm("rmse", k) for k in methods), *ratios))
+            acc.append((*head, *(pm_("rmse", k) for k in methods), *ratios))
             det.append((*head, fmt(m("n_outliers", "deepgum"), 4)))
-            det[-1] += (*(pm(k, "deepgum") for k in flags), pm("auc", "deepgum", 3))
+            det[-1] += (*(pm_(k, "deepgum") for k in flags), pm_("auc", "deepgum", 3))
             seconds = ratio(m("fit_seconds", "deepgum"), m("fit_seconds", "mlp"))
-            cost.append((*head, *(pm("fit_seconds", k, 3) for k in methods)))
+            cost.append((*head, *(pm_("fit_seconds", k, 3) for k in methods)))
             cost[-1] += (fmt(seconds, 3), fmt(m("n_iter", "deepgum"), 4))
             cost[-1] += (fmt(m("n_iter", "mlp"), 4),)
         ratio_heads = ("deepgum/oracle", "tukey/oracle", "deepgum/mlp")

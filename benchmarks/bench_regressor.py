@@ -48,8 +48,10 @@ from _common import (
     auc_or_nan,
     cached_parser,
     code_fingerprint,
+    detection,
     equal_step_params,
     f1_or_nan,
+    fit_timed,
     mean_of,
     mean_std,
     parse_cached,
@@ -70,6 +72,7 @@ from _report import (
     fmt,
     fmt_pm,
     md_table,
+    pm,
     pm_cells,
     report_header,
     summary_lines,
@@ -100,6 +103,9 @@ ROBUST_ABLATIONS = {
 RATIO_TARGETS = {0.2: 1.10, 0.4: 1.10, 0.6: 1.25}
 #: Full mode's robustness seeds (its ratios are seed-sensitive).
 FULL_ROBUST_SEEDS = 9
+#: DeepGUM's columns of the robustness detection table (l2's AUC after the second).
+DETECTION_METRICS = ("auc", "bayes_auc", "f1", "bayes_f1", "flagged_share")
+DETECTION_METRICS += ("inlier_prior", "true_inlier_share")
 GROUP_METHODS = ("deepgum_row", "deepgum_each", "l2", "oracle")
 GROUP_METRICS = ("rmse", "entry_auc", "bayes_entry_auc", "entry_f1", "bayes_entry_f1")
 GROUP_METRICS += ("row_auc", "bayes_row_auc", "inlier_prior", "true_inlier_share")
@@ -155,9 +161,6 @@ def make_settings(args) -> Settings:
     )
 
 
-# Estimators, metrics and data
-
-
 def make_estimator(method: str, seed: int, settings: Settings):
     """Unfitted estimator at its defaults but ``random_state``, the method's one
     change and the quick ``max_epochs``."""
@@ -185,9 +188,7 @@ def inlier_prior(model) -> float:
 
 def fit_and_score(estimator, X, y, test: Bunch, sample_weight=None) -> dict:
     """Fit, then clean-test RMSE (against ``test.y_noiseless``), epochs, seconds."""
-    start = time.perf_counter()
-    estimator.fit(X, y, sample_weight=sample_weight)
-    seconds = time.perf_counter() - start
+    seconds = fit_timed(estimator, X, y, sample_weight=sample_weight)
     return {
         "rmse": rmse(estimator.predict(test.X), test.y_noiseless),
         "n_iter": int(estimator.n_iter_),
@@ -199,19 +200,10 @@ def fit_and_score(estimator, X, y, test: Bunch, sample_weight=None) -> dict:
 def row_detection(model, mask: np.ndarray) -> dict:
     """Row-level detection metrics of a fitted DeepGUMRegressor against ``mask``."""
     return {
-        "auc": auc_or_nan(mask, model.outlier_scores_),
-        "f1": f1_or_nan(mask, model.outliers_),
+        **detection(mask, model.outlier_scores_, model.outliers_),
         "flagged_share": float(np.mean(model.outliers_)),
         "inlier_prior": inlier_prior(model),
         "true_inlier_share": float(1.0 - np.mean(mask)),
-    }
-
-
-def bayes_metrics(mask: np.ndarray, proba: np.ndarray, prefix: str = "bayes") -> dict:
-    """AUC of the Bayes posterior and F1 of ``posterior > 0.5`` against ``mask``."""
-    return {
-        f"{prefix}_auc": auc_or_nan(mask, proba),
-        f"{prefix}_f1": f1_or_nan(mask, np.asarray(proba) > 0.5),
     }
 
 
@@ -301,18 +293,15 @@ def many_outputs_data(rate: float, seed: int, n: int) -> Bunch:
 def fingerprint(settings: Settings) -> str:
     """Cache fingerprint: the package, the cells' code and the mode's sizes."""
     cells = (make_estimator, inlier_prior, fit_and_score, row_detection)
-    cells += (bayes_metrics, contaminate_box, uniform_log_density, groups_data)
+    cells += (detection, contaminate_box, uniform_log_density, groups_data)
     cells += (heavy_tail_data, many_outputs_data, robustness_cell, groups_cell)
     cells += (dnh_cell, rmse, auc_or_nan, f1_or_nan, equal_step_params)
-    cells += (steps_per_epoch, _laws.tabular, _laws.tabular_test)
+    cells += (steps_per_epoch, fit_timed, _laws.tabular, _laws.tabular_test)
     keep = ("quick", "n_robust", "n_groups", "n_heavy_tail", "n_many_outputs")
     identity = {k: getattr(settings, k) for k in (*keep, "max_epochs", "threads")}
     identity |= {"ablations": ROBUST_ABLATIONS, "many_outputs": MANY_OUTPUTS}
     identity |= {"test": (TEST_SEED, TEST_ROWS), "t": (T_DF, T_SCALE)}
     return code_fingerprint(identity, cells)
-
-
-# Aggregation
 
 
 def fmt_epochs(rows, **where) -> str:
@@ -328,9 +317,6 @@ def ratio_of_means(rows, metric, num: dict, den: dict) -> tuple[float, str]:
         return math.nan, "n/a"
     per_seed = a / b if a.shape == b.shape else np.array([math.nan])
     return float(np.mean(a) / np.mean(b)), f"per seed {fmt_pm(per_seed, 3)}"
-
-
-# Section: robustness
 
 
 def robustness_cell(method, data, test, seed, settings) -> dict:
@@ -357,7 +343,8 @@ def robustness_cell(method, data, test, seed, settings) -> dict:
         result["auc"] = auc_or_nan(data.outlier_mask, residual)
     if method == "deepgum" or method in ROBUST_ABLATIONS:
         result.update(row_detection(estimator, data.outlier_mask))
-        result.update(bayes_metrics(data.outlier_mask, data.outlier_proba_bayes))
+        bayes = data.outlier_proba_bayes
+        result.update(detection(data.outlier_mask, bayes, name="bayes_{}"))
     elif method == "deepgum_clean":
         result.update(row_detection(estimator, np.zeros(len(X), dtype=bool)))
     return result
@@ -470,14 +457,12 @@ def ablation_lines(rows, settings: Settings, ablations, skipped) -> list[str]:
     ]
     body = []
 
-    def pm(metric, where):
-        return fmt_pm(select(rows, metric, **where))
-
     for method in ablations:
         for rate, here, gum in _ablation_pairs(method, settings):
             ratio, _ = ratio_of_means(rows, "rmse", here, gum)
-            cells = [pm("rmse", here), pm("rmse", gum), fmt(ratio, 3), pm("auc", here)]
-            cells += [pm("auc", gum), pm("f1", here), pm("inlier_prior", here)]
+            cells = [pm(rows, "rmse", **here), pm(rows, "rmse", **gum), fmt(ratio, 3)]
+            cells += [pm(rows, "auc", **here), pm(rows, "auc", **gum)]
+            cells += [pm(rows, "f1", **here), pm(rows, "inlier_prior", **here)]
             epochs = fmt_epochs(rows, **here)
             body.append([method, _changed(method), f"{rate:g}", *cells, epochs])
     if body:
@@ -510,7 +495,7 @@ def ablation_checks(rows, settings: Settings, ablations) -> list[dict]:
     for method in ablations:
         for rate, here, gum in _ablation_pairs(method, settings):
             value, detail = ratio_of_means(rows, "rmse", here, gum)
-            auc_a, auc_d = (fmt_pm(select(rows, "auc", **w)) for w in (here, gum))
+            auc_a, auc_d = pm(rows, "auc", **here), pm(rows, "auc", **gum)
             name = f"RMSE {method} / deepgum @ {rate:g}"
             detail = f"{detail}; AUC {auc_a} vs deepgum {auc_d}"
             out.append(check(name, value, "(ablation, no target)", "info", detail))
@@ -521,22 +506,16 @@ def robustness_tables(rows, settings: Settings) -> list[str]:
     """RMSE table and detection table (mean ± std over seeds)."""
     rmse_rows, det_rows = [], []
     for rate in settings.rates:
-        cells = [
-            fmt_pm(select(rows, "rmse", method=m, rate=rate)) for m in ROBUST_METHODS
-        ]
+        cells = [pm(rows, "rmse", method=m, rate=rate) for m in ROBUST_METHODS]
         epochs = " / ".join(
             fmt_epochs(rows, method=m, rate=rate) for m in ROBUST_METHODS
         )
         rmse_rows.append((f"{rate:g}", *cells, epochs))
 
-        def pm(metric, method="deepgum", rate=rate):
-            return fmt_pm(select(rows, metric, method=method, rate=rate))
-
-        det_rows.append(
-            (f"{rate:g}", pm("auc"), pm("bayes_auc"), pm("auc", "l2_bayes_weights"))
-            + (pm("f1"), pm("bayes_f1"), pm("flagged_share"), pm("inlier_prior"))
-            + (pm("true_inlier_share"), pm("inlier_prior", "deepgum_clean"))
-        )
+        gum = pm_cells(rows, DETECTION_METRICS, method="deepgum", rate=rate)
+        gum.insert(2, pm(rows, "auc", method="l2_bayes_weights", rate=rate))
+        gum.append(pm(rows, "inlier_prior", method="deepgum_clean", rate=rate))
+        det_rows.append((f"{rate:g}", *gum))
     lines = [
         "Training budgets: equal optimiser steps, not epochs. deepgum_clean and "
         "oracle train on the clean rows only; an epoch is ceil(max(n, "
@@ -623,9 +602,6 @@ def write_robustness_plot(rows, settings: Settings, path) -> None:
     save_figure(fig, path, dpi=120)
 
 
-# Section: groups
-
-
 def groups_cell(method, data, test, seed, settings) -> dict:
     """Fit one groups method on one draw; DeepGUM's detection per entry and row."""
     estimator = make_estimator(method, seed, settings)
@@ -651,7 +627,7 @@ def groups_cell(method, data, test, seed, settings) -> dict:
             "row_auc": auc_or_nan(row_mask, estimator.outlier_scores_),
             "inlier_prior": inlier_prior(estimator),
             "true_inlier_share": true_share,
-            **bayes_metrics(data.mask, data.proba, "bayes_entry"),
+            **detection(data.mask, data.proba, name="bayes_entry_{}"),
             "bayes_row_auc": auc_or_nan(row_mask, row_proba),
         }
     )
@@ -715,15 +691,10 @@ def run_groups(settings: Settings, cache: CellCache) -> Section:
     return out
 
 
-# Section: timing
-
-
 def time_one_fit(method: str, data: Bunch, settings: Settings) -> tuple[float, int]:
     """Seconds of one fit (random_state=0) and the epochs it ran."""
     estimator = make_estimator(method, 0, settings)
-    start = time.perf_counter()
-    estimator.fit(data.X, data.y)
-    return time.perf_counter() - start, int(estimator.n_iter_)
+    return fit_timed(estimator, data.X, data.y), int(estimator.n_iter_)
 
 
 def run_timing(settings: Settings) -> Section:
@@ -779,16 +750,13 @@ def run_timing(settings: Settings) -> Section:
     return out
 
 
-# Section: do no harm
-
-
 def dnh_cell(method, data, test, seed, settings) -> dict:
     """Fit DeepGUM or L2 on one do-no-harm draw and score it."""
     estimator = make_estimator(method, seed, settings)
     result = fit_and_score(estimator, data.X, data.y, test)
     if method == "deepgum":
         result.update(row_detection(estimator, data.mask))
-        result.update(bayes_metrics(data.mask, data.proba))
+        result.update(detection(data.mask, data.proba, name="bayes_{}"))
     return result
 
 
@@ -852,15 +820,12 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
     detail = f"l2 {fmt(m_l2)}, pooled std {fmt(pooled, 2)}"
     limit = m_l2 + pooled
     chk = check(name, m_gum, f"<= {fmt(limit)}", m_gum <= limit, detail)
-    ablation = fmt_pm(select(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION))
+    ablation = pm(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION)
     metrics = ("inlier_prior", "true_inlier_share", "auc", "bayes_auc")
     epochs = f"{fmt_epochs(rows, **gum_where)} / {fmt_epochs(rows, **l2_where)}"
     row = (task, f"{rate:g}", fmt_pm(gum), fmt_pm(l2), ablation, f"{m_gum - m_l2:+.3g}")
     row += (fmt(pooled, 2), chk["verdict"], *pm_cells(rows, metrics, **gum_where))
     return row + (epochs,), chk
-
-
-# Driver
 
 
 def parse_args(argv=None):

@@ -31,7 +31,6 @@ import re
 import shutil
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -44,8 +43,10 @@ from _common import (
     auc_or_nan,
     cached_parser,
     code_fingerprint,
+    detection,
     equal_step_params,
     f1_or_nan,
+    fit_timed,
     mean_of,
     parse_cached,
     pyplot,
@@ -53,12 +54,11 @@ from _common import (
     run_cell,
     run_sections,
     save_figure,
-    select,
     start_run,
     steps_per_epoch,
     write_results,
 )
-from _report import fmt_pm, md_table, raised_lines
+from _report import md_table, pm, pm_cells, raised_lines
 from sklearn.linear_model import HuberRegressor, RANSACRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import RobustScaler
@@ -134,9 +134,6 @@ def make_settings(args) -> Settings:
         classic_seeds=tuple(range(args.seeds or (1 if q else CLASSIC_FULL_SEEDS))),
         threads=torch.get_num_threads(),
     )
-
-
-# Data and estimators
 
 
 def tabular_data(task: str, rate: float, seed: int, settings: Settings) -> Bunch:
@@ -238,9 +235,6 @@ def robust_sd(residual: np.ndarray) -> np.ndarray:
     return np.maximum(mad, np.finfo(float).tiny)
 
 
-# Cells
-
-
 def fit_cell(method, task, data, test, seed, settings) -> dict:
     """Fit one method on one draw; clean-test error and training-set detection."""
     X, y = data.X, data.y
@@ -258,14 +252,9 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
         # The clean subset has fewer batches per epoch: match the all-rows fits'
         # optimiser steps, or the oracle is under-trained and flatters DeepGUM.
         model.set_params(**equal_step_params(model, len(data.X), len(X)))
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if method == "cleanlab":
-            model.fit(X, y, find_label_issues_kwargs=CLEANLAB_SEARCH)
-        else:
-            model.fit(X, y)
-    result = {"fit_seconds": time.perf_counter() - start, "n_train": len(X)}
+    search = {"find_label_issues_kwargs": CLEANLAB_SEARCH}
+    seconds = fit_timed(model, X, y, **(search if method == "cleanlab" else {}))
+    result = {"fit_seconds": seconds, "n_train": len(X)}
     est = final_step(model)
     if hasattr(est, "n_iter_") and np.ndim(est.n_iter_) == 0:
         result["n_iter"] = int(est.n_iter_)
@@ -281,8 +270,7 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
         if score.shape != mask.shape:  # a row score against a per-group mask
             score = np.broadcast_to(score[:, None], mask.shape)
             flag = np.broadcast_to(flag[:, None], mask.shape)
-        result["auc"] = auc_or_nan(mask, score)
-        result["f1"] = f1_or_nan(mask, flag)
+        result.update(detection(mask, score, flag))
         result["flagged_share"] = float(flag.mean())
     return result
 
@@ -307,27 +295,19 @@ def bayes_cell(data) -> dict:
     )
     if not mask.any() or np.isnan(proba).all():
         return {"auc_bayes": math.nan, "f1_bayes": math.nan}
-    return {
-        "auc_bayes": auc_or_nan(mask, proba),
-        "f1_bayes": f1_or_nan(mask, proba > 0.5),
-    }
+    return detection(mask, proba, name="{}_bayes")
 
 
 def classic_cell(method, table, seed, settings) -> dict:
     """Fit one method on a classic table; which (1-based) rows it flags."""
     model = make_estimator(method, seed, settings, "classic")
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(table.X, table.y)
-    seconds = time.perf_counter() - start
+    seconds = fit_timed(model, table.X, table.y)
     score, flag = detection_scores(method, model, table.X, table.y)
     mask = np.asarray(table.outlier_mask, bool)
     flagged = (np.flatnonzero(flag) + 1).tolist()  # 1-based rows
     return {
         "rmse": math.nan,
-        "auc": auc_or_nan(mask, np.asarray(score, float)),
-        "f1": f1_or_nan(mask, np.asarray(flag, bool)),
+        **detection(mask, np.asarray(score, float), np.asarray(flag, bool)),
         "flagged_rows": flagged,
         "n_flagged": len(flagged),
         "fit_seconds": seconds,
@@ -338,8 +318,8 @@ def fingerprint(settings: Settings) -> str:
     """Cache fingerprint: the package, the cells' code, constants and sizes."""
     cells = (_laws.tabular, _laws.tabular_test, tabular_data, face_data, face_test)
     cells += (net_kwargs, make_estimator, final_step, detection_scores, robust_sd)
-    cells += (fit_cell, error_metrics, bayes_cell, classic_cell, rmse)
-    cells += (auc_or_nan, f1_or_nan, equal_step_params, steps_per_epoch)
+    cells += (fit_cell, error_metrics, bayes_cell, classic_cell, rmse, detection)
+    cells += (auc_or_nan, f1_or_nan, equal_step_params, steps_per_epoch, fit_timed)
     keep = ("quick", "n_tabular", "n_faces", "n_test", "face_size")
     identity = {k: getattr(settings, k) for k in (*keep, "max_epochs", "face_epochs")}
     identity |= {"threads": settings.threads, "test_seed": TEST_SEED}
@@ -441,7 +421,7 @@ def detection_table(rows, task, methods, settings) -> list[str]:
     for method in ("bayes", *methods):
         keys = ("auc_bayes", "f1_bayes") if method == "bayes" else ("auc", "f1")
         cells = [
-            fmt_pm(select(rows, key, task=task, method=method, rate=r))
+            pm(rows, key, task=task, method=method, rate=r)
             for key in keys
             for r in rates
         ]
@@ -509,11 +489,11 @@ def task_section(rows, task, methods, settings, plot, law) -> list[str]:
     rates = settings.rates[task]
     for metric, title in metric_names:
 
-        def pm(method, rate, metric=metric):
-            return fmt_pm(select(rows, metric, task=task, method=method, rate=rate))
+        def cell(method, rate, metric=metric):
+            return pm(rows, metric, task=task, method=method, rate=rate)
 
         lines += [f"{title}, mean ± std over seeds, by contamination rate:", ""]
-        lines += [*rate_table(rows, task, methods, rates, pm), ""]
+        lines += [*rate_table(rows, task, methods, rates, cell), ""]
     lines += ["Outlier detection on the training set (Bayes-optimal first):", ""]
     lines += detection_table(rows, task, methods, settings) + [""]
     lines += ["Aims:", "", *verdict_lines(rows, task, settings), ""]
@@ -554,11 +534,12 @@ def classic_section(rows, settings) -> list[str]:
             if not found:
                 continue
             flagged = sorted({tuple(r.get("flagged_rows", [])) for r in found})
+            shown = " / ".join(str(list(f)) for f in flagged)
             body.append(
-                [method, " / ".join(str(list(f)) for f in flagged)]
-                + [
-                    fmt_pm(select(rows, k, task=task, method=method))
-                    for k in ("auc", "f1")
+                [
+                    method,
+                    shown,
+                    *pm_cells(rows, ("auc", "f1"), task=task, method=method),
                 ]
             )
         lines += md_table(
