@@ -1,6 +1,6 @@
-"""What the benchmark scripts share: environment, thread pools, memory probes, the
-cell cache and its code fingerprint, CSV, metrics, equal-step budgets, plots.
-Imported as ``_common`` (the scripts run from ``benchmarks/``)."""
+"""What the benchmark scripts share: environment, command lines, thread pools,
+memory probes, the cell cache, runs and their files, metrics, equal-step budgets,
+plots. Imported as ``_common`` (the scripts run from ``benchmarks/``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ import shlex
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -163,14 +166,11 @@ def announce_run(settings: dict) -> tuple[str, dict]:
     return command, env
 
 
-def record_load_after(env: dict) -> None:
-    """Add the load average and measured CPU parallelism after the measurements."""
+def load_after(env: dict, threads: int | None) -> list[str]:
+    """Record the load and CPU parallelism after the measurements in ``env``; lines
+    on a loaded machine, and on threads sharing CPUs that are not parallel."""
     env["load average 1/5/15 min (after)"] = load_average()
     env["measured CPU parallelism (after)"] = f"{cpu_parallelism():.2f} CPUs"
-
-
-def parallelism_warning(env: dict, threads: int | None) -> list[str]:
-    """Lines on a loaded machine, and on threads sharing CPUs that are not parallel."""
     measured = min(
         float(env[f"measured CPU parallelism ({when})"].split()[0])
         for when in ("before", "after")
@@ -227,6 +227,34 @@ def apply_threads(threads: int | None) -> None:
 
     torch.set_num_threads(threads)
     threadpool_limits(limits=threads)
+
+
+# Timing benchmarks (a fresh process per measurement, no cell cache)
+
+
+def timing_parser(doc: str, quick: str, out: Path) -> argparse.ArgumentParser:
+    """``--quick``, ``--out`` (default ``out``) and ``--threads``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help=f"CI smoke run: {quick}")
+    shown = f"default: {out.relative_to(HERE.parent)}/"
+    parser.add_argument(
+        "--out", type=Path, default=out, help=f"output directory ({shown})"
+    )
+    add_threads_argument(parser)
+    return parser
+
+
+def write_timing_files(out: Path, stem: str, rows, plot, markdown, start) -> None:
+    """``stem``.csv, .png (``plot(rows, path)``) and .md (``markdown(path, names)``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"{stem}{suffix}" for suffix in (".csv", ".png", ".md")]
+    write_csv(rows, files[0])
+    plot(rows, files[1])
+    markdown(files[2], [f.name for f in files])
+    print(
+        f"\nWrote {', '.join(str(f) for f in files)} "
+        f"({time.perf_counter() - start:.1f} s of measurement)."
+    )
 
 
 # Memory, measured in a fresh process
@@ -400,8 +428,13 @@ def run_cell(cache: CellCache, section, task, method, rate, seed, compute) -> di
     return row
 
 
-def add_cache_arguments(parser) -> None:
-    """``--seeds``, ``--out`` and ``--resume`` of the benchmarks with a cell cache."""
+def cached_parser(doc: str, quick: str, full: str = "", required: bool = False):
+    """``--quick`` (with ``full``: or ``--full``), ``--seeds``, ``--out``, ``--resume``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    mode = parser.add_mutually_exclusive_group(required=required)
+    mode.add_argument("--quick", action="store_true", help=f"CI smoke run ({quick})")
+    if full:
+        mode.add_argument("--full", action="store_true", help=full)
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1")
     parser.add_argument("--out", type=Path, default=None, help="output folder")
     parser.add_argument(
@@ -410,18 +443,69 @@ def add_cache_arguments(parser) -> None:
         default=True,
         help="reuse finished cells from cells.jsonl (default: on)",
     )
+    return parser
 
 
-def start_run(argv, script: str, args, fingerprint: str, mode: str):
+def parse_cached(parser, argv, out: Path, full_dir: str = ""):
+    """Parsed ``argv``; ``--out`` defaults to ``out/quick`` or ``out/full_dir``."""
+    args = parser.parse_args(argv)
+    if args.seeds is not None and args.seeds < 1:
+        parser.error("--seeds must be >= 1")
+    if args.out is None:
+        args.out = out / ("quick" if args.quick else full_dir)
+    return args
+
+
+def start_run(argv, script: str, args, fingerprint: str):
     """Print and return the command, cell cache and environment of a cached run."""
-    command = command_line(argv, script)
+    command = command_line(argv, f"benchmarks/{script}")
     args.out.mkdir(parents=True, exist_ok=True)
     cache = CellCache(args.out / "cells.jsonl", fingerprint, args.resume)
-    env = environment(mode)
+    env = environment("quick" if args.quick else "full")
     print(f"Command: {command}")
     for key, value in env.items():
         print(f"{key}: {value}")
     return command, cache, env
+
+
+@dataclass
+class Section:
+    """Raw rows, markdown lines and checks of one report section."""
+
+    rows: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+
+
+def run_sections(runners: dict, label: str = "Section") -> tuple[dict, Section]:
+    """Run each ``name: () -> Section``; the sections, and all of them in one (the
+    report body: each section's lines, then its wall time)."""
+    results, run = {}, Section()
+    for name, section in runners.items():
+        t0 = time.perf_counter()
+        print(f"== {name}", flush=True)
+        results[name] = out = section()
+        wall = f"{label} wall time: {time.perf_counter() - t0:.1f} s"
+        run.lines += [*out.lines, wall, ""]
+        run.rows += out.rows
+        run.checks += out.checks
+        print("\n".join(out.lines) + "\n" + wall, flush=True)
+    return results, run
+
+
+def write_results(out: Path, report, rows, cache, start, plots=(), suffix="") -> str:
+    """``results{suffix}.md`` (``report``, total wall time), ``.csv`` and the
+    ``(name, plot(path))`` PNGs; returns the total wall-time line."""
+    total = f"Total wall time: {time.perf_counter() - start:.1f} s"
+    files = [out / f"results{suffix}.md", out / f"results{suffix}.csv"]
+    files[0].write_text("\n".join([*report, total]) + "\n")
+    write_csv(rows, files[1])
+    for name, plot in plots:
+        files.append(out / f"{name}{suffix}.png")
+        plot(files[-1])
+    print(f"Cache: {cache.counts()}")
+    print("Wrote " + ", ".join(str(f) for f in files) + f"\n{total}")
+    return total
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -433,7 +517,16 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-# Metrics and aggregation
+# Fits, metrics and aggregation
+
+
+def fit_timed(model, X, y, **fit_params) -> float:
+    """Seconds of ``model.fit(X, y, **fit_params)``, warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model.fit(X, y, **fit_params)
+        return time.perf_counter() - start
 
 
 def rmse(y_pred, y_true) -> float:
@@ -455,6 +548,14 @@ def f1_or_nan(mask, flags) -> float:
     if not mask.any():
         return math.nan
     return float(f1_score(mask, flags, zero_division=0.0))
+
+
+def detection(mask, scores, flags=None, name: str = "{}") -> dict:
+    """AUC of ``scores`` and F1 of ``flags`` (default: ``scores > 0.5``, for a
+    posterior) against ``mask``, keyed ``name`` with 'auc' and 'f1'."""
+    flags = np.asarray(scores) > 0.5 if flags is None else flags
+    auc, f1 = auc_or_nan(mask, scores), f1_or_nan(mask, flags)
+    return {name.format("auc"): auc, name.format("f1"): f1}
 
 
 def select(rows, metric, **where) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from _common import mean_std, select
@@ -25,9 +26,14 @@ def fmt_pm(values: np.ndarray, digits: int = 4) -> str:
     return f"{fmt(mean, digits)} ± {spread}"
 
 
+def pm(rows, metric, digits: int = 4, **where) -> str:
+    """:func:`fmt_pm` of ``metric`` over the rows matching ``where``."""
+    return fmt_pm(select(rows, metric, **where), digits)
+
+
 def pm_cells(rows, metrics, digits: int = 4, **where) -> list[str]:
-    """:func:`fmt_pm` of each of ``metrics`` over the rows matching ``where``."""
-    return [fmt_pm(select(rows, metric, **where), digits) for metric in metrics]
+    """:func:`pm` of each of ``metrics``."""
+    return [pm(rows, metric, digits, **where) for metric in metrics]
 
 
 def md_table(headers, rows, align: str = "") -> list[str]:
@@ -72,6 +78,47 @@ def checks_table(checks, quick: bool) -> list[str]:
     return md_table(("check", "value", "target", head, "detail"), rows)
 
 
+def outcome(c: dict) -> str:
+    """'PASS', 'FAIL' or 'n/a' of a check, informational (quick) or not."""
+    return c["verdict"].removeprefix("info (").removesuffix(")")
+
+
+def losses(checks: list[dict]) -> list[str]:
+    """The failed checks, with the numbers measured beside them."""
+    failed = [c for c in checks if outcome(c) == "FAIL"]
+    if not failed:
+        return ["Where we lose: nowhere among the targets of this run.", ""]
+    lines = ["Where we lose (targets missed in this run):", ""]
+    for c in failed:
+        lines.append(
+            f"- {c['check']}: {c['value']} (target {c['target']}; {c['detail']})"
+        )
+        if c.get("context"):
+            lines.append(f"  - measured beside it: {c['context']}")
+    return [*lines, ""]
+
+
+def summary_lines(checks, quick: bool, rows, where_we_lose: bool = False) -> list[str]:
+    """The checks with a target in one table and their count, then (with
+    ``where_we_lose``: every check, counted informational or not, and the losses)
+    every cell whose fit raised."""
+    lines = ["## summary of checks", ""]
+    if not where_we_lose:
+        lines += checks_table([c for c in checks if c["verdict"] != "info"], quick)
+        counts = {v: sum(c["verdict"] == v for c in checks) for v in ("PASS", "FAIL")}
+        lines += ["", f"{counts['PASS']} PASS, {counts['FAIL']} FAIL.", ""]
+        return lines + raised_lines(rows)
+    counts = {w: sum(outcome(c) == w for c in checks) for w in ("PASS", "FAIL", "n/a")}
+    note = " (informational: --quick)" if quick else ""
+    lines += [
+        *checks_table(checks, quick),
+        "",
+        f"{counts['PASS']} PASS, {counts['FAIL']} FAIL, {counts['n/a']} n/a{note}.",
+        "",
+    ]
+    return lines + losses(checks) + raised_lines(rows)
+
+
 def raised_lines(rows) -> list[str]:
     """The cells whose fit raised, one line each, after a count."""
     failed = [r for r in rows if "error" in r]
@@ -102,11 +149,15 @@ def report_header(title, command, mode, env, before_env=(), after_env=()):
     return [*lines, *after_env]
 
 
-def markdown_header(title: str, command: str, env: dict, settings: dict) -> str:
-    """Title, command, date, environment and settings of a timing report."""
+def timing_markdown(path, title, run, intro, parts, files) -> None:
+    """A timing report: title, command, date, environment, settings (``run``: the
+    command, environment and settings), ``intro``, then ``(heading, text)`` parts."""
+    command, env, settings = run
     env_lines = "\n".join(f"- {key}: {value}" for key, value in env.items())
     setting_lines = "\n".join(f"- {key}: {value}" for key, value in settings.items())
-    return (
+    body = "".join(f"\n\n{heading}\n\n{text}" for heading, text in parts)
+    Path(path).write_text(
         f"# {title}\n\nCommand: `{command}`\n\nDate (UTC): {env['date (UTC)']}\n\n"
         f"## Environment\n\n{env_lines}\n\n## Settings\n\n{setting_lines}\n\n"
+        f"{intro}{body}\n\nFiles: {', '.join(files)}\n"
     )

@@ -1,32 +1,24 @@
 """Seconds per EM iteration and peak memory: GaussianUniformMixture vs GaussianMixture.
 
-For every n and dtype (float32, float64), on the same residuals: ``GUM``
-(``GaussianUniformMixture`` at its defaults) and ``GM`` (``GaussianMixture``, 2
-components, ``'diag'``, ``init_params='random_from_data'``, ``random_state=0``).
+For every n and dtype, on the same residuals: ``GUM`` (``GaussianUniformMixture``
+at its defaults) and ``GM`` (``GaussianMixture``, 2 components, ``'diag'``,
+``init_params='random_from_data'``, ``random_state=0``).
 
-1. **Seconds per EM iteration**, initialisation excluded: fits with ``max_iter`` m1
-   and m2 (2 and 12; quick 2 and 6), ``tol=0`` (``n_iter_`` checked); the slope
-   ``(t(m2) - t(m1)) / (m2 - m1)`` is one iteration, ``t(m1) - m1 * slope`` the
-   fixed cost. Each timed block holds enough fits to last ``min_block`` seconds
-   (gc off); after an untimed warm-up the methods are interleaved over the
-   repeats. Reported: the median slope (the CSV also min, quartiles, repeats);
-   speed-up = median(GM) / median(GUM).
-2. **Peak extra resident memory of one fit** (``max_iter=--memory-iter``), a fresh
-   process per (n, dtype, method), before any timing: ``VmHWM`` during the fit
-   minus ``VmRSS`` before it (:class:`_common.PeakRSS`), also per input ``nbytes``.
+1. Seconds per EM iteration, initialisation excluded: the slope between fits with
+   ``max_iter`` m1 and m2 (2 and 12; quick 2 and 6), ``tol=0``; ``t(m1) - m1 *
+   slope`` is the fixed cost. Timed blocks of fits last ``min_block`` seconds (gc
+   off), the methods interleaved over the repeats after a warm-up; reported: the
+   median slope, speed-up = median(GM) / median(GUM).
+2. Peak extra resident memory of one fit (``max_iter=--memory-iter``), a fresh
+   process per (n, dtype, method) (:class:`_common.PeakRSS`).
 
-Data: two columns; exactly 20 % of the rows are outliers, each coordinate from
-U(-20, 20); the rest N(0, diag(1, 0.25)). Chunks of 2**20 rows, chunk ``k`` from
-``default_rng([0, k])`` with ``floor(0.2 stop) - floor(0.2 start)`` outliers, so
-the array does not depend on the process; float32 is the float64 array cast.
-Sizes: n = 1e3 ... 1e7 (memory at 1e6, 1e7), 5 repeats, the libraries' thread
-pools; ``--quick`` (CI, < 30 s): n <= 1e5, 3 repeats, memory at 1e5, one thread.
-The report warns when the measured CPU parallelism is below the CPU count.
-
-Target: at n = 1e6 in float32, GUM at least 10 times faster per iteration.
-Writes ``bench_mixture_{full,quick}.{csv,png,md}`` to ``--out`` (default
-``benchmarks/results/mixture/``); the committed ``results_mixture.md`` is the full
-run's::
+Data: two columns, exactly 20 % outlier rows from U(-20, 20)^2, the rest N(0,
+diag(1, 0.25)); chunks of 2**20 rows, chunk ``k`` from ``default_rng([0, k])``;
+float32 is the float64 array cast. n = 1e3 ... 1e7 (memory at 1e6, 1e7), 5
+repeats, the libraries' thread pools; ``--quick`` (CI, < 30 s): n <= 1e5, 3
+repeats, memory at 1e5, one thread. Target: at n = 1e6 in float32, GUM at least
+10 times faster per iteration. Writes ``bench_mixture_{full,quick}.{csv,png,md}``
+to ``--out``; the committed ``results_mixture.md`` is the full run's::
 
     python benchmarks/bench_mixture.py [--quick] [--out DIR] [--threads N|default]
 """
@@ -42,24 +34,23 @@ import sys
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 from _common import (
+    HERE,
     MIB,
     PeakRSS,
-    add_threads_argument,
     announce_run,
     apply_threads,
-    parallelism_warning,
+    load_after,
     pyplot,
-    record_load_after,
     resolve_threads,
     run_child,
     save_figure,
-    write_csv,
+    timing_parser,
+    write_timing_files,
 )
-from _report import markdown_header, md_table
+from _report import md_table, timing_markdown
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
@@ -89,10 +80,8 @@ QUICK = {
     "threads": 1,  # CI: immune to thread-pool contention
 }
 TARGET_N, TARGET_DTYPE, TARGET_SPEEDUP = 10**6, "float32", 10.0
-# A "small multiple" of the input, for the memory verdict.
-MEMORY_SMALL_MULTIPLE = 5.0
+MEMORY_SMALL_MULTIPLE = 5.0  # the memory verdict's "small multiple" of the input
 MAX_NUMBER = 10_000
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "mixture"
 
 
 def make_residuals(n, dtype="float64", seed=SEED):
@@ -139,11 +128,8 @@ def fit_checked(estimator, X):
     return estimator
 
 
-# Timing
-
-
 def time_fits(method, X, max_iter, number):
-    """Seconds per fit of ``number`` back-to-back fits, garbage collector paused."""
+    """Seconds per fit of ``number`` back-to-back fits, gc paused."""
     estimators = [make_estimator(method, max_iter) for _ in range(number)]
     gc.collect()
     gc.disable()
@@ -181,7 +167,7 @@ def measure_cell(X, m1, m2, repeats, min_block):
 
 
 def run_timings(sizes, settings, min_block):
-    """Time every (n, dtype) cell; float32 is the cast of the same float64 array."""
+    """Time every (n, dtype) cell."""
     cells = {}
     for n in sizes:
         X64 = make_residuals(n, "float64")
@@ -199,9 +185,6 @@ def run_timings(sizes, settings, min_block):
             )
             del X
     return cells
-
-
-# Memory (fresh process per measurement)
 
 
 def memory_child(method, n, dtype, max_iter, threads=None):
@@ -240,9 +223,6 @@ def measure_all_memory(sizes, max_iter, threads=None):
     return results
 
 
-# Results: rows, tables, verdict, files
-
-
 def cell_row(n, dtype, cell, memory, settings):
     """One (n, dtype) cell as a CSV/table row."""
     row = {
@@ -263,14 +243,12 @@ def cell_row(n, dtype, cell, memory, settings):
         row[f"{key}_s_per_iter_values"] = ";".join(
             f"{v:.6g}" for v in cell[method]["per_iter"]
         )
-        mem = memory.get((n, dtype, method))
-        row[f"{key}_mem_extra_bytes"] = mem["extra_bytes"] if mem else None
+        mem = memory.get((n, dtype, method)) or {}
+        row[f"{key}_mem_extra_bytes"] = mem.get("extra_bytes")
         row[f"{key}_mem_multiple"] = (
             mem["extra_bytes"] / mem["input_nbytes"] if mem else None
         )
-        row[f"{key}_mem_ru_maxrss_delta_bytes"] = (
-            mem["ru_maxrss_delta_bytes"] if mem else None
-        )
+        row[f"{key}_mem_ru_maxrss_delta_bytes"] = mem.get("ru_maxrss_delta_bytes")
     row["speedup_median"] = row["gm_s_per_iter_median"] / row["gum_s_per_iter_median"]
     row["speedup_min"] = row["gm_s_per_iter_min"] / row["gum_s_per_iter_min"]
     return row
@@ -315,7 +293,7 @@ def fixed_cost_table(rows):
 
 
 def verdict(rows):
-    """Plain-language lines on the n=1e6 float32 target and on losing cells."""
+    """Lines on the n=1e6 float32 target and on losing cells."""
     by_cell = {(r["n"], r["dtype"]): r for r in rows}
     target = by_cell.get((TARGET_N, TARGET_DTYPE))
     claim = (
@@ -381,87 +359,35 @@ def write_plot(rows, path):
                 label=f"{method} {dtype}",
             )
         ax_speed.plot(ns, [r["speedup_median"] for r in sub], "o" + style, label=dtype)
-    ax_time.set(
-        xscale="log",
-        yscale="log",
-        xlabel="n (rows)",
-        ylabel="seconds per EM iteration (median, IQR bars)",
-    )
-    ax_time.legend()
-    ax_time.grid(True, which="both", alpha=0.3)
-    ax_speed.axhline(
-        TARGET_SPEEDUP, color="grey", ls=":", label=f"target {TARGET_SPEEDUP:g}x"
-    )
+    target = f"target {TARGET_SPEEDUP:g}x"
+    ax_speed.axhline(TARGET_SPEEDUP, color="grey", ls=":", label=target)
     ax_speed.axhline(1.0, color="red", ls=":", lw=0.8, label="parity")
-    ax_speed.set(
-        xscale="log",
-        yscale="log",
-        xlabel="n (rows)",
-        ylabel="speed-up GM / GUM per iteration",
-    )
-    ax_speed.legend()
-    ax_speed.grid(True, which="both", alpha=0.3)
+    ax_time.set_ylabel("seconds per EM iteration (median, IQR bars)")
+    ax_speed.set_ylabel("speed-up GM / GUM per iteration")
+    for ax in (ax_time, ax_speed):
+        ax.set(xscale="log", yscale="log", xlabel="n (rows)")
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(
         "GaussianUniformMixture vs GaussianMixture(2, 'diag'): one EM iteration"
     )
     save_figure(fig, path, dpi=120)
 
 
-def write_markdown(path, command, env, settings, table, fixed, lines, files):
-    """Markdown report: command, date, environment, settings, tables, verdict."""
-    verdict_lines = "\n".join(f"- {line}" for line in lines)
-    title = "GaussianUniformMixture vs GaussianMixture: seconds per EM iteration"
-    text = markdown_header(title, command, env, settings) + (
-        "Seconds per iteration = (t(m2) - t(m1)) / (m2 - m1), median over repeats "
-        "(methods interleaved); speed-up = median GM / median GUM. Peak extra memory: "
-        "VmHWM during one fit minus VmRSS before it, fresh process per entry. See the "
-        "docstring of benchmarks/bench_mixture.py for the data law and method.\n\n"
-        f"## Results\n\n{table}\n\n### Fixed cost per fit\n\n{fixed}\n\n"
-        f"## Verdict\n\n{verdict_lines}\n\nFiles: {', '.join(files)}\n"
-    )
-    Path(path).write_text(text)
-
-
-# Driver
-
-
 def parse_args(argv=None):
     """Command-line options (``--memory-child`` is internal)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="CI smoke run: n <= 1e5, 3 repeats, memory at 1e5",
+    parser = timing_parser(
+        __doc__, "n <= 1e5, 3 repeats, memory at 1e5", HERE / "results" / "mixture"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="output directory (default: benchmarks/results/mixture/)",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="repeats per cell (default 5, quick 3)",
-    )
+    parser.add_argument("--repeats", type=int, help="repeats per cell (5, quick 3)")
     parser.add_argument("--m1", type=int, default=2, help="short fit's max_iter")
+    parser.add_argument("--m2", type=int, help="long fit's max_iter (12, quick 6)")
     parser.add_argument(
-        "--m2", type=int, default=None, help="long fit's max_iter (12, quick 6)"
+        "--memory-iter", type=int, default=3, help="max_iter of the memory fit"
     )
+    child = ("METHOD", "N", "DTYPE", "MAX_ITER", "THREADS")
     parser.add_argument(
-        "--memory-iter",
-        type=int,
-        default=3,
-        help="max_iter of the fit whose peak memory is measured",
-    )
-    add_threads_argument(parser)
-    parser.add_argument(
-        "--memory-child",
-        nargs=5,
-        default=None,
-        metavar=("METHOD", "N", "DTYPE", "MAX_ITER", "THREADS"),
-        help=argparse.SUPPRESS,
+        "--memory-child", nargs=5, metavar=child, help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
@@ -480,10 +406,11 @@ def main(argv=None):
     args = parse_args(argv)
     if args.memory_child is not None:
         method, n, dtype, max_iter, threads = args.memory_child
-        result = memory_child(
-            method, int(n), dtype, int(max_iter), int(threads) or None
+        print(
+            json.dumps(
+                memory_child(method, int(n), dtype, int(max_iter), int(threads) or None)
+            )
         )
-        print(json.dumps(result))
         return
     apply_threads(args.threads)
     mode = QUICK if args.quick else FULL
@@ -497,36 +424,32 @@ def main(argv=None):
         "threads": args.threads or "library defaults",
     }
     command, env = announce_run(settings)
-
     start = time.perf_counter()
     print("Memory (fresh process per entry):", flush=True)
     memory = measure_all_memory(mode["memory_sizes"], args.memory_iter, args.threads)
     print("Timing (seconds per EM iteration):", flush=True)
     cells = run_timings(mode["sizes"], settings, mode["min_block"])
-    rows = [
-        cell_row(n, dtype, cell, memory, settings) for (n, dtype), cell in cells.items()
-    ]
-
-    record_load_after(env)
+    rows = [cell_row(n, d, cell, memory, settings) for (n, d), cell in cells.items()]
+    notes = load_after(env, args.threads)
     table, fixed, lines = markdown_table(rows), fixed_cost_table(rows), verdict(rows)
-    lines += parallelism_warning(env, args.threads)
-    for key in ("load average 1/5/15 min (after)", "measured CPU parallelism (after)"):
-        print(f"{key}: {env[key]}")
-    print(f"\n{table}\n\nFixed cost per fit:\n\n{fixed}\n")
-    print("\n".join(lines))
+    lines += notes
+    print(f"\n{table}\n\nFixed cost per fit:\n\n{fixed}\n\n" + "\n".join(lines))
+    intro = (
+        "Seconds per iteration = (t(m2) - t(m1)) / (m2 - m1), median over repeats "
+        "(methods interleaved); speed-up = median GM / median GUM. Peak extra memory: "
+        "VmHWM during one fit minus VmRSS before it, fresh process per entry. See the "
+        "docstring of benchmarks/bench_mixture.py for the data law and method."
+    )
+    parts = [("## Results", table), ("### Fixed cost per fit", fixed)]
+    parts.append(("## Verdict", "\n".join(f"- {line}" for line in lines)))
+    title = "GaussianUniformMixture vs GaussianMixture: seconds per EM iteration"
+    run = (command, env, settings)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"bench_mixture_{settings['mode']}"
-    files = [stem.with_suffix(s) for s in (".csv", ".png", ".md")]
-    write_csv(rows, files[0])
-    write_plot(rows, files[1])
-    write_markdown(
-        files[2], command, env, settings, table, fixed, lines, [f.name for f in files]
-    )
-    print(
-        f"\nWrote {', '.join(str(f) for f in files)} "
-        f"({time.perf_counter() - start:.1f} s of measurement)."
-    )
+    def markdown(path, files):
+        timing_markdown(path, title, run, intro, parts, files)
+
+    stem = f"bench_mixture_{settings['mode']}"
+    write_timing_files(args.out, stem, rows, write_plot, markdown, start)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ random states: rows flagged, and whether the set is stable.
 
 Targets (means over seeds): at n >= 50, RMSE(deepgum) <= 1.25 x the oracle's at 20
 and 40 %, <= 1.05 x mlp's at 0 %; at n >= 1e4, fit seconds <= mlp's; small_clean: at
-most one row flagged per fit, one flagged set per table. Missed targets are listed
-under "Where we lose" with the numbers beside them. ``--quick`` (CI, < 30 s;
-informational): n {20, 200}, rates {0, 0.4}, seed 0, small n {10, 20} x 2 states,
-``max_epochs=20`` (``max_iter`` for MLPRegressor).
+most one row flagged per fit, one flagged set per table; missed ones are listed
+under "Where we lose". ``--quick`` (CI, < 30 s; informational): n {20, 200}, rates
+{0, 0.4}, seed 0, small n {10, 20} x 2 states, ``max_epochs=20`` (``max_iter`` for
+MLPRegressor).
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_regimes.py \\
         [--quick] [--max-n 100000] [--seeds 3] [--threads 1] [--out DIR] [--no-resume]
@@ -26,47 +26,48 @@ fingerprint matches. The committed ``results_regimes.md`` is the full run's
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
 import time
 import uuid
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
+from itertools import product
 
 import _laws
 import numpy as np
 import torch
 from _common import (
+    HERE,
     CellCache,
-    add_cache_arguments,
+    Section,
     auc_or_nan,
+    cached_parser,
     code_fingerprint,
+    fit_timed,
     load_average,
     mean_of,
+    parse_cached,
     pyplot,
     ratio,
     rmse,
     run_cell,
+    run_sections,
     save_figure,
-    select,
     start_run,
-    write_csv,
+    write_results,
 )
 from _laws import LAWS, TEST_ROWS, TEST_SEED, clean_test_set, draw, linear_law
 from _report import (
     check,
-    checks_table,
     defaults_lines,
     fmt,
-    fmt_pm,
     md_table,
-    raised_lines,
+    pm,
     report_header,
+    summary_lines,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.neural_network import MLPRegressor
 from sklearn.utils import Bunch
@@ -92,7 +93,6 @@ CSV_MAX_ROWS = 50
 #: The RMSE ratios tabulated beside each law's methods.
 PAIRS = (("deepgum", "oracle"), ("tukey", "oracle"), ("deepgum", "mlp"))
 RUN_ID = uuid.uuid4().hex[:8]
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "regimes"
 
 
 @dataclass(frozen=True)
@@ -109,19 +109,6 @@ class Settings:
     max_epochs: int | None  # None: the estimators' defaults
     threads: int
 
-    def cache_identity(self) -> dict:
-        """What a cached cell depends on besides the code."""
-        return {
-            "bench": "regimes",
-            "quick": self.quick,
-            "max_epochs": self.max_epochs,
-            "threads": self.threads,
-            "linear": [_laws.LINEAR_BETA, _laws.LINEAR_INTERCEPT, _laws.LINEAR_NOISE],
-            "box": _laws.LINEAR_BOX_SPREADS,
-            "tabular": _laws.TABULAR_LAW,
-            "test": [TEST_SEED, TEST_ROWS],
-        }
-
 
 def make_settings(args) -> Settings:
     """Turn the parsed command line into :class:`Settings`."""
@@ -137,9 +124,6 @@ def make_settings(args) -> Settings:
         max_epochs=QUICK_MAX_EPOCHS if q else None,
         threads=args.threads,
     )
-
-
-# Estimators and cells
 
 
 def make_estimator(method: str, law: str, seed: int, settings: Settings):
@@ -161,15 +145,6 @@ def make_estimator(method: str, law: str, seed: int, settings: Settings):
     if method == "ols":
         return LinearRegression()
     raise ValueError(f"unknown method {method!r}")
-
-
-def fit_timed(estimator, X, y) -> float:
-    """Seconds of ``estimator.fit(X, y)`` (ConvergenceWarning silenced)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        return time.perf_counter() - start
 
 
 def detection(model, mask: np.ndarray) -> dict:
@@ -227,46 +202,42 @@ def warm_up(settings: Settings) -> float:
     return time.perf_counter() - start
 
 
-def fingerprint(settings: Settings) -> str:
-    """Cache fingerprint: the package, the cells' code and the mode."""
+def fingerprint(s: Settings) -> str:
+    """Cache fingerprint: the package, the cells' code, the mode and the laws."""
     cells = (make_estimator, fit_timed, detection, fit_cell, rmse, auc_or_nan)
     cells += (_laws.linear_law, _laws.linear_box, _laws.linear_spread, _laws.draw)
     cells += (_laws.tabular, _laws.tabular_test, _laws.clean_test_set)
-    return code_fingerprint(settings.cache_identity(), cells)
+    identity = {"bench": "regimes", "quick": s.quick, "max_epochs": s.max_epochs}
+    identity |= {
+        "threads": s.threads,
+        "linear": [_laws.LINEAR_BETA, _laws.LINEAR_INTERCEPT, _laws.LINEAR_NOISE],
+        "box": _laws.LINEAR_BOX_SPREADS,
+        "tabular": _laws.TABULAR_LAW,
+        "test": [TEST_SEED, TEST_ROWS],
+    }
+    return code_fingerprint(identity, cells)
 
 
 def run_regimes(settings: Settings, cache: CellCache) -> list[dict]:
-    """Every (law, n, rate, seed, method) cell, in the documented order."""
+    """Every (n, law, rate, seed, method) cell, in that order."""
     rows = []
     tests = {law: clean_test_set(law) for law in LAWS}
-    for n in settings.sizes:
-        for law in LAWS:
-            for rate in settings.rates:
-                for seed in settings.seeds:
-                    task = f"{law}_n{n}"
-                    data = None
-                    # deepgum and mlp are timed back to back: both or neither cached.
-                    pair = [
-                        CellCache.key(SECTION, task, m, rate, seed)
-                        for m in ("deepgum", "mlp")
-                    ]
-                    if sum(k in cache.records for k in pair) == 1:
-                        for k in pair:
-                            cache.records.pop(k, None)
-                    for method in METHODS[law]:
-                        key = CellCache.key(SECTION, task, method, rate, seed)
-                        if data is None and key not in cache.records:
-                            data = draw(law, n, rate, seed)
-
-                        def compute(method=method, law=law, data=data, seed=seed):
-                            return fit_cell(
-                                method, law, data, tests[law], seed, settings
-                            )
-
-                        row = run_cell(
-                            cache, SECTION, task, method, rate, seed, compute
-                        )
-                        rows.append({**row, "law": law, "n": n})
+    grid = product(settings.sizes, LAWS, settings.rates, settings.seeds)
+    for n, law, rate, seed in grid:
+        task, data = f"{law}_n{n}", None
+        # deepgum and mlp are timed back to back: both or neither cached.
+        pair = [CellCache.key(SECTION, task, m, rate, seed) for m in ("deepgum", "mlp")]
+        if sum(k in cache.records for k in pair) == 1:
+            for k in pair:
+                cache.records.pop(k, None)
+        for method in METHODS[law]:
+            key = CellCache.key(SECTION, task, method, rate, seed)
+            if data is None and key not in cache.records:
+                data = draw(law, n, rate, seed)
+            args = (method, law, data, tests[law], seed, settings)
+            compute = partial(fit_cell, *args)
+            row = run_cell(cache, SECTION, task, method, rate, seed, compute)
+            rows.append({**row, "law": law, "n": n})
     return rows
 
 
@@ -274,21 +245,16 @@ def run_small_clean(settings: Settings, cache: CellCache) -> list[dict]:
     """DeepGUM on tiny clean tables (cache task: data seed; seed: random state)."""
     rows = []
     test = clean_test_set("linear")
-    for n in settings.small_sizes:
-        for table in settings.small_tables:
-            data = linear_law(n, 0.0, table)
-            for state in settings.small_states:
-
-                def compute(data=data, state=state):
-                    return fit_cell("deepgum", "linear", data, test, state, settings)
-
-                task = f"linear_n{n}_data{table}"
-                row = run_cell(cache, SMALL, task, "deepgum", 0.0, state, compute)
-                rows.append({**row, "law": "linear", "n": n, "table": table})
+    for n, table in product(settings.small_sizes, settings.small_tables):
+        data = linear_law(n, 0.0, table)
+        for state in settings.small_states:
+            compute = partial(
+                fit_cell, "deepgum", "linear", data, test, state, settings
+            )
+            task = f"linear_n{n}_data{table}"
+            row = run_cell(cache, SMALL, task, "deepgum", 0.0, state, compute)
+            rows.append({**row, "law": "linear", "n": n, "table": table})
     return rows
-
-
-# Checks
 
 
 def per_seed_ratios(rows, metric, method, reference, **where) -> list[float]:
@@ -339,55 +305,43 @@ def speed_context(rows, where: dict) -> str:
     )
 
 
+def _targets(settings: Settings, min_n: int):
+    """(law, n, rate, where) of every regimes cell with n >= ``min_n``."""
+    sizes = [n for n in settings.sizes if n >= min_n]
+    for law, n, rate in product(LAWS, sizes, settings.rates):
+        yield law, n, rate, {"section": SECTION, "law": law, "n": n, "rate": rate}
+
+
 def accuracy_checks(rows, settings: Settings) -> list[dict]:
     """RMSE targets per law, n >= 50 and rate (means over seeds)."""
-    out = []
-    for law in LAWS:
-        for n in (n for n in settings.sizes if n >= ACCURACY_MIN_N):
-            for rate in settings.rates:
-                where = {"section": SECTION, "law": law, "n": n, "rate": rate}
-                gum = mean_of(rows, "rmse", method="deepgum", **where)
-                ref_method, bound = (
-                    ("mlp", MLP_RATIO) if rate == 0 else ("oracle", ORACLE_RATIO)
-                )
-                ref = mean_of(rows, "rmse", method=ref_method, **where)
-                r = ratio(gum, ref)
-                out.append(
-                    check(
-                        f"accuracy {law} n={n} rate={rate:g}",
-                        fmt(r, 3),
-                        f"RMSE(deepgum) / RMSE({ref_method}) <= {bound}",
-                        None if math.isnan(r) else r <= bound,
-                        f"deepgum {fmt(gum)} vs {ref_method} {fmt(ref)}",
-                        quick=settings.quick,
-                        context=accuracy_context(rows, where, ref_method),
-                    )
-                )
+    out, q = [], settings.quick
+    for law, n, rate, where in _targets(settings, ACCURACY_MIN_N):
+        gum = mean_of(rows, "rmse", method="deepgum", **where)
+        ref_method, bound = ("oracle", ORACLE_RATIO) if rate else ("mlp", MLP_RATIO)
+        ref = mean_of(rows, "rmse", method=ref_method, **where)
+        r = ratio(gum, ref)
+        name = f"accuracy {law} n={n} rate={rate:g}"
+        target = f"RMSE(deepgum) / RMSE({ref_method}) <= {bound}"
+        detail = f"deepgum {fmt(gum)} vs {ref_method} {fmt(ref)}"
+        ctx = accuracy_context(rows, where, ref_method)
+        ok = None if math.isnan(r) else r <= bound
+        out.append(check(name, fmt(r, 3), target, ok, detail, quick=q, context=ctx))
     return out
 
 
 def speed_checks(rows, settings: Settings) -> list[dict]:
     """Fit-time target per law, n >= 1e4 and rate (means over seeds)."""
-    out = []
+    out, q = [], settings.quick
     target = "fit s(deepgum) / fit s(mlp) <= 1"
-    for law in LAWS:
-        for n in (n for n in settings.sizes if n >= SPEED_MIN_N):
-            for rate in settings.rates:
-                where = {"section": SECTION, "law": law, "n": n, "rate": rate}
-                gum = mean_of(rows, "fit_seconds", method="deepgum", **where)
-                mlp = mean_of(rows, "fit_seconds", method="mlp", **where)
-                r = ratio(gum, mlp)
-                out.append(
-                    check(
-                        f"speed {law} n={n} rate={rate:g}",
-                        fmt(r, 3),
-                        target,
-                        None if math.isnan(r) else r <= 1.0,
-                        f"deepgum {fmt(gum, 3)} s vs mlp {fmt(mlp, 3)} s",
-                        quick=settings.quick,
-                        context=speed_context(rows, where),
-                    )
-                )
+    for law, n, rate, where in _targets(settings, SPEED_MIN_N):
+        gum = mean_of(rows, "fit_seconds", method="deepgum", **where)
+        mlp = mean_of(rows, "fit_seconds", method="mlp", **where)
+        r = ratio(gum, mlp)
+        name = f"speed {law} n={n} rate={rate:g}"
+        detail = f"deepgum {fmt(gum, 3)} s vs mlp {fmt(mlp, 3)} s"
+        ok = None if math.isnan(r) else r <= 1.0
+        ctx = speed_context(rows, where)
+        out.append(check(name, fmt(r, 3), target, ok, detail, quick=q, context=ctx))
     if not out:
         detail = f"no n >= {SPEED_MIN_N} in this run"
         out.append(check("speed at n >= 1e4", "n/a", target, None, detail))
@@ -397,14 +351,12 @@ def speed_checks(rows, settings: Settings) -> list[dict]:
 def small_tables(rows) -> list[dict]:
     """Per small_clean table: flagged counts per random state and stability."""
     out = []
-    keys = sorted({(r["n"], r["table"]) for r in rows if r["section"] == SMALL})
-    for n, table in keys:
-        fits = [
-            r
-            for r in rows
-            if r["section"] == SMALL and (r["n"], r["table"]) == (n, table)
-        ]
-        fits = sorted(fits, key=lambda r: r["seed"])
+    small = [r for r in rows if r["section"] == SMALL]
+    for n, table in sorted({(r["n"], r["table"]) for r in small}):
+        fits = sorted(
+            (r for r in small if (r["n"], r["table"]) == (n, table)),
+            key=lambda r: r["seed"],
+        )
         ok_fits = [r for r in fits if "error" not in r]
         sets = {tuple(r["flagged_rows"]) for r in ok_fits}
         out.append(
@@ -423,7 +375,7 @@ def small_tables(rows) -> list[dict]:
 
 def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
     """The two small_clean targets, one check per n."""
-    out = []
+    out, q = [], settings.quick
     for n in settings.small_sizes:
         mine = [t for t in tables if t["n"] == n]
         if not mine:
@@ -445,92 +397,58 @@ def small_checks(tables: list[dict], settings: Settings) -> list[dict]:
             if not t["identical"]
         ]
         all_raised = errors == len(mine) * len(settings.small_states)
+        name = f"small_clean n={n}: rows flagged per fit"
+        target = f"<= {MAX_FLAGGED_SMALL} in every fit"
+        ok = None if all_raised else (worst <= MAX_FLAGGED_SMALL and errors == 0)
+        detail = f"{over} of {fits} fits over; {errors} fit(s) raised"
+        ctx = "; ".join(overflown)
         out.append(
-            check(
-                f"small_clean n={n}: rows flagged per fit",
-                f"max {worst}",
-                f"<= {MAX_FLAGGED_SMALL} in every fit",
-                None if all_raised else (worst <= MAX_FLAGGED_SMALL and errors == 0),
-                f"{over} of {fits} fits over; {errors} fit(s) raised",
-                quick=settings.quick,
-                context="; ".join(overflown),
-            )
+            check(name, f"max {worst}", target, ok, detail, quick=q, context=ctx)
         )
         same = sum(t["identical"] for t in mine)
-        out.append(
-            check(
-                f"small_clean n={n}: same flagged set across random states",
-                f"{same}/{len(mine)} tables",
-                "identical on every table",
-                same == len(mine),
-                f"{len(settings.small_states)} random states per table",
-                quick=settings.quick,
-                context="; ".join(unstable),
-            )
-        )
+        name = f"small_clean n={n}: same flagged set across random states"
+        value = f"{same}/{len(mine)} tables"
+        detail = f"{len(settings.small_states)} random states per table"
+        ctx, target = "; ".join(unstable), "identical on every table"
+        ok = same == len(mine)
+        out.append(check(name, value, target, ok, detail, quick=q, context=ctx))
     return out
-
-
-# Report
 
 
 def regimes_tables(rows, settings: Settings) -> list[str]:
     """Per law: RMSE, detection and fit-time tables (mean ± std over seeds)."""
     lines = []
+    flags = ("n_flagged", "false_positives", "true_positives")
     for law in LAWS:
-        methods = METHODS[law]
-        acc, det, cost = [], [], []
-        for n in settings.sizes:
-            for rate in settings.rates:
-                where = {"section": SECTION, "law": law, "n": n, "rate": rate}
+        methods, acc, det, cost = METHODS[law], [], [], []
+        for n, rate in product(settings.sizes, settings.rates):
+            where = {"section": SECTION, "law": law, "n": n, "rate": rate}
 
-                def m(metric, method, where=where):
-                    return mean_of(rows, metric, method=method, **where)
+            def m(metric, method, where=where):
+                return mean_of(rows, metric, method=method, **where)
 
-                def pm(metric, method, digits=4, where=where):
-                    return fmt_pm(select(rows, metric, method=method, **where), digits)
+            def pm_(metric, method, digits=4, where=where):
+                return pm(rows, metric, digits, method=method, **where)
 
-                head = (n, f"{rate:g}")
-                acc.append(
-                    head
-                    + tuple(pm("rmse", k) for k in methods)
-                    + tuple(fmt(ratio(m("rmse", a), m("rmse", b)), 3) for a, b in PAIRS)
-                )
-                flags = ("n_flagged", "false_positives", "true_positives")
-                det.append(
-                    head
-                    + (fmt(m("n_outliers", "deepgum"), 4),)
-                    + tuple(pm(k, "deepgum") for k in flags)
-                    + (pm("auc", "deepgum", 3),)
-                )
-                seconds = ratio(m("fit_seconds", "deepgum"), m("fit_seconds", "mlp"))
-                cost.append(
-                    head
-                    + tuple(pm("fit_seconds", k, 3) for k in methods)
-                    + (fmt(seconds, 3), fmt(m("n_iter", "deepgum"), 4))
-                    + (fmt(m("n_iter", "mlp"), 4),)
-                )
+            head = (n, f"{rate:g}")
+            ratios = [fmt(ratio(m("rmse", a), m("rmse", b)), 3) for a, b in PAIRS]
+            acc.append((*head, *(pm_("rmse", k) for k in methods), *ratios))
+            det.append((*head, fmt(m("n_outliers", "deepgum"), 4)))
+            det[-1] += (*(pm_(k, "deepgum") for k in flags), pm_("auc", "deepgum", 3))
+            seconds = ratio(m("fit_seconds", "deepgum"), m("fit_seconds", "mlp"))
+            cost.append((*head, *(pm_("fit_seconds", k, 3) for k in methods)))
+            cost[-1] += (fmt(seconds, 3), fmt(m("n_iter", "deepgum"), 4))
+            cost[-1] += (fmt(m("n_iter", "mlp"), 4),)
+        ratio_heads = ("deepgum/oracle", "tukey/oracle", "deepgum/mlp")
         lines += [f"### {law}: clean-test RMSE (mean ± std over seeds)", ""]
-        lines += md_table(
-            ("n", "rate", *methods, "deepgum/oracle", "tukey/oracle", "deepgum/mlp"),
-            acc,
-        )
+        lines += md_table(("n", "rate", *methods, *ratio_heads), acc)
         lines += ["", f"### {law}: DeepGUM's flags (mean ± std over seeds)", ""]
-        lines += md_table(
-            "n | rate | true outliers | flagged | false positives | true positives"
-            " | AUC",
-            det,
-        )
-        lines += [
-            "",
-            f"### {law}: fit seconds (mean ± std; deepgum then mlp back to back)",
-            "",
-        ]
-        lines += md_table(
-            ("n", "rate", *methods, "deepgum/mlp", "deepgum epochs", "mlp iterations"),
-            cost,
-        )
-        lines.append("")
+        head = "n | rate | true outliers | flagged | false positives | true positives"
+        lines += md_table(head + " | AUC", det)
+        title = f"### {law}: fit seconds (mean ± std; deepgum then mlp back to back)"
+        lines += ["", title, ""]
+        cost_heads = ("deepgum/mlp", "deepgum epochs", "mlp iterations")
+        lines += [*md_table(("n", "rate", *methods, *cost_heads), cost), ""]
     return lines
 
 
@@ -539,51 +457,14 @@ def small_lines(tables: list[dict]) -> list[str]:
     rows = []
     for t in tables:
         sets = sorted(t["sets"])
-        shown = "; ".join(str(list(s)) for s in sets[:3]) + (
-            " ..." if len(sets) > 3 else ""
-        )
+        shown = "; ".join(str(list(s)) for s in sets[:3])
+        shown += " ..." if len(sets) > 3 else ""
         flagged = " ".join(str(f) for f in t["flagged"])
         same = "yes" if t["identical"] else "no"
         rows.append((t["n"], t["table"], flagged, same, shown or "n/a"))
-    lines = ["### small_clean: DeepGUM (linear backbone) on clean linear tables", ""]
-    lines += md_table(
-        "n | data seed | rows flagged per random state | same set | flagged set(s)",
-        rows,
-    )
-    return [*lines, ""]
-
-
-def outcome(c: dict) -> str:
-    """'PASS', 'FAIL' or 'n/a' of a check, informational (quick) or not."""
-    return c["verdict"].removeprefix("info (").removesuffix(")")
-
-
-def losses(checks: list[dict]) -> list[str]:
-    """The failed checks, plainly."""
-    failed = [c for c in checks if outcome(c) == "FAIL"]
-    if not failed:
-        return ["Where we lose: nowhere among the targets of this run.", ""]
-    lines = ["Where we lose (targets missed in this run):", ""]
-    for c in failed:
-        lines.append(
-            f"- {c['check']}: {c['value']} (target {c['target']}; {c['detail']})"
-        )
-        if c.get("context"):
-            lines.append(f"  - measured beside it: {c['context']}")
-    return [*lines, ""]
-
-
-def summary_lines(checks: list[dict], quick: bool, rows: list[dict]) -> list[str]:
-    """All checks in one table, the losses, then every cell whose fit raised."""
-    lines = ["## summary of checks", "", *checks_table(checks, quick)]
-    counts = {w: sum(outcome(c) == w for c in checks) for w in ("PASS", "FAIL", "n/a")}
-    note = " (informational: --quick)" if quick else ""
-    lines += [
-        "",
-        f"{counts['PASS']} PASS, {counts['FAIL']} FAIL, {counts['n/a']} n/a{note}.",
-        "",
-    ]
-    return lines + losses(checks) + raised_lines(rows)
+    head = "n | data seed | rows flagged per random state | same set | flagged set(s)"
+    title = "### small_clean: DeepGUM (linear backbone) on clean linear tables"
+    return [title, "", *md_table(head, rows), ""]
 
 
 def header_lines(command, env, settings: Settings, fp, cache) -> list[str]:
@@ -630,46 +511,36 @@ def header_lines(command, env, settings: Settings, fp, cache) -> list[str]:
     return report_header(title, command, mode, env, before_env=before, after_env=after)
 
 
-def write_plot(rows, settings: Settings, path: Path) -> None:
+def write_plot(rows, settings: Settings, path) -> None:
     """RMSE / oracle's and fit time / mlp's against n, per law and rate."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    fig, axes = pyplot().subplots(
-        2, len(LAWS), figsize=(5 * len(LAWS), 7), squeeze=False
-    )
+    shape = {"figsize": (5 * len(LAWS), 7), "squeeze": False}
+    fig, axes = pyplot().subplots(2, len(LAWS), **shape)
     colours = dict(zip(RATES, ("tab:blue", "tab:orange", "tab:red"), strict=True))
-
-    def m(metric, method, law, n, rate):
-        return mean_of(
-            rows, metric, section=SECTION, law=law, n=n, rate=rate, method=method
-        )
-
+    sizes = settings.sizes
     for col, law in enumerate(LAWS):
         for row_i, (metric, den) in enumerate(
             (("rmse", "oracle"), ("fit_seconds", "mlp"))
         ):
             ax = axes[row_i][col]
-            for rate in settings.rates:
-                for method, style in (("deepgum", "-"), ("tukey", "--")):
-                    values = [
-                        ratio(
-                            m(metric, method, law, n, rate),
-                            m(metric, den, law, n, rate),
-                        )
-                        for n in settings.sizes
-                    ]
-                    ax.plot(
-                        settings.sizes,
-                        values,
-                        style,
-                        marker="o",
-                        color=colours.get(rate, "black"),
-                        label=f"{method} rate={rate:g}",
+            for rate, (method, style) in product(
+                settings.rates, (("deepgum", "-"), ("tukey", "--"))
+            ):
+                where = {"section": SECTION, "law": law, "rate": rate}
+                values = [
+                    ratio(
+                        mean_of(rows, metric, n=n, method=method, **where),
+                        mean_of(rows, metric, n=n, method=den, **where),
                     )
+                    for n in sizes
+                ]
+                colour, label = colours.get(rate, "black"), f"{method} rate={rate:g}"
+                ax.plot(sizes, values, style, marker="o", color=colour, label=label)
             accuracy = metric == "rmse"
             ax.axhline(ORACLE_RATIO if accuracy else 1.0, color="grey", lw=0.8)
             ax.set(xscale="log", yscale="log", xlabel="training rows n")
-            ax.set_xticks(settings.sizes, [f"{n:g}" for n in settings.sizes])
+            ax.set_xticks(sizes, [f"{n:g}" for n in sizes])
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.yaxis.set_major_formatter(ScalarFormatter())
             ax.yaxis.set_minor_formatter(NullFormatter())
@@ -677,9 +548,8 @@ def write_plot(rows, settings: Settings, path: Path) -> None:
             ax.set_title(f"{law}: {'accuracy' if accuracy else 'fit time'}")
         axes[0][col].legend(fontsize=7)
     mode = "quick" if settings.quick else "full"
-    fig.suptitle(
-        f"bench_regimes ({mode}, {len(settings.seeds)} seed(s), means over seeds)"
-    )
+    seeds = len(settings.seeds)
+    fig.suptitle(f"bench_regimes ({mode}, {seeds} seed(s), means over seeds)")
     save_figure(fig, path, dpi=110)
 
 
@@ -701,21 +571,12 @@ def csv_rows(rows: list[dict]) -> list[dict]:
 
 def parse_args(argv=None):
     """Command-line options (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke run (< 30 s)")
-    parser.add_argument("--full", action="store_true", help="the full run (default)")
+    parser = cached_parser(__doc__, "< 30 s", full="the full run (default)")
     parser.add_argument("--max-n", type=int, default=max(SIZES), help="largest n")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
-    add_cache_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.quick and args.full:
-        parser.error("--quick and --full exclude each other")
-    if args.seeds is not None and args.seeds < 1:
-        parser.error("--seeds must be >= 1")
+    args = parse_cached(parser, argv, HERE / "results" / "regimes")
     if args.threads < 1:
         parser.error("--threads must be >= 1")
-    if args.out is None:
-        args.out = DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT
     return args
 
 
@@ -725,36 +586,31 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = make_settings(args)
-    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
-    script = "benchmarks/bench_regimes.py"
-    command, cache, env = start_run(argv, script, args, fp, mode)
-    print(f"== {SECTION}", flush=True)
-    t0 = time.perf_counter()
-    rows = run_regimes(settings, cache)
-    regimes_s = time.perf_counter() - t0
-    print(f"== {SMALL}", flush=True)
-    t0 = time.perf_counter()
-    small_rows = run_small_clean(settings, cache)
-    small_s = time.perf_counter() - t0
-    tables = small_tables(small_rows)
-    checks = accuracy_checks(rows, settings) + speed_checks(rows, settings)
-    checks += small_checks(tables, settings)
-    all_rows = rows + small_rows
-    body = ["## regimes", "", *regimes_tables(rows, settings)]
-    body += [f"Section wall time: {regimes_s:.1f} s", "", "## small_clean", ""]
-    body += [*small_lines(tables), f"Section wall time: {small_s:.1f} s", ""]
-    report = header_lines(command, env, settings, fp, cache) + body
-    report += summary_lines(checks, settings.quick, all_rows)
-    total = f"Total wall time: {time.perf_counter() - start:.1f} s"
-    report += ["", f"Load average at the end: {load_average()}", total]
-    files = [args.out / f for f in ("results.md", "results.csv", "regimes.png")]
-    files[0].write_text("\n".join(report) + "\n")
-    write_csv(csv_rows(all_rows), files[1])
-    write_plot(rows, settings, files[2])
-    print("\n".join(body))
-    print("\n".join(summary_lines(checks, settings.quick, all_rows)))
-    print(f"Cache: {cache.counts()}")
-    print("Wrote " + ", ".join(str(f) for f in files) + f"\n{total}")
+    fp = fingerprint(settings)
+    command, cache, env = start_run(argv, "bench_regimes.py", args, fp)
+
+    def regimes() -> Section:
+        rows = run_regimes(settings, cache)
+        lines = ["## regimes", "", *regimes_tables(rows, settings)]
+        return Section(
+            rows, lines, accuracy_checks(rows, settings) + speed_checks(rows, settings)
+        )
+
+    def small_clean() -> Section:
+        rows = run_small_clean(settings, cache)
+        tables = small_tables(rows)
+        lines = ["## small_clean", "", *small_lines(tables)]
+        return Section(rows, lines, small_checks(tables, settings))
+
+    results, run = run_sections({SECTION: regimes, SMALL: small_clean})
+    summary = summary_lines(run.checks, settings.quick, run.rows, where_we_lose=True)
+    report = [*header_lines(command, env, settings, fp, cache), *run.lines, *summary]
+    report += ["", f"Load average at the end: {load_average()}"]
+    print("\n".join(summary))
+    plot = partial(write_plot, results[SECTION].rows, settings)
+    write_results(
+        args.out, report, csv_rows(run.rows), cache, start, [("regimes", plot)]
+    )
     return 0
 
 

@@ -1,10 +1,10 @@
 """Clean-test error, outlier detection and cost of DeepGUMRegressor versus plain L2.
 
 Every estimator at its defaults (``random_state`` set); references and ablations
-change one parameter each (:func:`make_estimator`). Clean test sets: 2,000
+change one parameter each (:func:`make_estimator`); clean test sets of 2,000
 noiseless rows of the same law. Sections:
 
-- ``robustness``: the tabular law (1,000 rows, ``U(-6, 6)`` outlier rows) at rates
+- ``robustness``: the tabular law (1,000 rows, ``U(-6, 6)`` outlier rows), rates
   0-0.6, 9 seeds; ``deepgum`` against ``deepgum_clean`` and ``oracle`` (clean rows,
   at the all-rows fits' optimiser steps), ``l2``, ``l2_bayes_weights`` (weights
   from the true posterior) and ablations. Targets: RMSE(deepgum)/RMSE(deepgum_clean)
@@ -17,50 +17,53 @@ noiseless rows of the same law. Sections:
 - ``do_no_harm``: heavy-tailed noise and 8 targets on 300 rows, at 0 and 20 %:
   mean RMSE(deepgum) <= mean RMSE(l2) + pooled std.
 
-``--quick`` (CI smoke run, under 2 minutes; verdicts informational): 1 seed, rates
-0 and 0.4, 300 rows, K = 4, 3 timed fits, ``max_epochs = min(default, warm_up_epochs
-+ 4 epochs_per_round)`` (longer warm-up ablations skipped).
+``--quick`` (CI, < 2 minutes; verdicts informational): 1 seed, rates 0 and 0.4,
+300 rows, K = 4, 3 timed fits, ``max_epochs = min(default, warm_up_epochs + 4
+epochs_per_round)``.
 
     python benchmarks/bench_regressor.py [--quick] [--only robustness] [--seeds 3]
 
 Writes ``results.md``, ``results.csv`` and ``robustness_rmse.png`` to ``--out``
-(default ``benchmarks/results/regressor/[quick/]``; ``--only`` suffixes them);
-cells are reused from ``cells.jsonl`` while the code fingerprint matches (timing
-never). The committed ``results_regressor.md`` is the ``--no-resume`` run's
-(``bench_suite.py --full`` quotes its timing table).
+(default ``benchmarks/results/regressor/[quick/]``; ``--only`` suffixes them),
+reusing ``cells.jsonl`` while the code fingerprint matches (timing never). The
+committed ``results_regressor.md`` is the ``--no-resume`` run's.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import _laws
 import numpy as np
 import torch
 from _common import (
+    HERE,
     CellCache,
-    add_cache_arguments,
+    Section,
     auc_or_nan,
+    cached_parser,
     code_fingerprint,
+    detection,
     equal_step_params,
     f1_or_nan,
+    fit_timed,
     mean_of,
     mean_std,
+    parse_cached,
     pyplot,
     rmse,
     run_cell,
+    run_sections,
     save_figure,
     select,
     start_run,
     steps_per_epoch,
-    write_csv,
+    write_results,
 )
 from _report import (
     check,
@@ -69,9 +72,10 @@ from _report import (
     fmt,
     fmt_pm,
     md_table,
+    pm,
     pm_cells,
-    raised_lines,
     report_header,
+    summary_lines,
 )
 from scipy import stats
 from sklearn.utils import Bunch
@@ -99,6 +103,9 @@ ROBUST_ABLATIONS = {
 RATIO_TARGETS = {0.2: 1.10, 0.4: 1.10, 0.6: 1.25}
 #: Full mode's robustness seeds (its ratios are seed-sensitive).
 FULL_ROBUST_SEEDS = 9
+#: DeepGUM's columns of the robustness detection table (l2's AUC after the second).
+DETECTION_METRICS = ("auc", "bayes_auc", "f1", "bayes_f1", "flagged_share")
+DETECTION_METRICS += ("inlier_prior", "true_inlier_share")
 GROUP_METHODS = ("deepgum_row", "deepgum_each", "l2", "oracle")
 GROUP_METRICS = ("rmse", "entry_auc", "bayes_entry_auc", "entry_f1", "bayes_entry_f1")
 GROUP_METRICS += ("row_auc", "bayes_row_auc", "inlier_prior", "true_inlier_share")
@@ -108,7 +115,6 @@ DNH_ABLATION = "deepgum_paper_precision"
 DNH_METHODS = ("deepgum", "l2", DNH_ABLATION)
 T_DF, T_SCALE = 3, 0.3
 MANY_OUTPUTS = {"n_features": 10, "n_targets": 8, "noise": 0.3}
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "regressor"
 
 
 @dataclass(frozen=True)
@@ -128,20 +134,6 @@ class Settings:
     max_epochs: int | None  # None: the estimators' defaults
     threads: int
 
-    def cache_identity(self) -> dict:
-        """What a cached cell's result depends on."""
-        keep = ("quick", "n_robust", "n_groups", "n_heavy_tail", "n_many_outputs")
-        return {k: getattr(self, k) for k in (*keep, "max_epochs", "threads")}
-
-
-@dataclass
-class SectionResult:
-    """Raw rows, markdown lines and checks of one section."""
-
-    rows: list = field(default_factory=list)
-    lines: list = field(default_factory=list)
-    checks: list = field(default_factory=list)
-
 
 def quick_max_epochs() -> int:
     """A few EM rounds after DeepGUM's warm-up, at most the default max_epochs."""
@@ -152,12 +144,11 @@ def quick_max_epochs() -> int:
 
 def make_settings(args) -> Settings:
     """Turn the parsed command line into :class:`Settings`."""
-    q, given = args.quick, args.seeds_given
-    robust = args.seeds if given else 1 if q else FULL_ROBUST_SEEDS
+    q = args.quick
     return Settings(
         quick=q,
-        seeds=tuple(range(args.seeds if given or not q else 1)),
-        robust_seeds=tuple(range(robust)),
+        seeds=tuple(range(args.seeds or (1 if q else 3))),
+        robust_seeds=tuple(range(args.seeds or (1 if q else FULL_ROBUST_SEEDS))),
         rates=(0.0, 0.4) if q else (0.0, 0.2, 0.4, 0.6),
         n_robust=300 if q else 1000,
         n_groups=300 if q else 1000,
@@ -168,9 +159,6 @@ def make_settings(args) -> Settings:
         max_epochs=quick_max_epochs() if q else None,
         threads=torch.get_num_threads(),
     )
-
-
-# Estimators, metrics and data
 
 
 def make_estimator(method: str, seed: int, settings: Settings):
@@ -200,9 +188,7 @@ def inlier_prior(model) -> float:
 
 def fit_and_score(estimator, X, y, test: Bunch, sample_weight=None) -> dict:
     """Fit, then clean-test RMSE (against ``test.y_noiseless``), epochs, seconds."""
-    start = time.perf_counter()
-    estimator.fit(X, y, sample_weight=sample_weight)
-    seconds = time.perf_counter() - start
+    seconds = fit_timed(estimator, X, y, sample_weight=sample_weight)
     return {
         "rmse": rmse(estimator.predict(test.X), test.y_noiseless),
         "n_iter": int(estimator.n_iter_),
@@ -214,19 +200,10 @@ def fit_and_score(estimator, X, y, test: Bunch, sample_weight=None) -> dict:
 def row_detection(model, mask: np.ndarray) -> dict:
     """Row-level detection metrics of a fitted DeepGUMRegressor against ``mask``."""
     return {
-        "auc": auc_or_nan(mask, model.outlier_scores_),
-        "f1": f1_or_nan(mask, model.outliers_),
+        **detection(mask, model.outlier_scores_, model.outliers_),
         "flagged_share": float(np.mean(model.outliers_)),
         "inlier_prior": inlier_prior(model),
         "true_inlier_share": float(1.0 - np.mean(mask)),
-    }
-
-
-def bayes_metrics(mask: np.ndarray, proba: np.ndarray, prefix: str = "bayes") -> dict:
-    """AUC of the Bayes posterior and F1 of ``posterior > 0.5`` against ``mask``."""
-    return {
-        f"{prefix}_auc": auc_or_nan(mask, proba),
-        f"{prefix}_f1": f1_or_nan(mask, np.asarray(proba) > 0.5),
     }
 
 
@@ -316,16 +293,15 @@ def many_outputs_data(rate: float, seed: int, n: int) -> Bunch:
 def fingerprint(settings: Settings) -> str:
     """Cache fingerprint: the package, the cells' code and the mode's sizes."""
     cells = (make_estimator, inlier_prior, fit_and_score, row_detection)
-    cells += (bayes_metrics, contaminate_box, uniform_log_density, groups_data)
+    cells += (detection, contaminate_box, uniform_log_density, groups_data)
     cells += (heavy_tail_data, many_outputs_data, robustness_cell, groups_cell)
     cells += (dnh_cell, rmse, auc_or_nan, f1_or_nan, equal_step_params)
-    cells += (steps_per_epoch, _laws.tabular, _laws.tabular_test)
-    constants = {"ablations": ROBUST_ABLATIONS, "many_outputs": MANY_OUTPUTS}
-    constants |= {"test": (TEST_SEED, TEST_ROWS), "t": (T_DF, T_SCALE)}
-    return code_fingerprint({**settings.cache_identity(), **constants}, cells)
-
-
-# Aggregation
+    cells += (steps_per_epoch, fit_timed, _laws.tabular, _laws.tabular_test)
+    keep = ("quick", "n_robust", "n_groups", "n_heavy_tail", "n_many_outputs")
+    identity = {k: getattr(settings, k) for k in (*keep, "max_epochs", "threads")}
+    identity |= {"ablations": ROBUST_ABLATIONS, "many_outputs": MANY_OUTPUTS}
+    identity |= {"test": (TEST_SEED, TEST_ROWS), "t": (T_DF, T_SCALE)}
+    return code_fingerprint(identity, cells)
 
 
 def fmt_epochs(rows, **where) -> str:
@@ -341,9 +317,6 @@ def ratio_of_means(rows, metric, num: dict, den: dict) -> tuple[float, str]:
         return math.nan, "n/a"
     per_seed = a / b if a.shape == b.shape else np.array([math.nan])
     return float(np.mean(a) / np.mean(b)), f"per seed {fmt_pm(per_seed, 3)}"
-
-
-# Section: robustness
 
 
 def robustness_cell(method, data, test, seed, settings) -> dict:
@@ -370,15 +343,16 @@ def robustness_cell(method, data, test, seed, settings) -> dict:
         result["auc"] = auc_or_nan(data.outlier_mask, residual)
     if method == "deepgum" or method in ROBUST_ABLATIONS:
         result.update(row_detection(estimator, data.outlier_mask))
-        result.update(bayes_metrics(data.outlier_mask, data.outlier_proba_bayes))
+        bayes = data.outlier_proba_bayes
+        result.update(detection(data.outlier_mask, bayes, name="bayes_{}"))
     elif method == "deepgum_clean":
         result.update(row_detection(estimator, np.zeros(len(X), dtype=bool)))
     return result
 
 
-def run_robustness(settings: Settings, cache: CellCache) -> SectionResult:
+def run_robustness(settings: Settings, cache: CellCache) -> Section:
     """Fit every (rate, seed, method) cell and summarise."""
-    out = SectionResult()
+    out = Section()
     test = _laws.tabular_test()
     laws = {}
     ablations, skipped = ablations_to_run(settings)
@@ -483,14 +457,12 @@ def ablation_lines(rows, settings: Settings, ablations, skipped) -> list[str]:
     ]
     body = []
 
-    def pm(metric, where):
-        return fmt_pm(select(rows, metric, **where))
-
     for method in ablations:
         for rate, here, gum in _ablation_pairs(method, settings):
             ratio, _ = ratio_of_means(rows, "rmse", here, gum)
-            cells = [pm("rmse", here), pm("rmse", gum), fmt(ratio, 3), pm("auc", here)]
-            cells += [pm("auc", gum), pm("f1", here), pm("inlier_prior", here)]
+            cells = [pm(rows, "rmse", **here), pm(rows, "rmse", **gum), fmt(ratio, 3)]
+            cells += [pm(rows, "auc", **here), pm(rows, "auc", **gum)]
+            cells += [pm(rows, "f1", **here), pm(rows, "inlier_prior", **here)]
             epochs = fmt_epochs(rows, **here)
             body.append([method, _changed(method), f"{rate:g}", *cells, epochs])
     if body:
@@ -523,7 +495,7 @@ def ablation_checks(rows, settings: Settings, ablations) -> list[dict]:
     for method in ablations:
         for rate, here, gum in _ablation_pairs(method, settings):
             value, detail = ratio_of_means(rows, "rmse", here, gum)
-            auc_a, auc_d = (fmt_pm(select(rows, "auc", **w)) for w in (here, gum))
+            auc_a, auc_d = pm(rows, "auc", **here), pm(rows, "auc", **gum)
             name = f"RMSE {method} / deepgum @ {rate:g}"
             detail = f"{detail}; AUC {auc_a} vs deepgum {auc_d}"
             out.append(check(name, value, "(ablation, no target)", "info", detail))
@@ -534,22 +506,16 @@ def robustness_tables(rows, settings: Settings) -> list[str]:
     """RMSE table and detection table (mean ± std over seeds)."""
     rmse_rows, det_rows = [], []
     for rate in settings.rates:
-        cells = [
-            fmt_pm(select(rows, "rmse", method=m, rate=rate)) for m in ROBUST_METHODS
-        ]
+        cells = [pm(rows, "rmse", method=m, rate=rate) for m in ROBUST_METHODS]
         epochs = " / ".join(
             fmt_epochs(rows, method=m, rate=rate) for m in ROBUST_METHODS
         )
         rmse_rows.append((f"{rate:g}", *cells, epochs))
 
-        def pm(metric, method="deepgum", rate=rate):
-            return fmt_pm(select(rows, metric, method=method, rate=rate))
-
-        det_rows.append(
-            (f"{rate:g}", pm("auc"), pm("bayes_auc"), pm("auc", "l2_bayes_weights"))
-            + (pm("f1"), pm("bayes_f1"), pm("flagged_share"), pm("inlier_prior"))
-            + (pm("true_inlier_share"), pm("inlier_prior", "deepgum_clean"))
-        )
+        gum = pm_cells(rows, DETECTION_METRICS, method="deepgum", rate=rate)
+        gum.insert(2, pm(rows, "auc", method="l2_bayes_weights", rate=rate))
+        gum.append(pm(rows, "inlier_prior", method="deepgum_clean", rate=rate))
+        det_rows.append((f"{rate:g}", *gum))
     lines = [
         "Training budgets: equal optimiser steps, not epochs. deepgum_clean and "
         "oracle train on the clean rows only; an epoch is ceil(max(n, "
@@ -618,7 +584,7 @@ def robustness_checks(rows, settings: Settings) -> list[dict]:
     return out
 
 
-def write_robustness_plot(rows, settings: Settings, path: Path) -> None:
+def write_robustness_plot(rows, settings: Settings, path) -> None:
     """Clean-test RMSE versus outlier rate per method, mean ± std error bars."""
     fig, ax = pyplot().subplots(figsize=(6, 4))
     rates = settings.rates
@@ -634,9 +600,6 @@ def write_robustness_plot(rows, settings: Settings, path: Path) -> None:
     ax.set_title(f"robustness, n={settings.n_robust}, {seeds} seed(s), {mode}")
     ax.legend()
     save_figure(fig, path, dpi=120)
-
-
-# Section: groups
 
 
 def groups_cell(method, data, test, seed, settings) -> dict:
@@ -664,16 +627,16 @@ def groups_cell(method, data, test, seed, settings) -> dict:
             "row_auc": auc_or_nan(row_mask, estimator.outlier_scores_),
             "inlier_prior": inlier_prior(estimator),
             "true_inlier_share": true_share,
-            **bayes_metrics(data.mask, data.proba, "bayes_entry"),
+            **detection(data.mask, data.proba, name="bayes_entry_{}"),
             "bayes_row_auc": auc_or_nan(row_mask, row_proba),
         }
     )
     return result
 
 
-def run_groups(settings: Settings, cache: CellCache) -> SectionResult:
+def run_groups(settings: Settings, cache: CellCache) -> Section:
     """Per-row versus per-column latents on independently corrupted columns."""
-    out = SectionResult()
+    out = Section()
     out.lines += ["## groups", ""]
     table = []
     for n_targets in settings.group_targets:
@@ -728,20 +691,15 @@ def run_groups(settings: Settings, cache: CellCache) -> SectionResult:
     return out
 
 
-# Section: timing
-
-
 def time_one_fit(method: str, data: Bunch, settings: Settings) -> tuple[float, int]:
     """Seconds of one fit (random_state=0) and the epochs it ran."""
     estimator = make_estimator(method, 0, settings)
-    start = time.perf_counter()
-    estimator.fit(data.X, data.y)
-    return time.perf_counter() - start, int(estimator.n_iter_)
+    return fit_timed(estimator, data.X, data.y), int(estimator.n_iter_)
 
 
-def run_timing(settings: Settings) -> SectionResult:
+def run_timing(settings: Settings) -> Section:
     """Interleaved fit timings of DeepGUM and L2 at equal (default) epochs."""
-    out = SectionResult()
+    out = Section()
     data = _laws.tabular(settings.n_robust, 0.2, 0)
     methods = ("deepgum", "l2")
     load_before = os.getloadavg()
@@ -792,22 +750,19 @@ def run_timing(settings: Settings) -> SectionResult:
     return out
 
 
-# Section: do no harm
-
-
 def dnh_cell(method, data, test, seed, settings) -> dict:
     """Fit DeepGUM or L2 on one do-no-harm draw and score it."""
     estimator = make_estimator(method, seed, settings)
     result = fit_and_score(estimator, data.X, data.y, test)
     if method == "deepgum":
         result.update(row_detection(estimator, data.mask))
-        result.update(bayes_metrics(data.mask, data.proba))
+        result.update(detection(data.mask, data.proba, name="bayes_{}"))
     return result
 
 
-def run_do_no_harm(settings: Settings, cache: CellCache) -> SectionResult:
+def run_do_no_harm(settings: Settings, cache: CellCache) -> Section:
     """DeepGUM must not be worse than L2 where the net fits inliers poorly."""
-    out = SectionResult()
+    out = Section()
     out.lines += ["## do_no_harm", "", "Laws (seed 0):", ""]
     tasks = {
         "heavy_tail": (
@@ -865,7 +820,7 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
     detail = f"l2 {fmt(m_l2)}, pooled std {fmt(pooled, 2)}"
     limit = m_l2 + pooled
     chk = check(name, m_gum, f"<= {fmt(limit)}", m_gum <= limit, detail)
-    ablation = fmt_pm(select(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION))
+    ablation = pm(rows, "rmse", task=task, rate=rate, method=DNH_ABLATION)
     metrics = ("inlier_prior", "true_inlier_share", "auc", "bayes_auc")
     epochs = f"{fmt_epochs(rows, **gum_where)} / {fmt_epochs(rows, **l2_where)}"
     row = (task, f"{rate:g}", fmt_pm(gum), fmt_pm(l2), ablation, f"{m_gum - m_l2:+.3g}")
@@ -873,32 +828,11 @@ def dnh_summary(rows, task: str, rate: float) -> tuple[tuple, dict]:
     return row + (epochs,), chk
 
 
-# Report and driver
-
-
-def summary_lines(checks: list[dict], quick: bool, rows: list[dict]) -> list[str]:
-    """All checks of the run in one table, then every cell whose fit raised."""
-    lines = ["## summary of checks", ""]
-    lines += checks_table([c for c in checks if c["verdict"] != "info"], quick)
-    counts = {v: sum(c["verdict"] == v for c in checks) for v in ("PASS", "FAIL")}
-    lines += ["", f"{counts['PASS']} PASS, {counts['FAIL']} FAIL.", ""]
-    return lines + raised_lines(rows)
-
-
 def parse_args(argv=None):
     """Command-line options (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke run (< 2 min)")
+    parser = cached_parser(__doc__, "< 2 min")
     parser.add_argument("--only", choices=SECTIONS, default=None, help="one section")
-    add_cache_arguments(parser)
-    args = parser.parse_args(argv)
-    args.seeds_given = args.seeds is not None
-    args.seeds = 3 if args.seeds is None else args.seeds
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    if args.out is None:
-        args.out = DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT
-    return args
+    return parse_cached(parser, argv, HERE / "results" / "regressor")
 
 
 def main(argv=None) -> int:
@@ -906,9 +840,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     args = parse_args(argv)
     settings = make_settings(args)
-    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
-    script = "benchmarks/bench_regressor.py"
-    command, cache, env = start_run(argv, script, args, fp, mode)
+    fp = fingerprint(settings)
+    command, cache, env = start_run(argv, "bench_regressor.py", args, fp)
     if settings.quick:
         print(f"--quick: max_epochs={settings.max_epochs} for every estimator")
     runners = {
@@ -917,16 +850,8 @@ def main(argv=None) -> int:
         "timing": lambda: run_timing(settings),
         "do_no_harm": lambda: run_do_no_harm(settings, cache),
     }
-    results, body = {}, []
-    for name in (args.only,) if args.only else SECTIONS:
-        t0 = time.perf_counter()
-        print(f"== {name}", flush=True)
-        results[name] = runners[name]()
-        wall = f"Section wall time: {time.perf_counter() - t0:.1f} s"
-        body += [*results[name].lines, wall, ""]
-        print("\n".join(results[name].lines) + "\n" + wall, flush=True)
-    checks = [c for r in results.values() for c in r.checks]
-    rows = [row for r in results.values() for row in r.rows]
+    names = (args.only,) if args.only else SECTIONS
+    results, run = run_sections({name: runners[name] for name in names})
     mode = "Full run: every estimator at its defaults (only random_state/groups set)."
     if settings.quick:
         mode = (
@@ -941,19 +866,16 @@ def main(argv=None) -> int:
     report = report_header(
         "bench_regressor results", command, mode, env, [seeds, ""], after
     )
-    report += [f"Cache: fingerprint `{fp}`; {cache.counts()}.", "", *body]
-    report += summary_lines(checks, settings.quick, rows)
-    total = f"Total wall time: {time.perf_counter() - start:.1f} s"
-    suffix = f"_{args.only}" if args.only else ""
-    files = [args.out / f"results{suffix}.md", args.out / f"results{suffix}.csv"]
-    files[0].write_text("\n".join([*report, total]) + "\n")
-    write_csv(rows, files[1])
+    summary = summary_lines(run.checks, settings.quick, run.rows)
+    report += [f"Cache: fingerprint `{fp}`; {cache.counts()}.", "", *run.lines]
+    report += summary
+    print("\n".join(summary))
+    plots = []
     if "robustness" in results:
-        files.append(args.out / f"robustness_rmse{suffix}.png")
-        write_robustness_plot(results["robustness"].rows, settings, files[-1])
-    print("\n".join(summary_lines(checks, settings.quick, rows)))
-    print(f"Cache: {cache.counts()}")
-    print("Wrote " + ", ".join(str(f) for f in files) + f"\n{total}")
+        plot = partial(write_robustness_plot, results["robustness"].rows, settings)
+        plots.append(("robustness_rmse", plot))
+    suffix = f"_{args.only}" if args.only else ""
+    write_results(args.out, report, run.rows, cache, start, plots, suffix)
     return 0
 
 

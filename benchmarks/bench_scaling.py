@@ -1,31 +1,25 @@
 """Fit time and peak memory of DeepGUMRegressor against the number of rows.
 
-For every n, ``DeepGUMRegressor`` is fitted with a small fixed schedule
-(``max_epochs=3``: one L2 warm-up epoch, two rounds of [residual pass, EM, one
-SGD epoch], the final residual pass and E-step), the default MLP,
-``batch_size=256``, ``random_state=0``, ``device=--device``. Each fit runs in a
-fresh process (one at a time) which fits 500 rows untimed, builds the data, then
-fits inside :class:`_common.PeakRSS`: seconds, phases from ``fit_seconds_``
-(**EM**: ``fit_gum`` and ``estimate_inlier_logit`` calls; **residual passes**;
-**SGD**: the epochs; **other**: the rest) and peak extra resident memory (per row
-and per input ``nbytes``; with cuda also ``torch.cuda.max_memory_allocated``).
-``--repeats`` per size: median times, largest memory; log-log slopes between
-sizes (1.0 = linear).
+For every n, a fresh process (one at a time) fits ``DeepGUMRegressor`` on 500 rows
+untimed, then on n rows inside :class:`_common.PeakRSS` with a small fixed
+schedule (``max_epochs=3``: one L2 warm-up epoch, two EM rounds), the default MLP,
+``batch_size=256``, ``random_state=0``, ``device=--device``: seconds, phases from
+``fit_seconds_`` (EM, residual passes, SGD, other) and peak extra resident memory
+(with cuda also ``torch.cuda.max_memory_allocated``). ``--repeats`` per size:
+median times, largest memory, log-log slopes between sizes (1.0 = linear).
 
 Data: ``make_contaminated_regression(n, n_features=10, n_targets=2,
 outlier_rate=0.2, outlier_kind='uniform', noise=0.1, random_state=0)``; n = 1e3
 ... 1e6, 3 repeats; ``--quick`` (CI): n = 1e3, 1e4, 2 repeats, one thread.
 
 A second table isolates the EM's working memory: ``fit_gum`` alone, 10 iterations
-(``tol=0``) on a float32 feature-major buffer of 8 x 1e6 (quick 2e5) values (20 %
-of rows from U(-20, 20), ``default_rng(0)``), in the :data:`EM_CONFIGS`, with the
-default row chunks and with one chunk, each in a fresh process with
-``MALLOC_MMAP_THRESHOLD_=131072`` (freed blocks go back at once, so the
-high-water mark is what the EM needs).
+(``tol=0``) on a float32 feature-major buffer of 8 x 1e6 (quick 2e5) values, in
+the :data:`EM_CONFIGS`, with the default row chunks and with one chunk, each in a
+fresh process with ``MALLOC_MMAP_THRESHOLD_=131072`` (freed blocks go back at
+once, so the high-water mark is what the EM needs).
 
-Writes ``bench_scaling_{full,quick}.{csv,png,md}`` to ``--out`` (default
-``benchmarks/results/scaling/``); the committed ``results_scaling.md`` is the full
-run's::
+Writes ``bench_scaling_{full,quick}.{csv,png,md}`` to ``--out``; the committed
+``results_scaling.md`` is the full run's::
 
     python benchmarks/bench_scaling.py [--quick] [--out DIR] [--threads N|default]
         [--device cpu|cuda] [--repeats R] [--sizes 1000 10000 ...]
@@ -39,25 +33,24 @@ import math
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from _common import (
+    HERE,
     MIB,
     PeakRSS,
-    add_threads_argument,
     announce_run,
     apply_threads,
-    parallelism_warning,
+    load_after,
     pyplot,
-    record_load_after,
     resolve_threads,
     run_child,
     save_figure,
-    write_csv,
+    timing_parser,
+    write_timing_files,
 )
-from _report import markdown_header, md_table
+from _report import md_table, timing_markdown
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.datasets import make_contaminated_regression
@@ -71,7 +64,6 @@ FULL = {"sizes": (10**3, 10**4, 10**5, 10**6), "repeats": 3, "threads": None}
 QUICK = {"sizes": (10**3, 10**4), "repeats": 2, "threads": 1}
 WARM_UP_ROWS = 500
 PARTS = ("em", "residual_pass", "sgd")  # keys of fit_seconds_
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "scaling"
 EM_COLUMNS, EM_ITERATIONS = 8, 10
 EM_ROWS = {"full": 10**6, "quick": 2 * 10**5}  # both above EM_CHUNK_ROWS
 #: fit_gum keyword arguments of each EM-memory configuration.
@@ -107,8 +99,8 @@ def make_data(n):
 
 
 def child(n, device, threads):
-    """Fresh process: seconds (total and per phase), epochs, EM iterations and peak
-    extra memory of one fit."""
+    """Fresh process: seconds (total, per phase), epochs, EM iterations, peak extra
+    memory of one fit."""
     apply_threads(threads)
     X, y = make_data(WARM_UP_ROWS)
     DeepGUMRegressor(**ESTIMATOR, device=device).fit(X, y)
@@ -183,7 +175,7 @@ def em_child(config: str, n: int, chunking: str, threads):
 
 
 def em_memory_table(n: int, threads) -> tuple[str, list[dict]]:
-    """Measure every EM configuration both ways; return the markdown and the rows."""
+    """Every EM configuration both ways: the markdown and the rows."""
     rows = []
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
     for config in EM_CONFIGS:
@@ -229,11 +221,8 @@ def _mib(value) -> str:
     return "n/a" if value is None else f"{value / MIB:.1f}"
 
 
-# Results
-
-
 def size_row(n, runs, settings):
-    """One CSV/table row per size: medians of the times, largest memory, all runs."""
+    """One row per size: median times, largest memory, all runs."""
 
     def median(key):
         return float(np.median([r[key] for r in runs]))
@@ -263,7 +252,7 @@ def size_row(n, runs, settings):
 
 
 def add_slopes(rows):
-    """Log-log slope of fit time and peak memory from the previous size (1 = linear)."""
+    """Log-log slopes of fit time and peak memory from the previous size."""
     for previous, row in zip(rows, rows[1:], strict=False):
         step = math.log(row["n"] / previous["n"])
         row["time_slope"] = math.log(row["fit_s"] / previous["fit_s"]) / step
@@ -343,42 +332,14 @@ def write_plot(rows, path):
     save_figure(fig, path, dpi=120)
 
 
-def write_markdown(path, command, env, settings, table, lines, files, em_table):
-    verdict_lines = "\n".join(f"- {line}" for line in lines)
-    title = "DeepGUMRegressor: fit time and peak memory vs rows"
-    text = markdown_header(title, command, env, settings) + (
-        "Fit time: median over fresh processes; EM = fit_gum + estimate_inlier_logit "
-        "calls; peak extra RSS = VmHWM during the fit minus VmRSS before it, largest "
-        "over repeats; slope = log-log slope from the previous size (1 = linear). "
-        "See the docstring of benchmarks/bench_scaling.py for the data law and "
-        f"method.\n\n## Results\n\n{table}\n\n## Verdict\n\n{verdict_lines}\n\n"
-        f"## EM working memory: chunked vs whole buffer\n\n{em_table}\n\n"
-        f"Files: {', '.join(files)}\n"
-    )
-    Path(path).write_text(text)
-
-
-# Driver
-
-
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="CI smoke run: n = 1e3, 1e4, 2 repeats"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="output directory (default: benchmarks/results/scaling/)",
-    )
+    """Command-line options (``--child`` and ``--em-child`` are internal)."""
+    quick = "n = 1e3, 1e4, 2 repeats"
+    parser = timing_parser(__doc__, quick, HERE / "results" / "scaling")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="fits per size (3, quick 2)"
-    )
+    parser.add_argument("--repeats", type=int, help="fits per size (3, quick 2)")
     parser.add_argument("--device", default="cpu", help="'cpu' (default) or 'cuda'")
-    add_threads_argument(parser)
-    hidden = {"default": None, "help": argparse.SUPPRESS}
+    hidden = {"help": argparse.SUPPRESS}
     parser.add_argument(
         "--child", nargs=3, metavar=("N", "DEVICE", "THREADS"), **hidden
     )
@@ -410,25 +371,22 @@ def main(argv=None):
         print(json.dumps(em_child(config, int(n), chunking, int(threads) or None)))
         return
     apply_threads(args.threads)
+    estimator = ", ".join(f"{k}={v!r}" for k, v in ESTIMATOR.items())
     settings = {
         "mode": "quick" if args.quick else "full",
         "repeats": args.repeats,
         "device": args.device,
         "threads": args.threads or "library defaults",
-        "estimator": "DeepGUMRegressor("
-        + ", ".join(f"{k}={v!r}" for k, v in ESTIMATOR.items())
-        + ")",
+        "estimator": f"DeepGUMRegressor({estimator})",
     }
     command, env = announce_run(settings)
-
     start = time.perf_counter()
     rows = []
     for n in sorted(args.sizes):
         runs = []
         for _ in range(args.repeats):
-            child_args = ["--child", n, args.device, args.threads or 0]
-            runs.append(run_child(__file__, child_args))
-            r = runs[-1]
+            r = run_child(__file__, ["--child", n, args.device, args.threads or 0])
+            runs.append(r)
             print(
                 f"  n={n:.0e}: fit {r['fit_s']:.3g} s (EM {r['em_s']:.3g} s, "
                 f"residual passes {r['residual_pass_s']:.3g} s, SGD {r['sgd_s']:.3g} "
@@ -437,27 +395,30 @@ def main(argv=None):
             )
         rows.append(size_row(n, runs, {"device": args.device}))
     add_slopes(rows)
-
-    record_load_after(env)
-    table, lines = markdown_table(rows), verdict(rows)
-    lines += parallelism_warning(env, args.threads)
-    print(f"\n{table}\n")
-    print("\n".join(lines))
+    notes = load_after(env, args.threads)
+    table, lines = markdown_table(rows), verdict(rows) + notes
+    print(f"\n{table}\n\n" + "\n".join(lines))
     print("\nEM working memory, chunked vs whole buffer:", flush=True)
     em_table, _ = em_memory_table(EM_ROWS[settings["mode"]], args.threads)
     print(f"\n{em_table}\n")
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"bench_scaling_{settings['mode']}"
-    files = [stem.with_suffix(s) for s in (".csv", ".png", ".md")]
-    write_csv(rows, files[0])
-    write_plot(rows, files[1])
-    names = [f.name for f in files]
-    write_markdown(files[2], command, env, settings, table, lines, names, em_table)
-    print(
-        f"\nWrote {', '.join(str(f) for f in files)} "
-        f"({time.perf_counter() - start:.1f} s of measurement)."
+    intro = (
+        "Fit time: median over fresh processes; EM = fit_gum + estimate_inlier_logit "
+        "calls; peak extra RSS = VmHWM during the fit minus VmRSS before it, largest "
+        "over repeats; slope = log-log slope from the previous size (1 = linear). "
+        "See the docstring of benchmarks/bench_scaling.py for the data law and "
+        "method."
     )
+    parts = [("## Results", table)]
+    parts.append(("## Verdict", "\n".join(f"- {line}" for line in lines)))
+    parts.append(("## EM working memory: chunked vs whole buffer", em_table))
+    title = "DeepGUMRegressor: fit time and peak memory vs rows"
+    run = (command, env, settings)
+
+    def markdown(path, files):
+        timing_markdown(path, title, run, intro, parts, files)
+
+    stem = f"bench_scaling_{settings['mode']}"
+    write_timing_files(args.out, stem, rows, write_plot, markdown, start)
 
 
 if __name__ == "__main__":

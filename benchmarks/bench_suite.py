@@ -25,38 +25,40 @@ fingerprint matches, so tasks can run side by side first.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import math
+import re
 import shutil
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import _laws
 import numpy as np
 import torch
 from _common import (
     HERE,
-    add_cache_arguments,
+    Section,
     auc_or_nan,
+    cached_parser,
     code_fingerprint,
+    detection,
     equal_step_params,
     f1_or_nan,
+    fit_timed,
     mean_of,
+    parse_cached,
     pyplot,
     rmse,
     run_cell,
+    run_sections,
     save_figure,
-    select,
     start_run,
     steps_per_epoch,
-    write_csv,
+    write_results,
 )
-from _report import fmt_pm, md_table, raised_lines
+from _report import md_table, pm, pm_cells, raised_lines
 from sklearn.linear_model import HuberRegressor, RANSACRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import RobustScaler
@@ -68,7 +70,6 @@ from sk_deepgum.backbones import ConvNet
 from sk_deepgum.baselines import RobustNetRegressor
 from sk_deepgum.datasets import TOY_FACE_GROUPS, load_classic, make_toy_faces
 
-DEFAULT_OUT = HERE / "results" / "suite"
 TEST_SEED = _laws.TEST_SEED
 FLAG_CUTOFF = 2.5
 TASKS = ("tabular_uniform", "tabular_shift", "faces_image", "faces_landmark")
@@ -89,8 +90,6 @@ CLASSIC_MAX_FALSE_SHARE = 0.10
 CLEANLAB_SEARCH = {"coarse_search_range": [0.1, 0.2, 0.4, 0.6], "fine_search_size": 0}
 # Rate-0 cells identical by construction to another method's.
 SAME_AT_ZERO = {"oracle": "l2", "deepgum_clean": "deepgum"}
-# Placeholder before figure names, replaced per written report.
-FIGURES_LINK = "{figures}/"
 
 
 @dataclass(frozen=True)
@@ -109,12 +108,6 @@ class Settings:
     classic_tables: tuple[str, ...]
     classic_seeds: tuple[int, ...]
     threads: int
-
-    def identity(self) -> dict:
-        """What a cell's result depends on besides its key."""
-        keep = ("quick", "n_tabular", "n_faces", "n_test", "face_size")
-        keep += ("max_epochs", "face_epochs", "threads")
-        return {k: getattr(self, k) for k in keep}
 
 
 def make_settings(args) -> Settings:
@@ -143,33 +136,21 @@ def make_settings(args) -> Settings:
     )
 
 
-# Data and estimators
-
-
 def tabular_data(task: str, rate: float, seed: int, settings: Settings) -> Bunch:
     kind = "uniform" if task == "tabular_uniform" else "shift"
     return _laws.tabular(settings.n_tabular, rate, seed, kind)
 
 
 def face_data(task: str, rate: float, seed: int, settings: Settings) -> Bunch:
-    return make_toy_faces(
-        n_samples=settings.n_faces,
-        image_size=settings.face_size,
-        outlier_rate=rate,
-        outlier_kind="uniform" if task == "faces_image" else "landmark",
-        random_state=seed,
-        return_details=True,
-    )
+    kind = "uniform" if task == "faces_image" else "landmark"
+    draw = {"random_state": seed, "return_details": True}
+    n, size = settings.n_faces, settings.face_size
+    return make_toy_faces(n, size, outlier_rate=rate, outlier_kind=kind, **draw)
 
 
 def face_test(settings: Settings) -> Bunch:
-    return make_toy_faces(
-        n_samples=settings.n_test // 2,
-        image_size=settings.face_size,
-        outlier_rate=0.0,
-        random_state=TEST_SEED,
-        return_details=True,
-    )
+    draw = {"random_state": TEST_SEED, "return_details": True}
+    return make_toy_faces(settings.n_test // 2, settings.face_size, **draw)
 
 
 def net_kwargs(seed: int, settings: Settings, task: str) -> dict:
@@ -254,9 +235,6 @@ def robust_sd(residual: np.ndarray) -> np.ndarray:
     return np.maximum(mad, np.finfo(float).tiny)
 
 
-# Cells
-
-
 def fit_cell(method, task, data, test, seed, settings) -> dict:
     """Fit one method on one draw; clean-test error and training-set detection."""
     X, y = data.X, data.y
@@ -274,14 +252,9 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
         # The clean subset has fewer batches per epoch: match the all-rows fits'
         # optimiser steps, or the oracle is under-trained and flatters DeepGUM.
         model.set_params(**equal_step_params(model, len(data.X), len(X)))
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if method == "cleanlab":
-            model.fit(X, y, find_label_issues_kwargs=CLEANLAB_SEARCH)
-        else:
-            model.fit(X, y)
-    result = {"fit_seconds": time.perf_counter() - start, "n_train": len(X)}
+    search = {"find_label_issues_kwargs": CLEANLAB_SEARCH}
+    seconds = fit_timed(model, X, y, **(search if method == "cleanlab" else {}))
+    result = {"fit_seconds": seconds, "n_train": len(X)}
     est = final_step(model)
     if hasattr(est, "n_iter_") and np.ndim(est.n_iter_) == 0:
         result["n_iter"] = int(est.n_iter_)
@@ -297,8 +270,7 @@ def fit_cell(method, task, data, test, seed, settings) -> dict:
         if score.shape != mask.shape:  # a row score against a per-group mask
             score = np.broadcast_to(score[:, None], mask.shape)
             flag = np.broadcast_to(flag[:, None], mask.shape)
-        result["auc"] = auc_or_nan(mask, score)
-        result["f1"] = f1_or_nan(mask, flag)
+        result.update(detection(mask, score, flag))
         result["flagged_share"] = float(flag.mean())
     return result
 
@@ -323,27 +295,19 @@ def bayes_cell(data) -> dict:
     )
     if not mask.any() or np.isnan(proba).all():
         return {"auc_bayes": math.nan, "f1_bayes": math.nan}
-    return {
-        "auc_bayes": auc_or_nan(mask, proba),
-        "f1_bayes": f1_or_nan(mask, proba > 0.5),
-    }
+    return detection(mask, proba, name="{}_bayes")
 
 
 def classic_cell(method, table, seed, settings) -> dict:
     """Fit one method on a classic table; which (1-based) rows it flags."""
     model = make_estimator(method, seed, settings, "classic")
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(table.X, table.y)
-    seconds = time.perf_counter() - start
+    seconds = fit_timed(model, table.X, table.y)
     score, flag = detection_scores(method, model, table.X, table.y)
     mask = np.asarray(table.outlier_mask, bool)
     flagged = (np.flatnonzero(flag) + 1).tolist()  # 1-based rows
     return {
         "rmse": math.nan,
-        "auc": auc_or_nan(mask, np.asarray(score, float)),
-        "f1": f1_or_nan(mask, np.asarray(flag, bool)),
+        **detection(mask, np.asarray(score, float), np.asarray(flag, bool)),
         "flagged_rows": flagged,
         "n_flagged": len(flagged),
         "fit_seconds": seconds,
@@ -354,11 +318,13 @@ def fingerprint(settings: Settings) -> str:
     """Cache fingerprint: the package, the cells' code, constants and sizes."""
     cells = (_laws.tabular, _laws.tabular_test, tabular_data, face_data, face_test)
     cells += (net_kwargs, make_estimator, final_step, detection_scores, robust_sd)
-    cells += (fit_cell, error_metrics, bayes_cell, classic_cell, rmse)
-    cells += (auc_or_nan, f1_or_nan, equal_step_params, steps_per_epoch)
-    constants = {"test_seed": TEST_SEED, "mad": MAD_TO_SD, "cutoff": FLAG_CUTOFF}
-    constants |= {"law": _laws.TABULAR_LAW, "cleanlab": CLEANLAB_SEARCH}
-    return code_fingerprint({**settings.identity(), **constants}, cells)
+    cells += (fit_cell, error_metrics, bayes_cell, classic_cell, rmse, detection)
+    cells += (auc_or_nan, f1_or_nan, equal_step_params, steps_per_epoch, fit_timed)
+    keep = ("quick", "n_tabular", "n_faces", "n_test", "face_size")
+    identity = {k: getattr(settings, k) for k in (*keep, "max_epochs", "face_epochs")}
+    identity |= {"threads": settings.threads, "test_seed": TEST_SEED}
+    identity |= {"mad": MAD_TO_SD, "cutoff": FLAG_CUTOFF, "law": _laws.TABULAR_LAW}
+    return code_fingerprint({**identity, "cleanlab": CLEANLAB_SEARCH}, cells)
 
 
 def suite_cell(cache, task, method, rate, seed, compute) -> dict:
@@ -455,7 +421,7 @@ def detection_table(rows, task, methods, settings) -> list[str]:
     for method in ("bayes", *methods):
         keys = ("auc_bayes", "f1_bayes") if method == "bayes" else ("auc", "f1")
         cells = [
-            fmt_pm(select(rows, key, task=task, method=method, rate=r))
+            pm(rows, key, task=task, method=method, rate=r)
             for key in keys
             for r in rates
         ]
@@ -523,11 +489,11 @@ def task_section(rows, task, methods, settings, plot, law) -> list[str]:
     rates = settings.rates[task]
     for metric, title in metric_names:
 
-        def pm(method, rate, metric=metric):
-            return fmt_pm(select(rows, metric, task=task, method=method, rate=rate))
+        def cell(method, rate, metric=metric):
+            return pm(rows, metric, task=task, method=method, rate=rate)
 
         lines += [f"{title}, mean ± std over seeds, by contamination rate:", ""]
-        lines += [*rate_table(rows, task, methods, rates, pm), ""]
+        lines += [*rate_table(rows, task, methods, rates, cell), ""]
     lines += ["Outlier detection on the training set (Bayes-optimal first):", ""]
     lines += detection_table(rows, task, methods, settings) + [""]
     lines += ["Aims:", "", *verdict_lines(rows, task, settings), ""]
@@ -540,7 +506,7 @@ def task_section(rows, task, methods, settings, plot, law) -> list[str]:
         "",
     ]
     if plot is not None:
-        lines += [f"![{task}]({FIGURES_LINK}{plot.name})", ""]
+        lines += [f"![{task}]({plot.name})", ""]
     return lines
 
 
@@ -568,11 +534,12 @@ def classic_section(rows, settings) -> list[str]:
             if not found:
                 continue
             flagged = sorted({tuple(r.get("flagged_rows", [])) for r in found})
+            shown = " / ".join(str(list(f)) for f in flagged)
             body.append(
-                [method, " / ".join(str(list(f)) for f in flagged)]
-                + [
-                    fmt_pm(select(rows, k, task=task, method=method))
-                    for k in ("auc", "f1")
+                [
+                    method,
+                    shown,
+                    *pm_cells(rows, ("auc", "f1"), task=task, method=method),
                 ]
             )
         lines += md_table(
@@ -648,7 +615,7 @@ def regimes_lines() -> list[str]:
     return lines
 
 
-def write_plot(rows, task, methods, settings, path: Path) -> None:
+def write_plot(rows, task, methods, settings, path) -> None:
     metric = "landmark_px" if task.startswith("faces") else "rmse"
     rates = settings.rates[task]
     fig, ax = pyplot().subplots(figsize=(6, 4))
@@ -715,11 +682,9 @@ def speed_lines() -> list[str]:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--quick", action="store_true", help="CI smoke run (< 2 min)")
-    mode.add_argument("--full", action="store_true", help="the full, resumable run")
-    add_cache_arguments(parser)
+    """Command-line options (see the module docstring)."""
+    full = "the full, resumable run"
+    parser = cached_parser(__doc__, "< 2 min", full=full, required=True)
     parser.add_argument(
         "--threads",
         type=int,
@@ -732,12 +697,7 @@ def parse_args(argv=None):
         action="append",
         help="run only this task (repeatable)",
     )
-    args = parser.parse_args(argv)
-    if args.seeds is not None and args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    if args.out is None:
-        args.out = DEFAULT_OUT / ("quick" if args.quick else "full")
-    return args
+    return parse_cached(parser, argv, HERE / "results" / "suite", "full")
 
 
 def _has_cleanlab() -> bool:
@@ -748,41 +708,39 @@ def _has_cleanlab() -> bool:
     return True
 
 
+def run_task(task, settings, cache, out, notes) -> Section:
+    """One task's cells, plot and report lines."""
+    if task == "classic":
+        rows = classic_task(settings, cache)
+        return Section(rows, classic_section(rows, settings))
+    if task.startswith("faces"):
+        methods = FACE_METHODS
+        law = face_data(task, 0.2, 0, settings).law
+    else:
+        methods = list(TABULAR_METHODS)
+        law = tabular_data(task, 0.2, 0, settings).law
+        if not _has_cleanlab():
+            methods.remove("cleanlab")
+            notes.append(f"{task}: cleanlab not installed, its column is left out.")
+    rows = contamination_task(task, methods, settings, cache)
+    plot = out / f"{task}.png"
+    write_plot(rows, task, methods, settings, plot)
+    return Section(rows, task_section(rows, task, methods, settings, plot, law))
+
+
 def main(argv=None) -> int:
+    """Run the chosen tasks, print and write the report."""
     start = time.perf_counter()
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = make_settings(args)
-    fp, mode = fingerprint(settings), "quick" if settings.quick else "full"
-    command, cache, env = start_run(argv, "benchmarks/bench_suite.py", args, fp, mode)
-    tasks = args.only or list(settings.rates)
-    rows, sections, notes = [], [], []
-    for task in tasks:
-        t0 = time.perf_counter()
-        print(f"== {task}", flush=True)
-        if task == "classic":
-            task_rows = classic_task(settings, cache)
-            sections += classic_section(task_rows, settings)
-        else:
-            if task.startswith("faces"):
-                methods = FACE_METHODS
-                law = face_data(task, 0.2, 0, settings).law
-            else:
-                methods = list(TABULAR_METHODS)
-                law = tabular_data(task, 0.2, 0, settings).law
-                if not _has_cleanlab():
-                    methods.remove("cleanlab")
-                    notes.append(
-                        f"{task}: cleanlab not installed, its column is left out."
-                    )
-            task_rows = contamination_task(task, methods, settings, cache)
-            plot = args.out / f"{task}.png"
-            write_plot(task_rows, task, methods, settings, plot)
-            sections += task_section(task_rows, task, methods, settings, plot, law)
-        rows += task_rows
-        sections += [f"Task wall time: {time.perf_counter() - t0:.1f} s", ""]
-    fit_min = sum(r.get("fit_seconds", 0.0) for r in rows) / 60
+    fp = fingerprint(settings)
+    command, cache, env = start_run(argv, "bench_suite.py", args, fp)
+    tasks, notes = args.only or list(settings.rates), []
+    runners = {t: partial(run_task, t, settings, cache, args.out, notes) for t in tasks}
+    _, run = run_sections(runners, label="Task")
+    fit_min = sum(r.get("fit_seconds", 0.0) for r in run.rows) / 60
     header = [
         "# Benchmark results",
         "",
@@ -808,17 +766,12 @@ def main(argv=None) -> int:
         "",
         *([f"- {n}" for n in notes] + [""] if notes else []),
     ]
-    footer = [
-        *raised_lines(rows),
-        "",
-        f"Total wall time: {time.perf_counter() - start:.1f} s",
-    ]
     skipped = [t for t in settings.rates if t not in tasks]
     if skipped:
         header += [f"Tasks not run by this command: {', '.join(skipped)}.", ""]
-    text = "\n".join(header + sections + regimes_lines() + speed_lines() + footer)
-    (args.out / "results.md").write_text(text.replace(FIGURES_LINK, "") + "\n")
-    write_csv(rows, args.out / "results.csv")
+    report = [*header, *run.lines, *regimes_lines(), *speed_lines()]
+    report += [*raised_lines(run.rows), ""]
+    total = write_results(args.out, report, run.rows, cache, start)
     if args.full and skipped:
         print("Not writing benchmarks/RESULTS.md: --only left tasks out.")
     elif args.full:
@@ -826,11 +779,11 @@ def main(argv=None) -> int:
         figures.mkdir(exist_ok=True)
         for png in args.out.glob("*.png"):
             shutil.copyfile(png, figures / png.name)
-        (HERE / "RESULTS.md").write_text(text.replace(FIGURES_LINK, "figures/") + "\n")
+        text = "\n".join([*report, total]) + "\n"
+        # The figures' links: next to results.md, in figures/ beside RESULTS.md.
+        text = re.sub(r"\]\(([\w-]+\.png)\)", r"](figures/\1)", text)
+        (HERE / "RESULTS.md").write_text(text)
         print(f"Wrote {HERE / 'RESULTS.md'} and {figures}/")
-    print("\n".join(sections).replace(FIGURES_LINK, ""))
-    print(f"Wrote {args.out / 'results.md'} and results.csv")
-    print(footer[-1])
     return 0
 
 

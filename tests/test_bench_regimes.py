@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 bench = pytest.importorskip("bench_regimes")
 laws = pytest.importorskip("_laws")
+report = pytest.importorskip("_report")
 
 
 def settings(**changes):
@@ -119,7 +120,7 @@ def test_a_missed_target_is_printed_with_the_numbers_beside_it():
             {**row("mlp", 1.0, 1.0, rate=0.0, seed=seed), "n_iter": 20 + 10 * seed},
         ]
     checks = bench.accuracy_checks(rows, s) + bench.speed_checks(rows, s)
-    text = "\n".join(bench.losses(checks))
+    text = "\n".join(report.losses(checks))
     assert "accuracy linear n=10000 rate=0.4: 1.5 " in text
     # The ratio seed by seed, the others against the same oracle, the flags.
     assert "per seed 1.2 / 1.8; against the same oracle: tukey 3x, mlp 4x" in text
@@ -144,5 +145,5 @@ def test_unstable_small_table_is_named_with_its_sets():
         }
         for state, flagged in ((0, [2]), (1, [5]))
     ]
-    text = "\n".join(bench.losses(bench.small_checks(bench.small_tables(rows), s)))
+    text = "\n".join(report.losses(bench.small_checks(bench.small_tables(rows), s)))
     assert "data seed 3: flagged sets [2] / [5] ([1, 1] rows per random state)" in text
