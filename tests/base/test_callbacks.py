@@ -3,10 +3,16 @@ and ``callbacks__<name>__<param>`` as ordinary, grid-searchable parameters."""
 
 import numpy as np
 import pytest
+import torch
 from conftest import FACTORIES, NET_NAMES
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientNormClipping,
+    TrainEndCheckpoint,
+)
 
 
 class Record(Callback):
@@ -169,3 +175,16 @@ def test_each_partial_fit_call_ends_training_as_skorch_does(name, data):
         model.partial_fit(X[chunk], y[chunk])
         events = net_callback(model, "events").events
         assert events == ["begin", "epoch", "end"] * calls
+
+
+@pytest.mark.parametrize("name", NET_NAMES)
+def test_skorchs_train_end_checkpoint_saves_the_fitted_network(name, data, tmp_path):
+    """skorch's ``TrainEndCheckpoint`` saves in ``on_train_end``: the file holds the
+    weights of the network ``fit`` returns."""
+    checkpoint = TrainEndCheckpoint(dirname=str(tmp_path))
+    model = FACTORIES[name](callbacks=[("end", checkpoint)]).fit(*data)
+    saved = torch.load(tmp_path / "train_end_params.pt")
+    fitted = model.module_.state_dict()
+    assert saved.keys() == fitted.keys()
+    for key, value in fitted.items():
+        np.testing.assert_array_equal(saved[key].numpy(), value.numpy())
