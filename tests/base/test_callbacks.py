@@ -137,14 +137,16 @@ class TrainingEvents(Callback):
         self.events = []
         return self
 
-    def on_train_begin(self, net, **kwargs):
+    def on_train_begin(self, net, X=None, **kwargs):
         self.events.append("begin")
+        self.X_at_begin = X
 
     def on_epoch_end(self, net, **kwargs):
         self.events.append("epoch")
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net, X=None, **kwargs):
         self.events.append("end")
+        self.X_at_end = X
         self.weights_at_end = [p.detach().clone() for p in net.module_.parameters()]
 
 
@@ -159,6 +161,9 @@ def test_a_fit_ends_training_as_skorch_does(name, swa_start, data):
     ).fit(*data)
     events = net_callback(model, "events")
     assert events.events == ["begin", *["epoch"] * model.n_iter_, "end"]
+    # Both get the training rows, as skorch passes fit's X to both.
+    assert events.X_at_end is events.X_at_begin
+    assert len(events.X_at_begin) == len(data[0])
     for at_end, fitted in zip(
         events.weights_at_end, model.net_.module_.parameters(), strict=True
     ):
