@@ -46,6 +46,15 @@ def test_verbose_levels_in_a_log(estimator, data, capsys):
     epochs = [line for line in lines if re.search(r"epoch \d/4: loss", line)]
     assert [re.search(r"epoch (\d)/4", line)[1] for line in epochs] == list("1234")
     assert len(lines) == 2 + 4
+    # DeepGUM's lines add the inlier prior: 1 during the warm-up epoch (no mixture
+    # yet), then the one the last EM round learnt.
+    if isinstance(estimator, DeepGUMRegressor):
+        priors = [re.search(r", inlier prior (\d\.\d{3})$", line) for line in epochs]
+        assert all(priors)
+        assert priors[0][1] == "1.000"
+        assert {match[1] for match in priors[1:]} != {"1.000"}
+    else:
+        assert all(re.search(r"epoch \d/4: loss \S+$", line) for line in epochs)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)

@@ -239,7 +239,11 @@ def test_backbone_output_shape_must_match_y(name, backbone, data):
 @pytest.mark.parametrize("name", NET_NAMES)
 def test_diverging_training_loss_says_what_to_try(name, data):
     X, y = data
-    with pytest.raises(FloatingPointError, match="non-finite.*try a smaller lr"):
+    message = (
+        r"non-finite \(\S+\) at epoch 1; try a smaller lr, a smaller batch-size "
+        r"variance \(larger batch_size\) or standardised inputs\.$"
+    )
+    with pytest.raises(FloatingPointError, match=message):
         FACTORIES[name](lr=1e30).fit(X, y)
 
 
