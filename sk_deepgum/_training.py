@@ -18,7 +18,6 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim import optimizer as torch_optimizer
 from torch.optim.swa_utils import AveragedModel
 
 from sk_deepgum import _distributed
@@ -118,45 +117,6 @@ class DataParallelTraining:
 
     module: nn.Module
     rows_per_epoch: int
-
-
-#: torch.optim's optimizers whose ``step(closure)`` calls the closure once, under
-#: ``torch.enable_grad()``, before it reads a gradient (LBFGS calls it repeatedly).
-CLOSURE_FIRST_OPTIMIZERS = frozenset(
-    getattr(torch.optim, name)
-    for name in (
-        "SGD",
-        "Adam",
-        "AdamW",
-        "Adamax",
-        "NAdam",
-        "RAdam",
-        "RMSprop",
-        "Rprop",
-        "Adagrad",
-        "Adadelta",
-        "ASGD",
-    )
-)
-
-
-def evaluates_closure_first(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether ``closure(); optimizer.step()`` is the same step as
-    ``optimizer.step(closure)``: a built-in optimizer of
-    :data:`CLOSURE_FIRST_OPTIMIZERS` (exactly: a subclass may override ``step``)
-    with no step pre-hook (a pre-hook runs before the closure in ``step(closure)``,
-    and would see the gradients of the step before)."""
-    # The hook registries are private: where a torch release lacks them, the
-    # closure goes through step().
-    own_hooks = getattr(optimizer, "_optimizer_step_pre_hooks", None)
-    global_hooks = getattr(torch_optimizer, "_global_optimizer_pre_hooks", None)
-    return (
-        type(optimizer) in CLOSURE_FIRST_OPTIMIZERS
-        and own_hooks is not None
-        and global_hooks is not None
-        and not own_hooks
-        and not global_hooks
-    )
 
 
 class SkorchNet(NeuralNet):
@@ -269,22 +229,16 @@ class SkorchNet(NeuralNet):
         What skorch's ``train_step`` does per batch (zero the gradients, forward,
         loss, backward, ``optimizer.step(closure)`` for every optimizer, the first
         closure's loss reported), without what only a per-batch listener could
-        observe: the modes are set once for the epoch, the closure of an optimizer
-        that evaluates it first thing is called before ``step()`` rather than from
-        it (:func:`evaluates_closure_first`), and the batch losses stay on the
-        device until the epoch ends, when the history gets every batch's loss and
-        size at once (one device sync per epoch instead of one per batch).
+        observe: the modes are set once for the epoch, and the batch losses stay
+        on the device until the epoch ends, when the history gets every batch's
+        loss and size at once (one device sync per epoch instead of one per batch).
         """
         self._set_training(True)
         optimizers = [getattr(self, name + "_") for name in self._optimizers]
-        closure_first = [evaluates_closure_first(o) for o in optimizers]
         losses, sizes = [], []
-        with torch.enable_grad():
-            for X_batch, y_batch in iterator:
-                losses.append(
-                    self._unobserved_step(optimizers, closure_first, X_batch, y_batch)
-                )
-                sizes.append(len(y_batch))
+        for X_batch, y_batch in iterator:
+            losses.append(self._unobserved_step(optimizers, X_batch, y_batch))
+            sizes.append(len(y_batch))
         loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
         batch_losses = torch.stack(losses).tolist() if losses else []
         # skorch's new_batch and record_batch, for the whole epoch at once.
@@ -294,9 +248,7 @@ class SkorchNet(NeuralNet):
         )
         self.history.record(prefix + "_batch_count", len(sizes))
 
-    def _unobserved_step(
-        self, optimizers, closure_first, X_batch, y_batch
-    ) -> torch.Tensor:
+    def _unobserved_step(self, optimizers, X_batch, y_batch) -> torch.Tensor:
         """``optimizer.step(closure)`` for every optimizer; the first evaluation's
         loss, detached (LBFGS evaluates the closure several times per step)."""
         first_loss = []
@@ -311,12 +263,8 @@ class SkorchNet(NeuralNet):
                 first_loss.append(loss.detach())
             return loss
 
-        for optimizer, first in zip(optimizers, closure_first, strict=True):
-            if first:
-                closure()
-                optimizer.step()
-            else:
-                optimizer.step(closure)
+        for optimizer in optimizers:
+            optimizer.step(closure)
         return first_loss[0]
 
     def train_step(self, batch, **fit_params):

@@ -167,10 +167,7 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_2": "listeners found per batch",
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
     # The lean epoch: an epoch always has a batch, the losses and sizes zipped are
-    # as many (strict or not), as are the optimizers and their closure-first flags,
-    # and SkorchNet.get_loss ignores `training`. evaluates_closure_first(None) is
-    # False: every step goes through step(closure), slower with the same weights.
-    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_11": "lean path off",
+    # as many (strict or not), and SkorchNet.get_loss ignores `training`.
     "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_32": "stack even if empty",
     "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_41": "zip strict=None",
     "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_44": "zip strict left out",
@@ -178,11 +175,6 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_8": "get_loss training=None",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_12": "get_loss training left out",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_13": "get_loss training=False",
-    "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_18": "zip strict=None",
-    "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_21": "zip strict left out",
-    "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_22": "zip strict=False",
-    # A precision is square (set_precision checks its shape): shape[1] is shape[0].
-    "sk_deepgum.losses.xǁQuadraticLossǁforward__mutmut_3": "precision.shape[1]",
     # skorch's notify: y defaults to None in a callback's signature, and
     # fit_loop(epochs=None) runs the net's max_epochs, which _make_net sets to 1.
     "sk_deepgum._base.xǁNetRegressorBaseǁ_end_training__mutmut_6": "y=None left out",

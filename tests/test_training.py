@@ -18,11 +18,9 @@ import torch
 from conftest import table
 from skorch.callbacks import Callback
 from torch import nn
-from torch.optim import optimizer as torch_optimizer
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from sk_deepgum import DeepGUMRegressor
-from sk_deepgum._training import evaluates_closure_first
 from sk_deepgum.baselines import RobustNetRegressor
 
 ESTIMATORS = [RobustNetRegressor, DeepGUMRegressor]
@@ -170,8 +168,8 @@ class StepPreHookRecorder(Callback):
 @pytest.mark.parametrize("where", ["optimizer", "global"])
 def test_a_step_pre_hook_sees_the_gradients_skorch_shows_it(Estimator, where):
     """skorch calls ``optimizer.step(closure)``: a step pre-hook runs before the
-    closure, so it sees the previous step's gradients (none at the first step). The
-    lean epoch calls the closure before ``step()`` only where no such hook exists."""
+    closure, so it sees the previous step's gradients (none at the first step); so
+    it does in the lean epoch. The hook is removed at ``on_train_end``."""
     X, y = table(96)
     kwargs = dict(max_epochs=2, min_rows_per_epoch=0, batch_size=32, random_state=0)
     lean = Estimator(callbacks=[("hook", StepPreHookRecorder(where))], **kwargs)
@@ -392,37 +390,3 @@ def test_a_training_step_outside_fit_still_notifies_its_listeners():
     model.net_.train_step(batch)
     assert counter.calls["grad"] == 3
     assert counter.rows["grad"][-1] == 4
-
-
-class AdamVariant(torch.optim.Adam):
-    """A subclass: its step may differ from Adam's, so it keeps the closure."""
-
-
-def test_the_closure_is_called_first_only_for_builtin_optimizers_without_pre_hooks(
-    monkeypatch,
-):
-    """The lean epoch calls the closure itself only where ``optimizer.step(closure)``
-    would call it first and once: a built-in optimizer other than LBFGS, not a
-    subclass, with no step pre-hook of its own or global; and not where torch lacks
-    the hook registries it reads."""
-    params = [nn.Parameter(torch.zeros(2))]
-    assert evaluates_closure_first(torch.optim.Adam(params))
-    assert evaluates_closure_first(torch.optim.SGD(params, lr=0.1))
-    assert not evaluates_closure_first(torch.optim.LBFGS(params))
-    assert not evaluates_closure_first(AdamVariant(params))
-    adam = torch.optim.Adam(params)
-    handle = adam.register_step_pre_hook(lambda *args: None)
-    assert not evaluates_closure_first(adam)
-    handle.remove()
-    assert evaluates_closure_first(adam)
-    handle = register_optimizer_step_pre_hook(lambda *args: None)
-    try:
-        assert not evaluates_closure_first(adam)
-    finally:
-        handle.remove()
-    assert evaluates_closure_first(adam)
-    monkeypatch.delattr(adam, "_optimizer_step_pre_hooks")
-    assert not evaluates_closure_first(adam)
-    monkeypatch.undo()
-    monkeypatch.delattr(torch_optimizer, "_global_optimizer_pre_hooks")
-    assert not evaluates_closure_first(torch.optim.Adam(params))

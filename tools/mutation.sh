@@ -137,7 +137,6 @@ TARGETS=(
     sk_deepgum._training:SkorchNet.train_step
     sk_deepgum._training:SkorchNet._train_epoch_unobserved
     sk_deepgum._training:SkorchNet._unobserved_step
-    sk_deepgum._training:evaluates_closure_first
     sk_deepgum.losses:QuadraticLoss.forward
     sk_deepgum._training:WeightedLoss.take_rows
     sk_deepgum._training:FitState.set_loss_precision
