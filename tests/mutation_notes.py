@@ -168,10 +168,10 @@ MUTATION_EQUIVALENT = {
     "sk_deepgum._training.xǁSkorchNetǁtrain_step__mutmut_11": "no fit_params",
     # The lean epoch: an epoch always has a batch, the losses and sizes zipped are
     # as many (strict or not), and SkorchNet.get_loss ignores `training`.
-    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_32": "stack even if empty",
-    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_41": "zip strict=None",
-    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_44": "zip strict left out",
-    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_45": "zip strict=False",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_28": "stack even if empty",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_37": "zip strict=None",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_40": "zip strict left out",
+    "sk_deepgum._training.xǁSkorchNetǁ_train_epoch_unobserved__mutmut_41": "zip strict=False",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_8": "get_loss training=None",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_12": "get_loss training left out",
     "sk_deepgum._training.xǁSkorchNetǁ_unobserved_step__mutmut_13": "get_loss training=False",
