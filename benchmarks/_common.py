@@ -245,19 +245,6 @@ def timing_parser(doc: str, quick: str, out: Path) -> argparse.ArgumentParser:
     return parser
 
 
-def write_timing_files(out: Path, stem: str, rows, plot, markdown, start) -> None:
-    """``stem``.csv, .png (``plot(rows, path)``) and .md (``markdown(path, names)``)."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = [out / f"{stem}{suffix}" for suffix in (".csv", ".png", ".md")]
-    write_csv(rows, files[0])
-    plot(rows, files[1])
-    markdown(files[2], [f.name for f in files])
-    print(
-        f"\nWrote {', '.join(str(f) for f in files)} "
-        f"({time.perf_counter() - start:.1f} s of measurement)."
-    )
-
-
 # Memory, measured in a fresh process
 
 

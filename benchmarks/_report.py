@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
-from _common import mean_std, select
+from _common import mean_std, select, write_csv
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -160,4 +161,18 @@ def timing_markdown(path, title, run, intro, parts, files) -> None:
         f"# {title}\n\nCommand: `{command}`\n\nDate (UTC): {env['date (UTC)']}\n\n"
         f"## Environment\n\n{env_lines}\n\n## Settings\n\n{setting_lines}\n\n"
         f"{intro}{body}\n\nFiles: {', '.join(files)}\n"
+    )
+
+
+def write_timing_files(out, stem, rows, plot, start, title, run, intro, parts) -> None:
+    """``stem``.csv, .png (``plot(rows, path)``) and the :func:`timing_markdown`
+    report ``stem``.md of a timing benchmark."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"{stem}{suffix}" for suffix in (".csv", ".png", ".md")]
+    write_csv(rows, files[0])
+    plot(rows, files[1])
+    timing_markdown(files[2], title, run, intro, parts, [f.name for f in files])
+    print(
+        f"\nWrote {', '.join(str(f) for f in files)} "
+        f"({time.perf_counter() - start:.1f} s of measurement)."
     )

@@ -48,9 +48,8 @@ from _common import (
     run_child,
     save_figure,
     timing_parser,
-    write_timing_files,
 )
-from _report import md_table, timing_markdown
+from _report import md_table, write_timing_files
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
@@ -443,13 +442,10 @@ def main(argv=None):
     parts = [("## Results", table), ("### Fixed cost per fit", fixed)]
     parts.append(("## Verdict", "\n".join(f"- {line}" for line in lines)))
     title = "GaussianUniformMixture vs GaussianMixture: seconds per EM iteration"
-    run = (command, env, settings)
-
-    def markdown(path, files):
-        timing_markdown(path, title, run, intro, parts, files)
-
-    stem = f"bench_mixture_{settings['mode']}"
-    write_timing_files(args.out, stem, rows, write_plot, markdown, start)
+    stem, run = f"bench_mixture_{settings['mode']}", (command, env, settings)
+    write_timing_files(
+        args.out, stem, rows, write_plot, start, title, run, intro, parts
+    )
 
 
 if __name__ == "__main__":

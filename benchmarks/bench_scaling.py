@@ -48,9 +48,8 @@ from _common import (
     run_child,
     save_figure,
     timing_parser,
-    write_timing_files,
 )
-from _report import md_table, timing_markdown
+from _report import md_table, write_timing_files
 
 from sk_deepgum import DeepGUMRegressor
 from sk_deepgum.datasets import make_contaminated_regression
@@ -412,13 +411,10 @@ def main(argv=None):
     parts.append(("## Verdict", "\n".join(f"- {line}" for line in lines)))
     parts.append(("## EM working memory: chunked vs whole buffer", em_table))
     title = "DeepGUMRegressor: fit time and peak memory vs rows"
-    run = (command, env, settings)
-
-    def markdown(path, files):
-        timing_markdown(path, title, run, intro, parts, files)
-
-    stem = f"bench_scaling_{settings['mode']}"
-    write_timing_files(args.out, stem, rows, write_plot, markdown, start)
+    stem, run = f"bench_scaling_{settings['mode']}", (command, env, settings)
+    write_timing_files(
+        args.out, stem, rows, write_plot, start, title, run, intro, parts
+    )
 
 
 if __name__ == "__main__":
